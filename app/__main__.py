@@ -1,0 +1,8 @@
+"""`python -m app` runs the same entry point as the `parley` console script."""
+
+import sys
+
+from app.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The small surface Parley needs from an audio library, so tests can swap in a fake device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+Kind = Literal["input", "output"]
+InputCallback = Callable[[np.ndarray], None]  # frames x channels float32, read only
+OutputCallback = Callable[[np.ndarray], None]  # frames x channels float32, fill in place
+
+
+class AudioUnavailable(Exception):
+    """No audio library, no device, or the device refused; the message is for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    index: int
+    name: str
+    max_input_channels: int
+    max_output_channels: int
+    default_samplerate: int
+    is_default_input: bool = False
+    is_default_output: bool = False
+
+
+class Stream(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class AudioBackend(Protocol):
+    def devices(self) -> list[DeviceInfo]: ...
+
+    def resolve(self, device: str | int | None, kind: Kind) -> DeviceInfo:
+        """The device meant by an index, a name (or part of one), or None for the default."""
+        ...
+
+    def open_stream(
+        self,
+        kind: Kind,
+        device: DeviceInfo,
+        samplerate: int,
+        channels: int,
+        blocksize: int,
+        callback: InputCallback | OutputCallback,
+    ) -> Stream: ...
+
+
+def pick_device(devices: list[DeviceInfo], device: str | int | None, kind: Kind) -> DeviceInfo:
+    """Shared device matching: index, exact name, then case-insensitive substring."""
+    usable = [
+        d
+        for d in devices
+        if (d.max_input_channels if kind == "input" else d.max_output_channels) > 0
+    ]
+    if not usable:
+        raise AudioUnavailable(
+            f"No audio {kind} device was found. "
+            + (
+                "Connect a microphone; you can still type."
+                if kind == "input"
+                else "Connect speakers or headphones; replies are still shown as text."
+            )
+        )
+    if device is None or device == "":
+        for d in usable:
+            if d.is_default_input if kind == "input" else d.is_default_output:
+                return d
+        return usable[0]
+    if isinstance(device, int) or str(device).isdigit():
+        idx = int(device)
+        for d in usable:
+            if d.index == idx:
+                return d
+    else:
+        wanted = str(device).casefold()
+        for d in usable:
+            if d.name.casefold() == wanted:
+                return d
+        matches = [d for d in usable if wanted in d.name.casefold()]
+        if matches:
+            return matches[0]
+    names = ", ".join(f"{d.index}: {d.name}" for d in usable)
+    raise AudioUnavailable(f"No {kind} device matches '{device}'. Available: {names}.")

@@ -1,0 +1,78 @@
+"""Push-to-talk capture: open the microphone at its native rate, keep the frames, hand back
+16 kHz mono for speech-to-text.
+
+The callback runs on PortAudio's thread: it only copies the block into a list and updates the
+level, never blocks on the event loop.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from app.audio.backend import AudioBackend, DeviceInfo, Stream
+from app.audio.resample import resample, to_mono
+
+STT_RATE = 16000
+
+
+class Recorder:
+    def __init__(self, backend: AudioBackend, device: str | int | None = None) -> None:
+        self.backend = backend
+        self.device_spec = device
+        self.device: DeviceInfo | None = None
+        self._stream: Stream | None = None
+        self._blocks: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._level = 0.0
+        self.rate = 0
+
+    @property
+    def recording(self) -> bool:
+        return self._stream is not None
+
+    @property
+    def level(self) -> float:
+        """Input level of the last block, 0..1 on a -60..0 dBFS scale (for the meter)."""
+        return self._level
+
+    def start(self) -> None:
+        """Open the microphone (raises AudioUnavailable with a user-facing message)."""
+        if self._stream is not None:
+            return
+        self.device = self.backend.resolve(self.device_spec, "input")
+        self.rate = self.device.default_samplerate
+        with self._lock:
+            self._blocks = []
+        stream = self.backend.open_stream(
+            "input", self.device, self.rate, 1, self.rate // 50, self._callback
+        )
+        stream.start()
+        self._stream = stream
+
+    def _callback(self, frames: np.ndarray) -> None:
+        mono = to_mono(frames).copy()
+        rms = float(np.sqrt(np.mean(mono * mono))) if mono.size else 0.0
+        db = 20 * math.log10(max(rms, 1e-6))
+        self._level = min(1.0, max(0.0, (db + 60) / 60))
+        with self._lock:
+            self._blocks.append(mono)
+
+    def stop(self) -> np.ndarray:
+        """Close the microphone; the captured audio as 16 kHz mono float32."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
+            stream.close()
+        self._level = 0.0
+        return self.snapshot()
+
+    def snapshot(self) -> np.ndarray:
+        """What has been captured so far, 16 kHz mono."""
+        with self._lock:
+            blocks = list(self._blocks)
+        if not blocks:
+            return np.zeros(0, dtype=np.float32)
+        return resample(np.concatenate(blocks), self.rate, STT_RATE)

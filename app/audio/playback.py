@@ -1,0 +1,146 @@
+"""Reply playback: one output stream at the device's native rate, fed chunk by chunk.
+
+The stream stays open while the app runs, so the first reply sample plays within one block of
+being queued. `stop()` empties the queue, so the next block the device pulls is silence: with
+20 ms blocks that is a barge-in within a few tens of milliseconds. The player counts how many
+samples of each sentence were really played, so an interrupted reply keeps only what the user
+heard.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.audio.backend import AudioBackend, DeviceInfo, Stream
+from app.audio.resample import resample
+
+
+@dataclass
+class _Chunk:
+    turn_id: int
+    index: int
+    samples: np.ndarray
+    pos: int = 0
+
+
+class Player:
+    def __init__(
+        self,
+        backend: AudioBackend,
+        device: str | int | None = None,
+        on_started: Callable[[int], None] | None = None,
+        on_finished: Callable[[int], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.device_spec = device
+        self.device: DeviceInfo | None = None
+        self.rate = 0
+        self.on_started = on_started
+        self.on_finished = on_finished
+        self._queue: deque[_Chunk] = deque()
+        self._lock = threading.Lock()
+        self._stream: Stream | None = None
+        self._started: set[int] = set()
+        self._finishing: set[int] = set()
+        # turn -> sentence index -> [queued samples, played samples]
+        self._progress: dict[int, dict[int, list[int]]] = {}
+
+    def open(self) -> None:
+        """Open the speaker (raises AudioUnavailable with a user-facing message)."""
+        if self._stream is not None:
+            return
+        self.device = self.backend.resolve(self.device_spec, "output")
+        self.rate = self.device.default_samplerate
+        stream = self.backend.open_stream(
+            "output", self.device, self.rate, 1, self.rate // 50, self._callback
+        )
+        stream.start()
+        self._stream = stream
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
+            stream.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream is not None
+
+    def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None:
+        data = resample(samples, rate, self.rate)
+        with self._lock:
+            self._queue.append(_Chunk(turn_id, index, data))
+            per_turn = self._progress.setdefault(turn_id, {})
+            per_turn.setdefault(index, [0, 0])[0] += len(data)
+
+    def finish(self, turn_id: int) -> None:
+        """No more audio will come for `turn_id`; report on_finished once it has played."""
+        with self._lock:
+            self._finishing.add(turn_id)
+            pending = any(c.turn_id == turn_id for c in self._queue)
+        if not pending:
+            self._finished(turn_id)
+
+    def stop(self) -> dict[int, float]:
+        """Silence now; returns, for the interrupted turn(s), sentence index -> fraction played."""
+        with self._lock:
+            turns = {c.turn_id for c in self._queue}
+            self._queue.clear()
+            self._finishing.clear()
+            heard = {
+                idx: (played / queued if queued else 0.0)
+                for t in turns
+                for idx, (queued, played) in self._progress.get(t, {}).items()
+            }
+        return heard
+
+    def heard(self, turn_id: int) -> dict[int, float]:
+        with self._lock:
+            return {
+                idx: (played / queued if queued else 0.0)
+                for idx, (queued, played) in self._progress.get(turn_id, {}).items()
+            }
+
+    def _finished(self, turn_id: int) -> None:
+        with self._lock:
+            self._finishing.discard(turn_id)
+        if self.on_finished:
+            self.on_finished(turn_id)
+
+    def _callback(self, out: np.ndarray) -> None:
+        out.fill(0.0)
+        frames = out.shape[0]
+        filled = 0
+        started: list[int] = []
+        done: list[int] = []
+        with self._lock:
+            while filled < frames and self._queue:
+                chunk = self._queue[0]
+                if chunk.turn_id not in self._started:
+                    self._started.add(chunk.turn_id)
+                    started.append(chunk.turn_id)
+                take = min(frames - filled, len(chunk.samples) - chunk.pos)
+                out[filled : filled + take, 0] = chunk.samples[chunk.pos : chunk.pos + take]
+                chunk.pos += take
+                filled += take
+                self._progress[chunk.turn_id][chunk.index][1] += take
+                if chunk.pos >= len(chunk.samples):
+                    self._queue.popleft()
+                    if chunk.turn_id in self._finishing and not any(
+                        c.turn_id == chunk.turn_id for c in self._queue
+                    ):
+                        done.append(chunk.turn_id)
+        if out.shape[1] > 1:
+            out[:, 1:] = out[:, :1]
+        # Callbacks only post to the loop (call_soon_threadsafe); they never block this thread.
+        for t in started:
+            if self.on_started:
+                self.on_started(t)
+        for t in done:
+            self._finished(t)

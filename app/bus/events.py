@@ -1,0 +1,163 @@
+"""Every message that crosses the bus.
+
+Events are frozen, slotted dataclasses. Each carries the `turn_id` it belongs to (0 when it
+belongs to no turn) and `at`, the `time.monotonic()` moment it was created, so timings are taken
+where things happen rather than where they are noticed.
+
+Control events are never dropped. Data events (`DataEvent` subclasses) of a cancelled turn are
+dropped by the bus, so a late token or audio chunk of an old turn never reaches the screen or
+the speaker.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+EngineName = Literal["stt", "llm", "tts", "audio"]
+EngineState = Literal["loading", "ready", "error", "unavailable"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all events."""
+
+    turn_id: int = 0
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataEvent(Event):
+    """Payload of a turn; dropped once that turn is cancelled."""
+
+
+# --- control events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineStatus(Event):
+    """An engine is loading (with optional 0..1 progress), ready, failed or unavailable."""
+
+    engine: EngineName
+    state: EngineState
+    detail: str = ""
+    progress: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorRaised(Event):
+    """Something went wrong; `message` is written for the user, not a traceback."""
+
+    source: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice(Event):
+    """Information for the user that is not an error (e.g. 'I didn't hear anything')."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingStarted(Event):
+    """Push-to-talk went down and the microphone is being captured for this turn."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnCancelled(Event):
+    """The turn was interrupted (barge-in or stop); its data events are dropped from now on."""
+
+    reason: str = "interrupted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnFinished(Event):
+    """The turn is over, normally or not. `spoken` is what the user actually heard."""
+
+    transcript: str
+    reply: str
+    spoken: str
+    timings: dict[str, float]
+    interrupted: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shutdown(Event):
+    """The app is closing; services release their resources."""
+
+
+# --- data events --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class SpeechEnded(DataEvent):
+    """Push-to-talk was released: the captured audio, 16 kHz mono float32."""
+
+    audio: np.ndarray
+    sample_rate: int = 16000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TranscriptReady(DataEvent):
+    """Speech-to-text finished; `text` may be empty (silence)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserTurn(DataEvent):
+    """What the user said or typed, ready for the LLM."""
+
+    text: str
+    spoken: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmDelta(DataEvent):
+    """A piece of the reply as the LLM streams it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmSentence(DataEvent):
+    """A complete sentence of the reply, ready to be spoken; `index` counts from 0."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmDone(DataEvent):
+    """The LLM finished the reply; `sentences` is how many LlmSentence events were sent."""
+
+    text: str
+    sentences: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class TtsChunk(DataEvent):
+    """Synthesised audio of sentence `index`, mono float32 at `sample_rate`."""
+
+    index: int
+    samples: np.ndarray
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TtsDone(DataEvent):
+    """All sentences of the turn have been synthesised."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaybackStarted(DataEvent):
+    """The first sample of the reply reached the speaker."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaybackFinished(DataEvent):
+    """The last sample of the reply was played."""

@@ -1,0 +1,87 @@
+"""Command line: `parley` (the window), `parley ask`, `parley devices`, `parley --version`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.config import Settings
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm-model", metavar="GGUF", help="a .gguf LLM instead of the default")
+    p.add_argument("--stt-model", metavar="DIR", help="a faster-whisper model folder")
+    p.add_argument("--voice", metavar="ONNX", help="a piper voice (.onnx with its .onnx.json)")
+    p.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see `parley devices`)")
+    p.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `parley devices`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parley",
+        description="Parley: a local, private voice assistant. With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"parley {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    _add_model_options(parser)
+    sub = parser.add_subparsers(dest="command")
+
+    gui = sub.add_parser("gui", help="open the window (the default)")
+    _add_model_options(gui)
+
+    ask = sub.add_parser("ask", help="run one turn headless and print the reply")
+    src = ask.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", metavar="T", help="the question, typed")
+    src.add_argument("--audio", metavar="IN.wav", help="the question, spoken in an audio file")
+    ask.add_argument("--say", metavar="OUT.wav", help="also speak the reply into this WAV file")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")
+    _add_model_options(ask)
+
+    sub.add_parser("devices", help="list audio input and output devices")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = Settings.load()
+    for attr, field in (
+        ("llm_model", "llm_model"),
+        ("stt_model", "stt_model"),
+        ("voice", "tts_voice"),
+        ("input_device", "input_device"),
+        ("output_device", "output_device"),
+    ):
+        value = getattr(args, attr, None)
+        if value:
+            setattr(settings, field, value)
+    if getattr(args, "max_tokens", None):
+        settings.llm_max_tokens = args.max_tokens
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    settings = settings_from_args(args)
+    if args.command == "ask":
+        from app.headless import run_ask
+
+        return run_ask(args, settings)
+    if args.command == "devices":
+        from app.headless import list_devices
+
+        return list_devices()
+    from app.ui.app import run_gui
+
+    return run_gui(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Settings and the places Parley keeps files.
+
+Settings are a small JSON file in the user's config directory (platformdirs). Unknown keys are
+ignored and bad values fall back to defaults, so an old or hand-edited file never stops the app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+from app import APP_NAME
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Parley, a friendly voice assistant running privately on the user's computer. "
+    "Your replies are spoken aloud, so answer in one to three short, plain sentences, "
+    "without lists, code blocks or emoji unless the user asks for them."
+)
+
+
+def data_dir() -> Path:
+    """Where models and other large files live; PARLEY_DATA_DIR overrides (tests, portable use)."""
+    override = os.environ.get("PARLEY_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def config_dir() -> Path:
+    override = os.environ.get("PARLEY_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+@dataclass
+class Settings:
+    """Everything the user can choose. Paths left empty mean 'the offline default'."""
+
+    input_device: str = ""  # name (substring) or index; empty = system default
+    output_device: str = ""
+    stt_model: str = ""
+    llm_model: str = ""
+    tts_voice: str = ""
+    llm_context: int = 4096
+    llm_max_tokens: int = 256
+    llm_temperature: float = 0.3
+    llm_threads: int = 0  # 0 = let the engine choose
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    speak_replies: bool = True
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        path = path or config_dir() / "settings.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable settings file %s: %s", path, exc)
+            return cls()
+        defaults = cls()
+        values = {}
+        for f in fields(cls):
+            if f.name in raw and isinstance(raw[f.name], type(getattr(defaults, f.name))):
+                values[f.name] = raw[f.name]
+        return cls(**values)
+
+    def save(self, path: Path | None = None) -> None:
+        path = path or config_dir() / "settings.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: a crash mid-write never leaves a half file

@@ -1,0 +1,169 @@
+"""`parley ask` and `parley devices`: the same bus and engines as the window, no Qt."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.audio.backend import AudioUnavailable
+from app.audio.capture import STT_RATE
+from app.audio.resample import resample
+from app.audio.wavfile import AudioFileError, read_audio, write_wav
+from app.bus import EventBus
+from app.bus.events import (
+    EngineName,
+    EngineStatus,
+    ErrorRaised,
+    Notice,
+    PlaybackFinished,
+    PlaybackStarted,
+    TurnFinished,
+)
+from app.config import Settings
+from app.pipeline.engines import Engines
+from app.session import Session
+
+
+class WavSink:
+    """Collects the reply audio of a turn and writes it to a WAV file when it is complete."""
+
+    def __init__(self, bus: EventBus, path: Path) -> None:
+        self.bus = bus
+        self.path = path
+        self.rate = 0
+        self.chunks: list[np.ndarray] = []
+        self.started = False
+
+    def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None:
+        if not self.started:
+            self.started = True
+            self.bus.publish(PlaybackStarted(turn_id=turn_id))
+        self.rate = rate
+        self.chunks.append(np.asarray(samples, dtype=np.float32))
+
+    def finish(self, turn_id: int) -> None:
+        if self.chunks:
+            write_wav(self.path, np.concatenate(self.chunks), self.rate)
+        self.bus.publish(PlaybackFinished(turn_id=turn_id))
+
+    def stop(self) -> dict[int, float]:
+        return {}
+
+
+def _fail(message: str, as_json: bool, code: int = 1) -> int:
+    if as_json:
+        print(json.dumps({"error": message}))
+    print(f"parley: {message}", file=sys.stderr)
+    return code
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    audio: np.ndarray | None = None
+    if args.audio:
+        try:
+            samples, rate = read_audio(Path(args.audio))
+        except AudioFileError as exc:
+            return _fail(str(exc), args.json, 2)
+        audio = resample(samples, rate, STT_RATE)
+    elif not args.text.strip():
+        return _fail("The question is empty: pass some words with --text.", args.json, 2)
+    if args.say:
+        out = Path(args.say)
+        if out.exists() and out.is_dir():
+            return _fail(f"--say needs a file name, but {out} is a folder.", args.json, 2)
+    return asyncio.run(_ask(args, settings, audio))
+
+
+async def _ask(args: argparse.Namespace, settings: Settings, audio: np.ndarray | None) -> int:
+    bus = EventBus(asyncio.get_running_loop())
+    settings.speak_replies = bool(args.say)
+    sink = WavSink(bus, Path(args.say)) if args.say else None
+    engines = Engines(bus, settings)
+    session = Session(settings, bus, engines=engines, sink=sink)
+    needed: list[EngineName] = ["llm"]
+    if audio is not None:
+        needed.append("stt")
+    if args.say:
+        needed.append("tts")
+
+    done: asyncio.Future[TurnFinished] = asyncio.get_running_loop().create_future()
+    errors: list[str] = []
+    notices: list[str] = []
+    bus.subscribe(ErrorRaised, lambda e: errors.append(e.message))
+    bus.subscribe(Notice, lambda e: notices.append(e.message))
+    bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+
+    def show_progress(e: EngineStatus) -> None:
+        if not args.json and e.state == "loading" and e.progress is not None:
+            print(f"\r{e.detail}: {e.progress:4.0%}", end="", file=sys.stderr, flush=True)
+            if e.progress >= 1.0:
+                print(file=sys.stderr)
+
+    bus.subscribe(EngineStatus, show_progress)
+    load_started = time.monotonic()
+    engines.start(tuple(needed))
+    # Wait for the models first, so the timings measure the turn, not the start-up.
+    await asyncio.get_running_loop().run_in_executor(None, engines.wait)
+    load_seconds = time.monotonic() - load_started
+    failed = [engines.errors[n] for n in needed if n in engines.errors]
+    if failed:
+        session.close()
+        return _fail(" ".join(failed), args.json)
+
+    if audio is not None:
+        turn_id = session.turns.begin_listening()
+        session.turns.submit_audio(turn_id, audio)
+    else:
+        session.turns.ask(args.text)
+    result = await done
+    await bus.drain()
+    session.close()
+
+    if errors:
+        return _fail(" ".join(errors), args.json)
+    if not result.transcript.strip():
+        return _fail(notices[0] if notices else "No question was heard.", args.json, 3)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "transcript": result.transcript,
+                    "reply": result.reply,
+                    "timings": result.timings,
+                    "load_seconds": round(load_seconds, 3),
+                    "say": str(args.say) if args.say else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        if audio is not None:
+            print(f"You: {result.transcript}")
+        print(result.reply.strip())
+    return 0
+
+
+def list_devices() -> int:
+    from app.audio.sounddevice_backend import SoundDeviceBackend
+
+    try:
+        devices = SoundDeviceBackend().devices()
+    except AudioUnavailable as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 1
+    if not devices:
+        print("No audio devices found.")
+        return 1
+    for d in devices:
+        marks = ("<in " if d.is_default_input else "") + ("out>" if d.is_default_output else "")
+        print(
+            f"{d.index:3d}  {d.name[:44]:44s}  in {d.max_input_channels:2d}  "
+            f"out {d.max_output_channels:2d}  {d.default_samplerate} Hz  {marks}"
+        )
+    return 0

@@ -1,0 +1,1 @@
+"""The turn manager and what it needs: sentence splitting, conversation history."""

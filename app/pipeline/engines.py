@@ -1,0 +1,129 @@
+"""Load the three engines in the background, each on its own worker thread, and report status.
+
+A job submitted to a worker while its engine is still loading simply waits behind the load,
+so a question asked during start-up is answered as soon as the model is ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.bus import EventBus
+from app.bus.events import EngineName, EngineStatus
+from app.config import Settings
+from app.llm.base import ChatModel
+from app.models.assemble import Progress
+from app.models.errors import ModelError
+from app.pipeline.worker import Worker
+from app.stt.base import SpeechToText
+from app.tts.base import TextToSpeech
+
+log = logging.getLogger(__name__)
+
+SttFactory = Callable[[Settings], SpeechToText]
+LlmFactory = Callable[[Settings, Progress | None], ChatModel]
+TtsFactory = Callable[[Settings], TextToSpeech]
+
+
+def _default_stt(settings: Settings) -> SpeechToText:
+    from app.stt.factory import create_stt
+
+    return create_stt(settings)
+
+
+def _default_llm(settings: Settings, progress: Progress | None) -> ChatModel:
+    from app.llm.factory import create_llm
+
+    return create_llm(settings, progress)
+
+
+def _default_tts(settings: Settings) -> TextToSpeech:
+    from app.tts.factory import create_tts
+
+    return create_tts(settings)
+
+
+@dataclass
+class Engines:
+    bus: EventBus
+    settings: Settings
+    stt_factory: SttFactory = _default_stt
+    llm_factory: LlmFactory = _default_llm
+    tts_factory: TtsFactory = _default_tts
+    warm_up: bool = True
+    stt: SpeechToText | None = None
+    llm: ChatModel | None = None
+    tts: TextToSpeech | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    load_seconds: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workers = {name: Worker(name) for name in ("stt", "llm", "tts")}
+        self._loads: dict[str, Future[None]] = {}
+
+    def worker(self, name: EngineName) -> Worker:
+        return self.workers[name]
+
+    def start(self, which: tuple[EngineName, ...] = ("llm", "stt", "tts")) -> None:
+        """Begin loading in the background; EngineStatus events report progress."""
+        for name in which:
+            if name not in self._loads:
+                self._loads[name] = self.workers[name].submit(self._load, name)
+
+    def wait(self, timeout: float | None = None) -> None:
+        for fut in list(self._loads.values()):
+            fut.result(timeout)
+
+    def is_loaded(self, name: EngineName) -> bool:
+        fut = self._loads.get(name)
+        return fut is not None and fut.done()
+
+    def _status(
+        self, name: EngineName, state: str, detail: str = "", progress: float | None = None
+    ) -> None:
+        self.bus.publish_threadsafe(
+            EngineStatus(engine=name, state=state, detail=detail, progress=progress)  # type: ignore[arg-type]
+        )
+
+    def _load(self, name: EngineName) -> None:
+        self._status(name, "loading")
+        started = time.monotonic()
+        last = [0.0]
+
+        def progress(fraction: float, what: str) -> None:
+            now = time.monotonic()
+            if now - last[0] > 0.2 or fraction >= 1.0:  # a few updates a second is plenty
+                last[0] = now
+                self._status(name, "loading", f"{what} the model", fraction)
+
+        try:
+            engine: Any
+            if name == "stt":
+                engine = self.stt = self.stt_factory(self.settings)
+            elif name == "llm":
+                engine = self.llm = self.llm_factory(self.settings, progress)
+            else:
+                engine = self.tts = self.tts_factory(self.settings)
+            if self.warm_up and hasattr(engine, "warm_up"):
+                engine.warm_up()  # first inference pays one-off costs; pay them now, not mid-turn
+        except ModelError as exc:
+            self.errors[name] = str(exc)
+            self._status(name, "error", str(exc))
+            return
+        except Exception as exc:  # an engine library failing in a way we did not foresee
+            log.exception("loading %s failed", name)
+            message = f"Could not start the {name.upper()} engine: {type(exc).__name__}: {exc}"
+            self.errors[name] = message
+            self._status(name, "error", message)
+            return
+        self.load_seconds[name] = time.monotonic() - started
+        self._status(name, "ready", getattr(engine, "name", ""))
+
+    def shutdown(self) -> None:
+        for w in self.workers.values():
+            w.shutdown(wait=False)

@@ -1,0 +1,87 @@
+"""Cut the streamed reply into sentences for text-to-speech, and clean them for speaking.
+
+TTS starts as soon as the first sentence is complete instead of waiting for the whole reply.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and then
+# whitespace, or at a blank line / line break.
+_END = re.compile(r"([.!?…]+[\"')\]]*)(\s+)|(\n+)")
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "approx",
+    "no",
+    "fig",
+    "inc",
+    "ltd",
+    "co",
+    "u.s",
+    "a.m",
+    "p.m",
+}
+_MIN_CHARS = 12  # don't speak "1." or "Yes." on its own when more text follows quickly
+
+
+class SentenceSplitter:
+    """Feed streamed text with `push`; complete sentences come out, the rest waits."""
+
+    def __init__(self, min_chars: int = _MIN_CHARS) -> None:
+        self._buf = ""
+        self._min = min_chars
+        self._in_code = False
+
+    def push(self, text: str) -> list[str]:
+        self._buf += text
+        out: list[str] = []
+        start = 0
+        for m in _END.finditer(self._buf):
+            end = m.end()
+            candidate = self._buf[start:end]
+            if m.group(3) is None and self._is_abbreviation(self._buf[: m.start(1)]):
+                continue
+            if m.group(3) is None and len(candidate.strip()) < self._min:
+                continue
+            out.append(candidate)
+            start = end
+        self._buf = self._buf[start:]
+        return [s for s in (clean for clean in map(str.strip, out)) if s]
+
+    def flush(self) -> list[str]:
+        rest, self._buf = self._buf.strip(), ""
+        return [rest] if rest else []
+
+    @staticmethod
+    def _is_abbreviation(before: str) -> bool:
+        word = re.split(r"\s", before)[-1].lower().rstrip(".")
+        if word in _ABBREVIATIONS:
+            return True
+        return len(word) == 1 and word.isalpha() and word.isupper()  # initials: "J. Smith"
+
+
+_CODE_BLOCK = re.compile(r"```.*?(```|$)", re.S)
+_INLINE = re.compile(r"[*_`#>|]+")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_LIST_MARK = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+", re.M)
+
+
+def speakable(text: str) -> str:
+    """Markdown -> what a voice should say: no symbols, no code read out character by character."""
+    text = _CODE_BLOCK.sub(" (see the code on screen) ", text)
+    text = _LINK.sub(r"\1", text)
+    text = _LIST_MARK.sub("", text)
+    text = _INLINE.sub("", text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,444 @@
+"""The turn manager: owns turn ids, drives one turn through STT -> LLM -> TTS -> speaker, and
+handles barge-in.
+
+Everything happens through bus events, so the GUI, the CLI and tests all drive the same code.
+Blocking work runs on the engines' worker threads; lazy generators (the LLM stream, piper's
+chunks) are consumed there, and results come back with `publish_threadsafe`.
+
+Interrupting a turn (push-to-talk or stop while Parley is busy) cancels its id on the bus (late
+tokens and audio of that turn are dropped from then on), sets its cancel token (workers stop
+between tokens and chunks), silences the speaker, and keeps in the history only the part of
+the reply the user actually heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.bus import EventBus
+from app.bus.events import (
+    ErrorRaised,
+    Event,
+    LlmDelta,
+    LlmDone,
+    LlmSentence,
+    Notice,
+    PlaybackFinished,
+    PlaybackStarted,
+    RecordingStarted,
+    SpeechEnded,
+    TranscriptReady,
+    TtsChunk,
+    TtsDone,
+    TurnCancelled,
+    TurnFinished,
+    UserTurn,
+)
+from app.config import Settings
+from app.pipeline.engines import Engines
+from app.pipeline.history import History
+from app.pipeline.sentences import SentenceSplitter, speakable
+
+log = logging.getLogger(__name__)
+
+TIMING_KEYS = ("stt", "llm_first_token", "llm_total", "tts_first_audio", "first_audio")
+NO_SPEECH = "I didn't hear anything. Hold the talk button (or Space) while you speak."
+
+
+class EngineUnavailable(Exception):
+    """The engine a turn needs failed to load; the message says why."""
+
+
+class AudioSink(Protocol):
+    """Where reply audio goes: the speaker (Player) or a file (CLI --say)."""
+
+    def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None: ...
+    def finish(self, turn_id: int) -> None: ...
+    def stop(self) -> dict[int, float]: ...
+
+
+@dataclass
+class Turn:
+    id: int
+    spoken_input: bool
+    speaking: bool
+    cancel: threading.Event = field(default_factory=threading.Event)
+    transcript: str = ""
+    reply: str = ""
+    sentences: list[str] = field(default_factory=list)
+    splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
+    marks: dict[str, float] = field(default_factory=dict)
+    finished: bool = False
+    in_history: bool = False
+
+    def mark(self, name: str, at: float) -> None:
+        self.marks.setdefault(name, at)
+
+    def timings(self) -> dict[str, float | None]:
+        m = self.marks
+
+        def span(a: str, b: str) -> float | None:
+            return round(m[b] - m[a], 4) if a in m and b in m else None
+
+        return {
+            "stt": span("speech_end", "transcript"),
+            "llm_first_token": span("llm_start", "first_token"),
+            "llm_total": span("llm_start", "llm_done"),
+            "tts_first_audio": span("first_sentence", "first_chunk"),
+            "first_audio": span("input_end", "first_audio"),
+        }
+
+
+class TurnManager:
+    def __init__(
+        self,
+        bus: EventBus,
+        engines: Engines,
+        settings: Settings,
+        sink: AudioSink | None = None,
+    ) -> None:
+        self.bus = bus
+        self.engines = engines
+        self.settings = settings
+        self.sink = sink
+        self.history = History(settings.system_prompt)
+        self.current: Turn | None = None
+        self.pending: deque[str] = deque()
+        self.last_turn: Turn | None = None
+        self._next_id = 1
+        self._tasks: set[asyncio.Task[Any]] = set()
+        handlers: list[tuple[type[Event], Callable[[Any], Any]]] = [
+            (SpeechEnded, self._on_speech),
+            (UserTurn, self._on_user_turn),
+            (LlmDelta, self._on_delta),
+            (LlmSentence, self._on_sentence),
+            (LlmDone, self._on_llm_done),
+            (TtsChunk, self._on_tts_chunk),
+            (TtsDone, self._on_tts_done),
+            (PlaybackStarted, self._on_playback_started),
+            (PlaybackFinished, self._on_playback_finished),
+        ]
+        self._unsubscribe = [bus.subscribe(t, h) for t, h in handlers]
+
+    # --- what the GUI and CLI call ----------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self.current is not None and not self.current.finished
+
+    def begin_listening(self) -> int:
+        """Push-to-talk went down: barge in on any running turn and start a spoken one."""
+        turn = self._new_turn(spoken_input=True)
+        self.bus.publish(RecordingStarted(turn_id=turn.id))
+        return turn.id
+
+    def submit_audio(self, turn_id: int, audio: np.ndarray) -> None:
+        """Push-to-talk was released with this 16 kHz mono audio."""
+        self.bus.publish(SpeechEnded(turn_id=turn_id, audio=audio))
+
+    def ask(self, text: str) -> bool:
+        """A typed question. Answered now (True) or, while a turn runs, queued (False)."""
+        text = text.strip()
+        if not text:
+            return False
+        if self.busy:
+            self.pending.append(text)
+            self.bus.publish(Notice(message="I'll answer that as soon as I finish this reply."))
+            return False
+        turn = self._new_turn(spoken_input=False)
+        self.bus.publish(UserTurn(turn_id=turn.id, text=text))
+        return True
+
+    def interrupt(self, reason: str = "interrupted", clear_pending: bool = False) -> bool:
+        """Cut the running turn now. Returns whether there was one."""
+        if clear_pending:
+            self.pending.clear()
+        turn = self.current
+        if turn is None or turn.finished:
+            return False
+        self.bus.cancel_turn(turn.id)
+        turn.cancel.set()
+        heard = self.sink.stop() if self.sink is not None and turn.speaking else {}
+        spoken = clip_to_heard(turn.sentences, heard) if turn.speaking else turn.reply
+        self.bus.publish(TurnCancelled(turn_id=turn.id, reason=reason))
+        self._finish(turn, interrupted=True, spoken=spoken)
+        return True
+
+    def reset(self) -> None:
+        """Forget the conversation (a new chat)."""
+        self.interrupt("new conversation", clear_pending=True)
+        self.history.clear()
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        for task in list(self._tasks):
+            task.cancel()
+
+    # --- turn bookkeeping --------------------------------------------------------------------
+
+    def _new_turn(self, spoken_input: bool) -> Turn:
+        self.interrupt("barge-in")
+        speaking = self.sink is not None and self.settings.speak_replies
+        turn = Turn(id=self._next_id, spoken_input=spoken_input, speaking=speaking)
+        self._next_id += 1
+        self.current = turn
+        return turn
+
+    def _turn(self, turn_id: int) -> Turn | None:
+        turn = self.current
+        if turn is None or turn.id != turn_id or turn.finished:
+            return None
+        return turn
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _finish(self, turn: Turn, interrupted: bool = False, spoken: str | None = None) -> None:
+        if turn.finished:
+            return
+        turn.finished = True
+        spoken = turn.reply if spoken is None else spoken
+        if turn.in_history:
+            # What the user heard is what the assistant said, as far as the model is concerned.
+            self.history.add_assistant(spoken.strip() or "…")
+        self.last_turn = turn
+        self.bus.publish(
+            TurnFinished(
+                turn_id=turn.id,
+                transcript=turn.transcript,
+                reply=turn.reply,
+                spoken=spoken,
+                timings=turn.timings(),  # type: ignore[arg-type]
+                interrupted=interrupted,
+            )
+        )
+        if self.current is turn:
+            self.current = None
+        if self.pending and not self.busy:
+            text = self.pending.popleft()
+            asyncio.get_running_loop().call_soon(self._ask_next, text)
+
+    def _ask_next(self, text: str) -> None:
+        if self.busy:  # someone started talking meanwhile; keep the question for later
+            self.pending.appendleft(text)
+        else:
+            self.ask(text)
+
+    def _fail(self, turn: Turn, source: str, message: str) -> None:
+        self.bus.publish(ErrorRaised(turn_id=turn.id, source=source, message=message))
+        self._finish(turn)
+
+    # --- stages ------------------------------------------------------------------------------
+
+    def _on_speech(self, ev: SpeechEnded) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is None:
+            return
+        turn.mark("speech_end", ev.at)
+        turn.mark("input_end", ev.at)
+        self._spawn(self._transcribe(turn, ev.audio))
+
+    async def _transcribe(self, turn: Turn, audio: np.ndarray) -> None:
+        def job() -> str:
+            stt = self.engines.stt
+            if stt is None:
+                raise EngineUnavailable(
+                    self.engines.errors.get("stt", "The speech recogniser is not loaded.")
+                )
+            return stt.transcribe(audio)
+
+        try:
+            text = await self.engines.worker("stt").run(job)
+        except EngineUnavailable as exc:
+            self._fail(turn, "stt", f"Can't transcribe: {exc}")
+            return
+        except Exception as exc:
+            log.exception("transcription failed")
+            self._fail(turn, "stt", f"Transcription failed: {type(exc).__name__}: {exc}")
+            return
+        if turn.cancel.is_set():
+            return
+        self.bus.publish(TranscriptReady(turn_id=turn.id, text=text))
+        turn.mark("transcript", time.monotonic())
+        if not text.strip():
+            self.bus.publish(Notice(turn_id=turn.id, message=NO_SPEECH))
+            self._finish(turn)
+            return
+        self.bus.publish(UserTurn(turn_id=turn.id, text=text, spoken=True))
+
+    def _on_user_turn(self, ev: UserTurn) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is None:
+            return
+        turn.transcript = ev.text
+        turn.mark("input_end", ev.at)
+        turn.mark("llm_start", ev.at)
+        self.history.add_user(ev.text)
+        turn.in_history = True
+        self._spawn(self._generate(turn, list(self.history.messages)))
+
+    async def _generate(self, turn: Turn, messages: list[Any]) -> None:
+        settings = self.settings
+        bus = self.bus
+
+        def job() -> str:
+            llm = self.engines.llm
+            if llm is None:
+                raise EngineUnavailable(
+                    self.engines.errors.get("llm", "The language model is not loaded.")
+                )
+            history = History(settings.system_prompt, messages)
+            prompt = history.prompt(llm.count_tokens, llm.context_size, settings.llm_max_tokens)
+            parts: list[str] = []
+            stream = llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature)
+            try:
+                for piece in stream:
+                    if turn.cancel.is_set():
+                        break
+                    parts.append(piece)
+                    bus.publish_threadsafe(LlmDelta(turn_id=turn.id, text=piece))
+            finally:
+                close = getattr(stream, "close", None)
+                if close:
+                    close()
+            return "".join(parts)
+
+        try:
+            text = await self.engines.worker("llm").run(job)
+        except EngineUnavailable as exc:
+            self._fail(turn, "llm", f"Can't answer: {exc}")
+            return
+        except Exception as exc:
+            log.exception("generation failed")
+            self._fail(turn, "llm", f"The language model failed: {type(exc).__name__}: {exc}")
+            return
+        if turn.cancel.is_set() or turn.finished:
+            return
+        for sentence in turn.splitter.flush():
+            self._add_sentence(turn, sentence)
+        bus.publish(LlmDone(turn_id=turn.id, text=text, sentences=len(turn.sentences)))
+
+    def _on_delta(self, ev: LlmDelta) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is None:
+            return
+        turn.mark("first_token", ev.at)
+        turn.reply += ev.text
+        for sentence in turn.splitter.push(ev.text):
+            self._add_sentence(turn, sentence)
+
+    def _add_sentence(self, turn: Turn, text: str) -> None:
+        index = len(turn.sentences)
+        turn.sentences.append(text)
+        self.bus.publish(LlmSentence(turn_id=turn.id, index=index, text=text))
+
+    def _on_sentence(self, ev: LlmSentence) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is None or not turn.speaking:
+            return
+        turn.mark("first_sentence", ev.at)
+        self._synthesize(turn, ev.index, ev.text)
+
+    def _synthesize(self, turn: Turn, index: int, text: str) -> None:
+        """Queue the sentence on the TTS thread now, so sentences (and the TtsDone marker that
+        follows them) are synthesised in order; await the result in a task."""
+        bus = self.bus
+
+        def job() -> None:
+            tts = self.engines.tts
+            if tts is None:
+                raise EngineUnavailable(self.engines.errors.get("tts", "The voice is not loaded."))
+            words = speakable(text)
+            if not words:
+                return
+            for samples in tts.synthesize(words):
+                if turn.cancel.is_set():
+                    return
+                bus.publish_threadsafe(
+                    TtsChunk(
+                        turn_id=turn.id, index=index, samples=samples, sample_rate=tts.sample_rate
+                    )
+                )
+
+        future = asyncio.wrap_future(self.engines.worker("tts").submit(job))
+        self._spawn(self._after_tts(turn, future))
+
+    async def _after_tts(self, turn: Turn, future: asyncio.Future[None]) -> None:
+        bus = self.bus
+        try:
+            await future
+        except EngineUnavailable as exc:
+            if turn.speaking:  # say it once per turn, then carry on as text only
+                turn.speaking = False
+                bus.publish(
+                    ErrorRaised(turn_id=turn.id, source="tts", message=f"Can't speak: {exc}")
+                )
+        except Exception as exc:
+            log.exception("speech synthesis failed")
+            bus.publish(
+                ErrorRaised(
+                    turn_id=turn.id, source="tts", message=f"Speech synthesis failed: {exc}"
+                )
+            )
+
+    def _on_llm_done(self, ev: LlmDone) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is None:
+            return
+        turn.mark("llm_done", ev.at)
+        if not turn.speaking:
+            self._finish(turn)
+            return
+        # Queued behind every sentence on the TTS thread, so it fires after the last chunk.
+        turn_id = turn.id
+        self.engines.worker("tts").submit(self.bus.publish_threadsafe, TtsDone(turn_id=turn_id))
+
+    def _on_tts_chunk(self, ev: TtsChunk) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is None or self.sink is None:
+            return
+        turn.mark("first_chunk", ev.at)
+        self.sink.enqueue(ev.turn_id, ev.index, ev.samples, ev.sample_rate)
+
+    def _on_tts_done(self, ev: TtsDone) -> None:
+        if self._turn(ev.turn_id) is not None and self.sink is not None:
+            self.sink.finish(ev.turn_id)
+
+    def _on_playback_started(self, ev: PlaybackStarted) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is not None:
+            turn.mark("first_audio", ev.at)
+
+    def _on_playback_finished(self, ev: PlaybackFinished) -> None:
+        turn = self._turn(ev.turn_id)
+        if turn is not None:
+            self._finish(turn)
+
+
+def clip_to_heard(sentences: list[str], heard: dict[int, float]) -> str:
+    """The part of the reply that was played: whole sentences, then the heard share of the
+    words of the sentence that was cut."""
+    said: list[str] = []
+    for index, sentence in enumerate(sentences):
+        fraction = heard.get(index, 0.0)
+        if fraction >= 0.999:
+            said.append(sentence)
+            continue
+        words = sentence.split()
+        keep = int(len(words) * fraction)
+        if keep:
+            said.append(" ".join(words[:keep]) + "…")
+        break
+    return " ".join(said)

