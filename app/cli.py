@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(ask)
 
     sub.add_parser("devices", help="list audio input and output devices")
+    sub.add_parser("prepare", help="assemble and verify the offline default models")
     return parser
 
 
@@ -78,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.headless import list_devices
 
         return list_devices()
+    if args.command == "prepare":
+        from app.headless import prepare_models
+
+        return prepare_models()
     from app.ui.app import run_gui
 
     return run_gui(settings)

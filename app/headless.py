@@ -167,3 +167,23 @@ def list_devices() -> int:
             f"out {d.max_output_channels:2d}  {d.default_samplerate} Hz  {marks}"
         )
     return 0
+
+
+def prepare_models() -> int:
+    """Assemble the default LLM (once) and check every default model is in place."""
+    from app.models.defaults import default_llm, default_stt_model, default_voice
+    from app.models.errors import ModelError
+
+    def progress(fraction: float, what: str) -> None:
+        print(f"\r{what} the default LLM: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+    try:
+        stt = default_stt_model()
+        voice, _ = default_voice()
+        llm = default_llm(progress)
+    except ModelError as exc:
+        print(f"\nparley: {exc}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    print(f"speech-to-text: {stt}\nLLM:            {llm}\nvoice:          {voice}")
+    return 0

@@ -1,0 +1,100 @@
+"""Shared fixtures: settings in a temp dir, the real default models (loaded once), fake
+engines, spoken test audio made with espeak-ng, and the virtual PulseAudio sound stack."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from app.bus import EventBus  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.pipeline.engines import Engines  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+VIRTUAL_AUDIO = REPO.parent / "shared" / "virtual-audio"
+PULSE_SERVER = "unix:/tmp/parley-pulse/sock"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Settings never touch the developer's real config; the joined default LLM is shared."""
+    monkeypatch.setenv("PARLEY_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    s = Settings()
+    s.llm_max_tokens = 48  # short replies keep the real-model tests quick
+    s.llm_temperature = 0.0
+    s.llm_threads = 2
+    return s
+
+
+class RealModels:
+    """The offline default engines, loaded once per test session."""
+
+    def __init__(self) -> None:
+        from app.llm.factory import create_llm
+        from app.stt.factory import create_stt
+        from app.tts.factory import create_tts
+
+        s = Settings()
+        s.llm_threads = 2
+        self.stt = create_stt(s)
+        self.llm = create_llm(s)
+        self.tts = create_tts(s)
+
+    def engines(self, bus: EventBus, settings: Settings) -> Engines:
+        return Engines(
+            bus,
+            settings,
+            stt_factory=lambda _s: self.stt,
+            llm_factory=lambda _s, _p: self.llm,
+            tts_factory=lambda _s: self.tts,
+            warm_up=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def real_models() -> RealModels:
+    return RealModels()
+
+
+def espeak(text: str, path: Path, rate: int = 48000, channels: int = 2) -> Path:
+    """Speak `text` with espeak-ng into a WAV at `rate` Hz with `channels` channels."""
+    if not shutil.which("espeak-ng") or not shutil.which("sox"):
+        pytest.fail("espeak-ng and sox are needed: run scripts/setup.sh --test")
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", str(channels), str(path)], check=True)
+    raw.unlink()
+    return path
+
+
+@pytest.fixture
+def speech(tmp_path: Path):
+    """speech("text", rate=48000, channels=2) -> Path of a WAV of espeak-ng saying it."""
+
+    def make(text: str, rate: int = 48000, channels: int = 2) -> Path:
+        return espeak(
+            text, tmp_path / f"speech-{abs(hash((text, rate, channels)))}.wav", rate, channels
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def virtual_audio() -> Iterator[str]:
+    """A running PulseAudio server with a virtual mic and speaker; yields PULSE_SERVER."""
+    if not VIRTUAL_AUDIO.exists():
+        pytest.skip(f"{VIRTUAL_AUDIO} (the virtual sound stack) is not on this machine")
+    subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
+    os.environ["PULSE_SERVER"] = PULSE_SERVER
+    yield PULSE_SERVER
