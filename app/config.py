@@ -51,6 +51,7 @@ class Settings:
     llm_threads: int = 0  # 0 = let the engine choose
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     speak_replies: bool = True
+    sound_cues: bool = True  # a short chime when listening starts and stops
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

@@ -79,6 +79,11 @@ class Player:
             per_turn = self._progress.setdefault(turn_id, {})
             per_turn.setdefault(index, [0, 0])[0] += len(data)
 
+    def play_cue(self, samples: np.ndarray, rate: int) -> None:
+        """A short interface sound; not part of any turn (turn id 0)."""
+        if self._stream is not None:
+            self.enqueue(0, 0, samples, rate)
+
     def finish(self, turn_id: int) -> None:
         """No more audio will come for `turn_id`; report on_finished once it has played."""
         with self._lock:

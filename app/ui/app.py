@@ -1,0 +1,79 @@
+"""Start the window: show it at once, then open audio and load the models in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+from app.audio.backend import AudioBackend, AudioUnavailable
+from app.bus import EventBus
+from app.config import Settings
+from app.pipeline.engines import Engines
+from app.session import Session
+
+log = logging.getLogger(__name__)
+
+
+class _NoAudio:
+    """Stands in when PortAudio itself is missing: every device lookup says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def devices(self) -> list:  # noqa: ANN201
+        raise AudioUnavailable(self.reason)
+
+    def resolve(self, device: object, kind: str) -> object:
+        raise AudioUnavailable(self.reason)
+
+    def open_stream(self, *args: object, **kwargs: object) -> object:
+        raise AudioUnavailable(self.reason)
+
+
+def real_backend() -> AudioBackend:
+    from app.audio.sounddevice_backend import SoundDeviceBackend, _sd
+
+    try:
+        _sd()
+    except AudioUnavailable as exc:
+        return _NoAudio(str(exc))  # type: ignore[return-value]
+    return SoundDeviceBackend()
+
+
+def build_window(
+    settings: Settings,
+    bus: EventBus,
+    backend: AudioBackend | None,
+    engines: Engines | None = None,
+) -> object:
+    """The session and its window (tests call this with a fake audio device)."""
+    from app.ui.main_window import MainWindow
+
+    session = Session(settings, bus, engines=engines, backend=backend)
+    return MainWindow(session)
+
+
+def run_gui(settings: Settings, backend: AudioBackend | None = None) -> int:
+    started = time.monotonic()
+    try:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+        from qasync import QEventLoop
+    except ImportError as exc:
+        print(f"parley: the window needs PySide6 and qasync ({exc}).", file=sys.stderr)
+        return 1
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Parley")
+    app.setDesktopFileName("parley")
+    loop = QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    bus = EventBus(loop)
+    window = build_window(settings, bus, backend or real_backend())
+    window.show()  # type: ignore[attr-defined]
+    log.info("window shown after %.2f s", time.monotonic() - started)
+    # Load models once the window is on screen, never before.
+    QTimer.singleShot(0, window.session.start)  # type: ignore[attr-defined]
+    with loop:
+        return int(loop.run_forever() or 0)

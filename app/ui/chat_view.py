@@ -1,0 +1,109 @@
+"""The conversation: user and assistant bubbles, markdown rendered, the reply streaming in."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+Role = Literal["user", "assistant", "notice", "error"]
+
+
+class Bubble(QFrame):
+    def __init__(self, role: Role, text: str = "", turn_id: int = 0) -> None:
+        super().__init__()
+        self.role = role
+        self.turn_id = turn_id
+        self.setObjectName(f"bubble_{role}")
+        self.setProperty("role", role)
+        self.label = QLabel()
+        self.label.setObjectName("bubbleText")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setTextFormat(
+            Qt.TextFormat.MarkdownText if role == "assistant" else Qt.TextFormat.PlainText
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self.label)
+        self._text = ""
+        self.set_text(text)
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def set_text(self, text: str) -> None:
+        self._text = text
+        self.label.setText(text)
+
+    def append(self, text: str) -> None:
+        self.set_text(self._text + text)
+
+    def set_dimmed(self, dimmed: bool) -> None:
+        self.setProperty("dimmed", dimmed)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+
+class ChatView(QScrollArea):
+    """A scrolling column of bubbles that follows the newest one unless the user scrolled up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("chatView")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        inner.setObjectName("chatInner")
+        self._column = QVBoxLayout(inner)
+        self._column.setContentsMargins(10, 10, 10, 10)
+        self._column.setSpacing(8)
+        self._column.addStretch(1)
+        self.setWidget(inner)
+        self.bubbles: list[Bubble] = []
+        self._follow = True
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range_changed)
+        bar.valueChanged.connect(self._on_scrolled)
+
+    def add(self, role: Role, text: str = "", turn_id: int = 0) -> Bubble:
+        bubble = Bubble(role, text, turn_id)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        if role == "user":
+            row.addStretch(1)
+            row.addWidget(bubble, 4)
+        elif role == "assistant":
+            row.addWidget(bubble, 4)
+            row.addStretch(1)
+        else:
+            row.addWidget(bubble, 1)
+        self._column.insertLayout(self._column.count() - 1, row)
+        self.bubbles.append(bubble)
+        self._follow = True
+        return bubble
+
+    def remove(self, bubble: Bubble) -> None:
+        if bubble in self.bubbles:
+            self.bubbles.remove(bubble)
+        bubble.hide()
+        bubble.deleteLater()
+
+    def clear(self) -> None:
+        for bubble in list(self.bubbles):
+            self.remove(bubble)
+
+    def find(self, role: Role, turn_id: int) -> Bubble | None:
+        for bubble in reversed(self.bubbles):
+            if bubble.role == role and bubble.turn_id == turn_id:
+                return bubble
+        return None
+
+    def _on_scrolled(self, value: int) -> None:
+        self._follow = value >= self.verticalScrollBar().maximum() - 24
+
+    def _on_range_changed(self, _min: int, maximum: int) -> None:
+        if self._follow:
+            QTimer.singleShot(0, lambda: self.verticalScrollBar().setValue(maximum))

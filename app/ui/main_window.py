@@ -1,0 +1,303 @@
+"""The main window: conversation, composer, push-to-talk, stop, status.
+
+Every bus handler here only updates widgets; engines run on their worker threads and the
+asyncio loop is qasync's, on this (the Qt) thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.audio.backend import AudioUnavailable
+from app.audio.wavfile import AudioFileError, read_audio
+from app.bus.events import (
+    EngineStatus,
+    ErrorRaised,
+    LlmDelta,
+    Notice,
+    RecordingStarted,
+    TranscriptReady,
+    TurnCancelled,
+    TurnFinished,
+    UserTurn,
+)
+from app.session import Session
+from app.ui.chat_view import Bubble, ChatView
+from app.ui.style import STYLE
+from app.ui.widgets import LevelMeter, StatusLine, TalkButton
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.bus = session.bus
+        self.setWindowTitle("Parley")
+        self.setObjectName("mainWindow")
+        icon = ASSETS / "icon.png"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.resize(520, 720)
+        self.setStyleSheet(STYLE)
+
+        self.chat = ChatView()
+        self.input = QLineEdit()
+        self.input.setObjectName("composer")
+        self.input.setPlaceholderText("Type a message and press Enter — or hold Space to talk")
+        self.input.returnPressed.connect(self.send_typed)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.clicked.connect(self.send_typed)
+        self.talk_button = TalkButton()
+        self.talk_button.pressed.connect(self.start_talking)
+        self.talk_button.released.connect(self.stop_talking)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop speaking and generating (Esc)")
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.setEnabled(False)
+        self.meter = LevelMeter()
+        self.status = StatusLine()
+
+        composer = QHBoxLayout()
+        composer.addWidget(self.input, 1)
+        composer.addWidget(self.send_button)
+        controls = QHBoxLayout()
+        controls.addWidget(self.talk_button, 1)
+        controls.addWidget(self.stop_button)
+        column = QVBoxLayout()
+        column.setContentsMargins(8, 8, 8, 4)
+        column.addWidget(self.chat, 1)
+        column.addLayout(composer)
+        column.addLayout(controls)
+        column.addWidget(self.meter)
+        column.addWidget(self.status)
+        central = QWidget()
+        central.setLayout(column)
+        self.setCentralWidget(central)
+
+        self._listening_turn = 0
+        self._pending_bubbles: list[Bubble] = []
+        self._cues: dict[str, tuple[np.ndarray, int]] = {}
+        self._level_timer = QTimer(self)
+        self._level_timer.setInterval(33)
+        self._level_timer.timeout.connect(self._update_level)
+        self._key_filter = PushToTalkKeys(self)
+        QApplication.instance().installEventFilter(self._key_filter)
+
+        subscribe = self.bus.subscribe
+        self._unsubscribe = [
+            subscribe(EngineStatus, self._on_engine_status),
+            subscribe(RecordingStarted, self._on_recording_started),
+            subscribe(TranscriptReady, self._on_transcript),
+            subscribe(UserTurn, self._on_user_turn),
+            subscribe(LlmDelta, self._on_delta),
+            subscribe(TurnCancelled, self._on_cancelled),
+            subscribe(TurnFinished, self._on_turn_finished),
+            subscribe(ErrorRaised, self._on_error),
+            subscribe(Notice, self._on_notice),
+        ]
+        self._show_audio_state()
+
+    # --- user actions ------------------------------------------------------------------------
+
+    def send_typed(self) -> None:
+        text = self.input.text().strip()
+        if not text:
+            return
+        self.input.clear()
+        bubble = self.chat.add("user", text)
+        started = self.session.turns.ask(text)
+        if not started:
+            bubble.set_dimmed(True)  # queued: shown at once, answered after the current reply
+        self._pending_bubbles.append(bubble)
+        self._update_buttons()
+
+    def start_talking(self) -> None:
+        if self._listening_turn:
+            return
+        recorder = self.session.recorder
+        if recorder is None:
+            self.chat.add(
+                "error",
+                "No microphone is available"
+                + (f": {self.session.audio_error}" if self.session.audio_error else ".")
+                + " You can type instead.",
+            )
+            return
+        turn_id = self.session.turns.begin_listening()
+        try:
+            recorder.start()
+        except AudioUnavailable as exc:
+            self.session.turns.interrupt("no microphone")
+            self.chat.add("error", f"{exc} You can type instead.")
+            return
+        self._listening_turn = turn_id
+        self._cue("listen-start")
+        self.talk_button.set_listening(True)
+        self._level_timer.start()
+        self._update_buttons()
+
+    def stop_talking(self) -> None:
+        turn_id, self._listening_turn = self._listening_turn, 0
+        if not turn_id or self.session.recorder is None:
+            return
+        audio = self.session.recorder.stop()
+        self._level_timer.stop()
+        self.meter.set_level(0.0)
+        self.talk_button.set_listening(False)
+        self._cue("listen-stop")
+        self.session.turns.submit_audio(turn_id, audio)
+
+    def stop(self) -> None:
+        if self._listening_turn and self.session.recorder is not None:
+            self._listening_turn = 0
+            self.session.recorder.stop()
+            self._level_timer.stop()
+            self.meter.set_level(0.0)
+            self.talk_button.set_listening(False)
+        self.session.turns.interrupt("stopped", clear_pending=True)
+        for bubble in self._pending_bubbles:
+            if bubble.property("dimmed"):
+                bubble.append("  (not sent: stopped)")
+        self._pending_bubbles = [b for b in self._pending_bubbles if not b.property("dimmed")]
+        self._update_buttons()
+
+    # --- bus events --------------------------------------------------------------------------
+
+    def _on_engine_status(self, ev: EngineStatus) -> None:
+        self.status.set_state(ev.engine, ev.state, ev.detail, ev.progress)
+        if ev.state == "error":
+            self.chat.add("error", ev.detail)
+
+    def _show_audio_state(self) -> None:
+        if self.session.audio_error:
+            self.status.set_state("audio", "error", self.session.audio_error)
+            self.chat.add("error", self.session.audio_error)
+        elif self.session.player is not None:
+            self.status.set_state("audio", "ready", self.session.player.device.name)  # type: ignore[union-attr]
+        self.talk_button.setEnabled(self.session.recorder is not None)
+
+    def _on_recording_started(self, ev: RecordingStarted) -> None:
+        self._update_buttons()
+
+    def _on_transcript(self, ev: TranscriptReady) -> None:
+        if ev.text.strip():
+            self.chat.add("user", ev.text, ev.turn_id)
+
+    def _on_user_turn(self, ev: UserTurn) -> None:
+        if ev.spoken:
+            return
+        for bubble in self._pending_bubbles:
+            if bubble.text == ev.text:
+                bubble.turn_id = ev.turn_id
+                bubble.set_dimmed(False)
+                self._pending_bubbles.remove(bubble)
+                break
+        self._update_buttons()
+
+    def _on_delta(self, ev: LlmDelta) -> None:
+        bubble = self.chat.find("assistant", ev.turn_id)
+        if bubble is None:
+            bubble = self.chat.add("assistant", "", ev.turn_id)
+        bubble.append(ev.text)
+
+    def _on_cancelled(self, ev: TurnCancelled) -> None:
+        self._update_buttons()
+
+    def _on_turn_finished(self, ev: TurnFinished) -> None:
+        bubble = self.chat.find("assistant", ev.turn_id)
+        if bubble is not None:
+            if ev.interrupted:
+                # Only what the user heard stays, as in the model's history.
+                bubble.set_text((ev.spoken or "…") + "\n\n*— interrupted*")
+                bubble.setProperty("interrupted", True)
+            else:
+                bubble.set_text(ev.reply.strip())
+        if not ev.interrupted:
+            self.status.set_timings(ev.timings)
+        QTimer.singleShot(0, self._update_buttons)
+
+    def _on_error(self, ev: ErrorRaised) -> None:
+        self.chat.add("error", ev.message, ev.turn_id)
+
+    def _on_notice(self, ev: Notice) -> None:
+        self.chat.add("notice", ev.message, ev.turn_id)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _cue(self, name: str) -> None:
+        if not self.session.settings.sound_cues or self.session.player is None:
+            return
+        sound = self._cues.get(name)
+        if sound is None:
+            try:
+                sound = self._cues[name] = read_audio(ASSETS / "sounds" / f"{name}.wav")
+            except AudioFileError:
+                log.warning("sound %s is missing", name)
+                return
+        self.session.player.play_cue(*sound)
+
+    def _update_level(self) -> None:
+        if self.session.recorder is not None:
+            self.meter.set_level(self.session.recorder.level)
+
+    def _update_buttons(self) -> None:
+        self.stop_button.setEnabled(bool(self._listening_turn) or self.session.turns.busy)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Escape:
+            self.stop()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        QApplication.instance().removeEventFilter(self._key_filter)
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._level_timer.stop()
+        self.session.close()
+        super().closeEvent(event)
+
+
+class PushToTalkKeys(QObject):
+    """Hold Space to talk, anywhere in the window except while typing in the text box."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return False
+        key_event: QKeyEvent = event  # type: ignore[assignment]
+        if key_event.key() != Qt.Key.Key_Space or not self.window.isActiveWindow():
+            return False
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QLineEdit):
+            return False
+        if key_event.isAutoRepeat():
+            return True
+        if kind == QEvent.Type.KeyPress:
+            self.window.start_talking()
+        else:
+            self.window.stop_talking()
+        return True

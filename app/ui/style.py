@@ -1,0 +1,27 @@
+"""The window's look: one stylesheet, readable in light and dark desktop themes."""
+
+STYLE = """
+#mainWindow { background: #f4f5f7; }
+#chatView, #chatInner { background: #f4f5f7; border: none; }
+QFrame[role="user"] { background: #2f6fde; border-radius: 14px; }
+QFrame[role="user"] QLabel { color: white; font-size: 14px; }
+QFrame[role="user"][dimmed="true"] { background: #9db7e8; }
+QFrame[role="assistant"] { background: white; border: 1px solid #dde1e7; border-radius: 14px; }
+QFrame[role="assistant"] QLabel { color: #1d2330; font-size: 14px; }
+QFrame[role="notice"] QLabel { color: #5c6370; font-style: italic; }
+QFrame[role="error"] { background: #fdecea; border: 1px solid #f5c2bd; border-radius: 8px; }
+QFrame[role="error"] QLabel { color: #8a1f11; }
+#composer { padding: 8px; border: 1px solid #c9ced6; border-radius: 8px; background: white;
+            font-size: 14px; }
+#talkButton { font-size: 16px; font-weight: bold; color: white; background: #2f6fde;
+              border: none; border-radius: 12px; }
+#talkButton:disabled { background: #aab4c3; }
+#talkButton[listening="true"] { background: #d64541; }
+#stopButton { min-width: 72px; min-height: 64px; border-radius: 12px; }
+#levelMeter { border: none; background: #e1e4e9; border-radius: 4px; }
+#levelMeter::chunk { background: #3fb950; border-radius: 4px; }
+QLabel[state="ready"] { color: #1a7f37; }
+QLabel[state="loading"] { color: #9a6700; }
+QLabel[state="error"] { color: #cf222e; }
+#timings { color: #5c6370; }
+"""

@@ -1,0 +1,126 @@
+"""The real window, offscreen, on the real default models, with the fake audio device (it
+replays speech into the microphone callback and records what the speaker was given)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+import qasync
+from PySide6.QtCore import Qt
+
+from app.audio.fake import FakeAudioBackend
+from app.bus import EventBus
+from app.bus.events import LlmDelta, PlaybackStarted, TtsChunk, TurnFinished
+from app.ui.app import build_window
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture
+def qloop(qapp):
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def gui(qtbot, qloop, settings, real_models):
+    settings.sound_cues = False
+    backend = FakeAudioBackend()
+    bus = EventBus(qloop)
+    window = build_window(settings, bus, backend, real_models.engines(bus, settings))
+    qtbot.addWidget(window)
+    window.show()
+    window.session.start()
+    qtbot.waitUntil(
+        lambda: all(window.status.states.get(n) == "ready" for n in ("stt", "llm", "tts")),
+        timeout=60_000,
+    )
+    events: list = []
+    bus.subscribe(TurnFinished, events.append)
+    bus.subscribe(LlmDelta, events.append)
+    bus.subscribe(TtsChunk, events.append)
+    bus.subscribe(PlaybackStarted, events.append)
+    window.events = events
+    window.backend = backend
+    yield window
+    window.close()
+
+
+def _finished(window) -> list[TurnFinished]:
+    return [e for e in window.events if isinstance(e, TurnFinished)]
+
+
+def test_push_to_talk_round_trip(gui, qtbot, speech):
+    """Press, speak, release: transcript bubble, streamed reply bubble, reply audio played."""
+    assert gui.isVisible() and gui.talk_button.isEnabled()
+    wav = speech("What is the capital of France?")
+    qtbot.mousePress(gui.talk_button, Qt.MouseButton.LeftButton)
+    assert gui.talk_button.property("listening") is True
+    gui.backend.feed(wav)
+    # The level meter moves while speech arrives.
+    qtbot.waitUntil(lambda: gui.meter.value() > 30, timeout=10_000)
+    qtbot.waitUntil(lambda: gui.backend.pending_input_seconds() == 0, timeout=20_000)
+    qtbot.wait(300)  # a little trailing silence, as a person releases the key after speaking
+    qtbot.mouseRelease(gui.talk_button, Qt.MouseButton.LeftButton)
+    assert gui.talk_button.property("listening") is False
+
+    qtbot.waitUntil(lambda: bool(_finished(gui)), timeout=60_000)
+    done = _finished(gui)[0]
+    assert "france" in done.transcript.lower()
+    users = [b for b in gui.chat.bubbles if b.role == "user"]
+    assistants = [b for b in gui.chat.bubbles if b.role == "assistant"]
+    assert users and "France" in users[-1].text
+    assert assistants and "Paris" in assistants[-1].text
+    # The reply streamed in: several deltas arrived before the turn finished.
+    deltas = [e for e in gui.events if isinstance(e, LlmDelta)]
+    assert len(deltas) >= 3
+    # The fake speaker got the spoken reply (a second or so of non-silent audio).
+    played = gui.backend.played_audio()
+    assert np.count_nonzero(np.abs(played) > 0.01) > 0.3 * gui.backend.output_rate
+    assert done.timings["first_audio"] and done.timings["first_audio"] > 0
+    assert "first sound" in gui.status.timings.text()
+
+
+def test_typed_question_and_barge_in(gui, qtbot):
+    """Typing works; pressing talk while Parley speaks silences it at once, no token of the old
+    turn arrives afterwards, and the bubble keeps only what was heard."""
+    gui.session.settings.llm_max_tokens = 120
+    gui.input.setText("Tell me a long story about a brave knight and a dragon.")
+    qtbot.keyClick(gui.input, Qt.Key.Key_Return)
+    assert gui.input.text() == ""
+    qtbot.waitUntil(
+        lambda: any(isinstance(e, PlaybackStarted) and e.turn_id for e in gui.events),
+        timeout=60_000,
+    )
+    old_turn = next(e.turn_id for e in gui.events if isinstance(e, PlaybackStarted) and e.turn_id)
+    qtbot.wait(400)  # let it speak a little
+    assert gui.stop_button.isEnabled()
+    pressed_at = time.monotonic()
+    qtbot.mousePress(gui.talk_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(600)
+    qtbot.mouseRelease(gui.talk_button, Qt.MouseButton.LeftButton)  # silence: nothing to answer
+
+    # Within two device blocks (20 ms each) the speaker is silent.
+    assert gui.backend.sound_blocks_after(pressed_at + 0.045) == 0
+    late = [
+        e
+        for e in gui.events
+        if isinstance(e, LlmDelta | TtsChunk) and e.turn_id == old_turn and e.at > pressed_at
+    ]
+    assert late == []
+    finished = [f for f in _finished(gui) if f.turn_id == old_turn]
+    assert finished and finished[0].interrupted
+    heard = finished[0].spoken
+    assert len(heard) < len(finished[0].reply)
+    bubble = gui.chat.find("assistant", old_turn)
+    assert bubble is not None and "interrupted" in bubble.text
+    assert finished[0].reply.strip() not in bubble.text
+    # The model's history holds only the heard part.
+    assistant_msgs = [m for m in gui.session.turns.history.messages if m["role"] == "assistant"]
+    assert assistant_msgs[-1]["content"] == (heard.strip() or "…")
