@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import sys
 import time
+from pathlib import Path
 
 from app.audio.backend import AudioBackend, AudioUnavailable
 from app.bus import EventBus
+from app.bus.events import EngineStatus
 from app.config import Settings
 from app.pipeline.engines import Engines
 from app.session import Session
@@ -72,8 +76,32 @@ def run_gui(settings: Settings, backend: AudioBackend | None = None) -> int:
     bus = EventBus(loop)
     window = build_window(settings, bus, backend or real_backend())
     window.show()  # type: ignore[attr-defined]
+    app.processEvents()
     log.info("window shown after %.2f s", time.monotonic() - started)
+    report = os.environ.get("PARLEY_STARTUP_REPORT")
+    if report:
+        _report_startup(Path(report), bus, window, app)
     # Load models once the window is on screen, never before.
     QTimer.singleShot(0, window.session.start)  # type: ignore[attr-defined]
     with loop:
         return int(loop.run_forever() or 0)
+
+
+def _report_startup(path: Path, bus: EventBus, window: object, app: object) -> None:
+    """For start-up measurements: write when the window showed and when all models were
+    ready (seconds since PARLEY_LAUNCH_T, the launcher's time.time()), then quit."""
+    launched = float(os.environ.get("PARLEY_LAUNCH_T", time.time()))
+    figures = {"window_shown": time.time() - launched}
+    ready: set[str] = set()
+
+    def on_status(ev: EngineStatus) -> None:
+        if ev.state in ("ready", "error") and ev.engine in ("stt", "llm", "tts"):
+            ready.add(ev.engine)
+            figures[f"{ev.engine}_{ev.state}"] = time.time() - launched
+        if len(ready) == 3:
+            figures["all_ready"] = time.time() - launched
+            path.write_text(json.dumps(figures))
+            window.close()  # type: ignore[attr-defined]
+            app.quit()  # type: ignore[attr-defined]
+
+    bus.subscribe(EngineStatus, on_status)

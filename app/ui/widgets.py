@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 ENGINE_LABELS = {"stt": "Ears", "llm": "Brain", "tts": "Voice", "audio": "Audio"}
 _STATE_TEXT = {"loading": "loading…", "ready": "ready", "error": "error", "unavailable": "off"}
@@ -45,8 +52,12 @@ class StatusLine(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 0, 6, 0)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(6, 0, 6, 0)
+        column.setSpacing(2)
+        layout = QHBoxLayout()
+        layout.setSpacing(12)
+        column.addLayout(layout)
         self.labels: dict[str, QLabel] = {}
         self.states: dict[str, str] = {}
         for name, title in ENGINE_LABELS.items():
@@ -57,7 +68,8 @@ class StatusLine(QWidget):
         layout.addStretch(1)
         self.timings = QLabel("")
         self.timings.setObjectName("timings")
-        layout.addWidget(self.timings)
+        self.timings.setWordWrap(True)
+        column.addWidget(self.timings)
 
     def set_state(
         self, engine: str, state: str, detail: str = "", progress: float | None = None
