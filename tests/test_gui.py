@@ -124,3 +124,81 @@ def test_typed_question_and_barge_in(gui, qtbot):
     # The model's history holds only the heard part.
     assistant_msgs = [m for m in gui.session.turns.history.messages if m["role"] == "assistant"]
     assert assistant_msgs[-1]["content"] == (heard.strip() or "…")
+
+
+def test_hold_space_to_talk_but_not_while_typing(gui, qtbot, speech):
+    """Space held on the window records; Space typed in the text box is just a space."""
+    gui.activateWindow()
+    gui.talk_button.setFocus()
+    qtbot.keyPress(gui, Qt.Key.Key_Space)
+    assert gui.talk_button.property("listening") is True
+    gui.backend.feed(speech("How many legs does a spider have?"))
+    qtbot.waitUntil(lambda: gui.backend.pending_input_seconds() == 0, timeout=20_000)
+    qtbot.wait(200)
+    qtbot.keyRelease(gui, Qt.Key.Key_Space)
+    assert gui.talk_button.property("listening") is False
+    qtbot.waitUntil(lambda: bool(_finished(gui)), timeout=60_000)
+    assert "spider" in _finished(gui)[0].transcript.lower()
+
+    gui.input.setFocus()
+    qtbot.keyClicks(gui.input, "a b")
+    assert gui.input.text() == "a b"
+    assert gui.talk_button.property("listening") is False
+
+
+def test_question_typed_while_answering_is_queued_not_lost(gui, qtbot):
+    gui.input.setText("What is the capital of France?")
+    gui.send_typed()
+    qtbot.waitUntil(lambda: any(isinstance(e, LlmDelta) for e in gui.events), timeout=60_000)
+    gui.input.setText("What is the capital of Italy?")
+    gui.send_typed()
+    queued = [b for b in gui.chat.bubbles if b.role == "user"][-1]
+    assert queued.property("dimmed") is True
+    assert any(b.role == "notice" for b in gui.chat.bubbles)
+    qtbot.waitUntil(lambda: len(_finished(gui)) == 2, timeout=90_000)
+    first, second = _finished(gui)
+    assert "France" in first.transcript and "Paris" in first.reply
+    assert "Italy" in second.transcript and "Rome" in second.reply
+    assert queued.property("dimmed") is False
+
+
+@pytest.fixture
+def gui_without_mic(qtbot, qloop, settings, real_models):
+    backend = FakeAudioBackend(has_input=False)
+    bus = EventBus(qloop)
+    window = build_window(settings, bus, backend, real_models.engines(bus, settings))
+    qtbot.addWidget(window)
+    window.show()
+    window.session.start()
+    yield window
+    window.close()
+
+
+def test_no_microphone_window_opens_says_so_and_typing_works(gui_without_mic, qtbot):
+    gui = gui_without_mic
+    assert gui.isVisible()
+    errors = [b.text for b in gui.chat.bubbles if b.role == "error"]
+    assert any("No audio input device" in e for e in errors)
+    assert not gui.talk_button.isEnabled()
+    assert gui.status.states["audio"] == "error"
+    done: list[TurnFinished] = []
+    gui.bus.subscribe(TurnFinished, done.append)
+    gui.input.setText("What is the capital of France?")
+    gui.send_typed()
+    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
+    assert "Paris" in done[0].reply
+    assert "Paris" in gui.chat.find("assistant", done[0].turn_id).text
+
+
+def test_no_portaudio_window_still_opens(qtbot, qloop, settings, real_models):
+    from app.ui.app import _NoAudio
+
+    reason = "The PortAudio library is not installed (test)."
+    bus = EventBus(qloop)
+    window = build_window(settings, bus, _NoAudio(reason), real_models.engines(bus, settings))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.isVisible()
+    assert any(reason in b.text for b in window.chat.bubbles if b.role == "error")
+    assert not window.talk_button.isEnabled()
+    window.close()

@@ -78,8 +78,15 @@ class FakeAudioBackend:
     """One fake microphone and one fake speaker."""
 
     def __init__(
-        self, input_rate: int = 48000, output_rate: int = 48000, speed: float = 1.0
+        self,
+        input_rate: int = 48000,
+        output_rate: int = 48000,
+        speed: float = 1.0,
+        has_input: bool = True,
+        has_output: bool = True,
     ) -> None:
+        self.has_input = has_input
+        self.has_output = has_output
         self.input_rate = input_rate
         self.output_rate = output_rate
         self.speed = speed
@@ -124,10 +131,16 @@ class FakeAudioBackend:
 
     # the AudioBackend protocol ----------------------------------------------------------
     def devices(self) -> list[DeviceInfo]:
-        return [
-            DeviceInfo(0, "Fake Microphone", 2, 0, self.input_rate, is_default_input=True),
-            DeviceInfo(1, "Fake Speaker", 0, 2, self.output_rate, is_default_output=True),
-        ]
+        devices = []
+        if self.has_input:
+            devices.append(
+                DeviceInfo(0, "Fake Microphone", 2, 0, self.input_rate, is_default_input=True)
+            )
+        if self.has_output:
+            devices.append(
+                DeviceInfo(1, "Fake Speaker", 0, 2, self.output_rate, is_default_output=True)
+            )
+        return devices
 
     def resolve(self, device: str | int | None, kind: Kind) -> DeviceInfo:
         return pick_device(self.devices(), device, kind)

@@ -100,8 +100,20 @@ def _report_startup(path: Path, bus: EventBus, window: object, app: object) -> N
             figures[f"{ev.engine}_{ev.state}"] = time.time() - launched
         if len(ready) == 3:
             figures["all_ready"] = time.time() - launched
+            figures["rss_mb"] = _rss_mb()
             path.write_text(json.dumps(figures))
             window.close()  # type: ignore[attr-defined]
             app.quit()  # type: ignore[attr-defined]
 
     bus.subscribe(EngineStatus, on_status)
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
