@@ -69,6 +69,18 @@ class Session:
             self.bus.publish(EngineStatus(engine="audio", state="ready", detail=names))
         return self.player
 
+    def reopen_audio(self) -> None:
+        """Apply changed device settings: close the old streams, open the chosen ones."""
+        if self.backend is None:
+            return
+        self.turns.interrupt("audio devices changed")
+        if self.recorder is not None and self.recorder.recording:
+            self.recorder.stop()
+        if self.player is not None:
+            self.player.close()
+        self.recorder = self.player = None
+        self.turns.sink = self._open_audio(self.backend)
+
     def start(self) -> None:
         self.engines.start()
 

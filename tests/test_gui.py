@@ -202,3 +202,28 @@ def test_no_portaudio_window_still_opens(qtbot, qloop, settings, real_models):
     assert any(reason in b.text for b in window.chat.bubbles if b.role == "error")
     assert not window.talk_button.isEnabled()
     window.close()
+
+
+def test_settings_choose_devices_and_silence_replies(gui, qtbot):
+    from app.config import Settings
+    from app.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(gui.session.settings, gui.backend, gui)
+    names = [dialog.output_box.itemText(i) for i in range(dialog.output_box.count())]
+    assert any("Fake Speaker" in n for n in names)
+    dialog.output_box.setCurrentIndex(dialog.output_box.findData("Fake Speaker"))
+    dialog.input_box.setCurrentIndex(dialog.input_box.findData("Fake Microphone"))
+    dialog.speak.setChecked(False)
+    gui.apply_settings(dialog)
+    saved = Settings.load()
+    assert saved.output_device == "Fake Speaker" and saved.input_device == "Fake Microphone"
+    assert saved.speak_replies is False
+    assert gui.session.player is not None and gui.session.player.device.name == "Fake Speaker"
+
+    before = len(gui.backend.played_audio())
+    gui.input.setText("What is the capital of France?")
+    gui.send_typed()
+    qtbot.waitUntil(lambda: bool(_finished(gui)), timeout=60_000)
+    assert "Paris" in _finished(gui)[0].reply
+    played_since = gui.backend.played_audio()[before:]
+    assert np.abs(played_since).max(initial=0.0) < 1e-4  # nothing spoken

@@ -37,6 +37,7 @@ from app.bus.events import (
 )
 from app.session import Session
 from app.ui.chat_view import Bubble, ChatView
+from app.ui.settings_dialog import SettingsDialog
 from app.ui.style import STYLE
 from app.ui.widgets import LevelMeter, StatusLine, TalkButton
 
@@ -73,6 +74,12 @@ class MainWindow(QMainWindow):
         self.stop_button.setToolTip("Stop speaking and generating (Esc)")
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
+        self.settings_button = QPushButton("Settings")
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.clicked.connect(self.open_settings)
+        self.new_chat_button = QPushButton("New chat")
+        self.new_chat_button.setObjectName("newChatButton")
+        self.new_chat_button.clicked.connect(self.new_chat)
         self.meter = LevelMeter()
         self.status = StatusLine()
 
@@ -82,8 +89,13 @@ class MainWindow(QMainWindow):
         controls = QHBoxLayout()
         controls.addWidget(self.talk_button, 1)
         controls.addWidget(self.stop_button)
+        toolbar = QHBoxLayout()
+        toolbar.addWidget(self.new_chat_button)
+        toolbar.addStretch(1)
+        toolbar.addWidget(self.settings_button)
         column = QVBoxLayout()
         column.setContentsMargins(8, 8, 8, 4)
+        column.addLayout(toolbar)
         column.addWidget(self.chat, 1)
         column.addLayout(composer)
         column.addLayout(controls)
@@ -179,6 +191,28 @@ class MainWindow(QMainWindow):
                 bubble.append("  (not sent: stopped)")
         self._pending_bubbles = [b for b in self._pending_bubbles if not b.property("dimmed")]
         self._update_buttons()
+
+    def new_chat(self) -> None:
+        self.stop()
+        self.session.turns.reset()
+        self.chat.clear()
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.session.settings, self.session.backend, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        self.apply_settings(dialog)
+
+    def apply_settings(self, dialog: SettingsDialog) -> None:
+        devices_changed = dialog.apply()
+        self.session.turns.history.system_prompt = self.session.settings.system_prompt
+        try:
+            self.session.settings.save()
+        except OSError as exc:
+            self.chat.add("error", f"Could not save the settings: {exc.strerror or exc}.")
+        if devices_changed:
+            self.session.reopen_audio()
+            self._show_audio_state()
 
     # --- bus events --------------------------------------------------------------------------
 
