@@ -59,8 +59,22 @@ def build_window(
     return MainWindow(session)
 
 
+def _no_display() -> bool:
+    """On Linux, Qt aborts the process when it finds no display; say so politely instead."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_gui(settings: Settings, backend: AudioBackend | None = None) -> int:
     started = time.monotonic()
+    if _no_display():
+        print(
+            "parley: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window "
+            "cannot open. Run it from your desktop session, or use `parley ask` headless.",
+            file=sys.stderr,
+        )
+        return 1
     try:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication

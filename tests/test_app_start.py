@@ -1,0 +1,44 @@
+"""The real entry point: `python -m app` opens the window before the models are ready, then
+loads all three; with no display it says so instead of crashing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+@pytest.mark.models
+def test_window_shows_first_then_all_models_load(tmp_path):
+    report = tmp_path / "startup.json"
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        PARLEY_STARTUP_REPORT=str(report),
+        PARLEY_CONFIG_DIR=str(tmp_path),
+        PARLEY_LAUNCH_T=repr(time.time()),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    figures = json.loads(report.read_text())
+    assert {"stt_ready", "llm_ready", "tts_ready"} <= figures.keys(), figures
+    assert figures["window_shown"] < figures["all_ready"]
+
+
+def test_no_display_is_a_clear_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    env["PARLEY_CONFIG_DIR"] = str(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1
+    assert "no display found" in run.stderr
+    assert "Traceback" not in run.stderr
