@@ -63,11 +63,22 @@ class Settings:
         except (OSError, ValueError) as exc:
             log.warning("ignoring unreadable settings file %s: %s", path, exc)
             return cls()
+        if not isinstance(raw, dict):
+            log.warning("ignoring settings file %s: not a JSON object", path)
+            return cls()
         defaults = cls()
         values = {}
         for f in fields(cls):
-            if f.name in raw and isinstance(raw[f.name], type(getattr(defaults, f.name))):
-                values[f.name] = raw[f.name]
+            if f.name not in raw:
+                continue
+            value, kind = raw[f.name], type(getattr(defaults, f.name))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # a hand-written 1 means 1.0
+            # bool is an int subclass, but `true` is not a context size (nor 1 a yes/no).
+            if isinstance(value, kind) and (kind is bool) == isinstance(value, bool):
+                values[f.name] = value
+            else:
+                log.warning("ignoring setting %s=%r: expected %s", f.name, value, kind.__name__)
         return cls(**values)
 
     def save(self, path: Path | None = None) -> None:

@@ -47,7 +47,12 @@ class History:
             # A single message too long for the window: keep its end, where the question is.
             last = convo[-1]
             text = last["content"]
-            while len(text) > 64 and count_tokens(system + [{**last, "content": text}]) > budget:
+
+            def fits(kept: str) -> bool:  # counted with the "…" that marks the cut
+                return count_tokens(system + [{**last, "content": "…" + kept}]) <= budget
+
+            while len(text) > 64 and not fits(text):
                 text = text[len(text) // 4 :]
-            convo[-1] = {"role": last["role"], "content": "…" + text}
+            if text != last["content"]:
+                convo[-1] = {"role": last["role"], "content": "…" + text}
         return system + convo

@@ -1,6 +1,8 @@
 """Cut the streamed reply into sentences for text-to-speech, and clean them for speaking.
 
 TTS starts as soon as the first sentence is complete instead of waiting for the whole reply.
+A fenced code block is kept whole (never split at its line breaks), so `speakable` can replace
+it with a short remark instead of the voice reading the code line by line.
 """
 
 from __future__ import annotations
@@ -42,13 +44,14 @@ class SentenceSplitter:
     def __init__(self, min_chars: int = _MIN_CHARS) -> None:
         self._buf = ""
         self._min = min_chars
-        self._in_code = False
 
     def push(self, text: str) -> list[str]:
         self._buf += text
         out: list[str] = []
         start = 0
         for m in _END.finditer(self._buf):
+            if self._buf.count("```", start, m.start()) % 2:
+                continue  # inside a fenced code block: it goes out whole, as one "sentence"
             end = m.end()
             candidate = self._buf[start:end]
             if m.group(3) is None and self._is_abbreviation(self._buf[: m.start(1)]):

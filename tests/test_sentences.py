@@ -1,0 +1,150 @@
+"""The sentence splitter decides when the voice can start speaking, and what it says."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.pipeline.sentences import SentenceSplitter, speakable
+
+
+def whole(text: str) -> list[str]:
+    s = SentenceSplitter()
+    return s.push(text) + s.flush()
+
+
+def streamed(text: str, step: int = 1) -> list[str]:
+    """Feed `text` in pieces of `step` characters, as a token stream would."""
+    s = SentenceSplitter()
+    out: list[str] = []
+    for i in range(0, len(text), step):
+        out += s.push(text[i : i + step])
+    return out + s.flush()
+
+
+REPLY = (
+    "Dr. Watson arrived at noon today. He brought tools, e.g. a hammer and a saw! "
+    "Pi is roughly 3.14159 in most cases. Do you want more details? "
+    "Mr. J. Smith said so.\nA new line starts here\n\nAnd a new paragraph too. Tail without end"
+)
+
+EXPECTED = [
+    "Dr. Watson arrived at noon today.",
+    "He brought tools, e.g. a hammer and a saw!",
+    "Pi is roughly 3.14159 in most cases.",
+    "Do you want more details?",
+    "Mr. J. Smith said so.",
+    "A new line starts here",
+    "And a new paragraph too.",
+    "Tail without end",
+]
+
+
+def test_whole_text_is_split_into_the_expected_sentences() -> None:
+    assert whole(REPLY) == EXPECTED
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7])
+def test_streaming_gives_the_same_sentences_as_whole_text(step: int) -> None:
+    assert streamed(REPLY, step) == EXPECTED
+
+
+def test_a_sentence_comes_out_as_soon_as_it_is_complete() -> None:
+    """TTS must be able to start on the first sentence before the rest of the reply exists."""
+    s = SentenceSplitter()
+    assert s.push("The weather is fine today.") == []  # no whitespace yet: could be "today.5"
+    assert s.push(" It") == ["The weather is fine today."]
+    assert s.push(" will rain tomorrow") == []
+    assert s.flush() == ["It will rain tomorrow"]
+    assert s.flush() == []  # flushing empties the buffer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dr. Jones will see you now.",
+        "Bring fruit, e.g. apples and pears.",
+        "That is, i.e. the big one, fine.",
+        "The value is 3.14 or about that.",
+        "It costs 2.50 dollars each time.",
+    ],
+)
+def test_abbreviations_and_decimals_do_not_end_a_sentence(text: str) -> None:
+    assert streamed(text) == [text]
+    assert whole(text + " Next sentence here.") == [text, "Next sentence here."]
+
+
+def test_line_breaks_end_sentences_even_without_punctuation() -> None:
+    text = "First item of the list\nSecond item\n\n\nThird"
+    assert whole(text) == ["First item of the list", "Second item", "Third"]
+    assert streamed(text) == whole(text)
+
+
+def test_very_short_sentences_are_joined_with_the_next() -> None:
+    assert whole("Yes. That is right, it works.") == ["Yes. That is right, it works."]
+
+
+def test_flush_returns_the_unfinished_tail_once() -> None:
+    s = SentenceSplitter()
+    assert s.push("An answer without a full stop") == []
+    assert s.flush() == ["An answer without a full stop"]
+    assert s.flush() == []
+    assert SentenceSplitter().flush() == []  # nothing pushed: nothing to say
+
+
+def test_question_and_exclamation_marks_keep_their_closing_quotes() -> None:
+    text = 'He shouted "Run for it now!" Then they ran. Really? Wow, that is so odd!'
+    assert whole(text) == [
+        'He shouted "Run for it now!"',
+        "Then they ran.",
+        "Really? Wow, that is so odd!",
+    ]
+    assert streamed(text) == whole(text)
+
+
+def test_a_fenced_code_block_is_one_unit_and_never_read_out() -> None:
+    """Code streamed line by line must not be spoken line by line."""
+    reply = (
+        "Here is the code you asked for:\n"
+        "```python\n"
+        "def add(a, b):\n"
+        "    return a + b\n"
+        "```\n"
+        "Call it with two numbers."
+    )
+    for sentences in (whole(reply), streamed(reply), streamed(reply, 5)):
+        spoken = [speakable(s) for s in sentences]
+        assert spoken == [
+            "Here is the code you asked for:",
+            "(see the code on screen)",
+            "Call it with two numbers.",
+        ]
+
+
+# --- speakable ------------------------------------------------------------------------------
+
+
+def test_speakable_strips_markdown_symbols() -> None:
+    text = "**Bold** and _italic_ and `inline` and # Heading > quoted"
+    assert speakable(text) == "Bold and italic and inline and Heading quoted"
+
+
+def test_speakable_keeps_link_text_not_the_url() -> None:
+    assert speakable("See [the docs](https://example.com/x) now.") == "See the docs now."
+
+
+def test_speakable_drops_list_markers() -> None:
+    text = "- apples\n* pears\n1. plums\n2) figs"
+    assert speakable(text) == "apples pears plums figs"
+
+
+def test_speakable_replaces_code_blocks_even_unclosed() -> None:
+    closed = "Try this: ```\nrm -rf build\nmake\n``` then run it."
+    assert speakable(closed) == "Try this: (see the code on screen) then run it."
+    unclosed = "Try this: ```bash\nrm -rf build"
+    assert speakable(unclosed) == "Try this: (see the code on screen)"
+    assert "rm" not in speakable(unclosed)
+
+
+def test_speakable_of_only_symbols_is_empty() -> None:
+    """Nothing to say must come out empty so TTS is skipped, not fed punctuation."""
+    assert speakable("**  __ ``") == ""
