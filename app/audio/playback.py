@@ -47,6 +47,7 @@ class Player:
         self._stream: Stream | None = None
         self._started: set[int] = set()
         self._finishing: set[int] = set()
+        self._speaking = 0  # the reply turn whose audio is queued or awaited (0: none)
         # turn -> sentence index -> [queued samples, played samples]
         self._progress: dict[int, dict[int, list[int]]] = {}
 
@@ -76,6 +77,8 @@ class Player:
         data = resample(samples, rate, self.rate)
         with self._lock:
             self._queue.append(_Chunk(turn_id, index, data))
+            if turn_id:
+                self._speaking = turn_id
             per_turn = self._progress.setdefault(turn_id, {})
             per_turn.setdefault(index, [0, 0])[0] += len(data)
 
@@ -93,9 +96,15 @@ class Player:
             self._finished(turn_id)
 
     def stop(self) -> dict[int, float]:
-        """Silence now; returns, for the interrupted turn(s), sentence index -> fraction played."""
+        """Silence now; returns, for the interrupted reply, sentence index -> fraction played.
+
+        That reply may have nothing queued at this moment (its next sentence is still being
+        synthesised) and still have been heard in part. Interface sounds (turn 0) don't count.
+        """
         with self._lock:
-            turns = {c.turn_id for c in self._queue}
+            turns = {c.turn_id for c in self._queue} | {self._speaking}
+            turns.discard(0)
+            self._speaking = 0
             self._queue.clear()
             self._finishing.clear()
             heard = {
@@ -115,6 +124,8 @@ class Player:
     def _finished(self, turn_id: int) -> None:
         with self._lock:
             self._finishing.discard(turn_id)
+            if self._speaking == turn_id:
+                self._speaking = 0
         if self.on_finished:
             self.on_finished(turn_id)
 

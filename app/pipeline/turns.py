@@ -357,6 +357,8 @@ class TurnManager:
         bus = self.bus
 
         def job() -> None:
+            if turn.cancel.is_set():  # queued before a barge-in: nobody will hear it
+                return
             tts = self.engines.tts
             if tts is None:
                 raise EngineUnavailable(self.engines.errors.get("tts", "The voice is not loaded."))
