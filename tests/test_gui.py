@@ -129,6 +129,7 @@ def test_typed_question_and_barge_in(gui, qtbot):
 def test_hold_space_to_talk_but_not_while_typing(gui, qtbot, speech):
     """Space held on the window records; Space typed in the text box is just a space."""
     gui.activateWindow()
+    qtbot.waitUntil(gui.isActiveWindow, timeout=5_000)
     gui.talk_button.setFocus()
     qtbot.keyPress(gui, Qt.Key.Key_Space)
     assert gui.talk_button.property("listening") is True

@@ -7,6 +7,8 @@ from typing import Literal
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from app.ui.style import set_style_property
+
 Role = Literal["user", "assistant", "notice", "error"]
 
 
@@ -42,9 +44,7 @@ class Bubble(QFrame):
         self.set_text(self._text + text)
 
     def set_dimmed(self, dimmed: bool) -> None:
-        self.setProperty("dimmed", dimmed)
-        self.style().unpolish(self)
-        self.style().polish(self)
+        set_style_property(self, "dimmed", dimmed)
 
 
 class ChatView(QScrollArea):

@@ -1,5 +1,15 @@
 """The window's look: one stylesheet, readable in light and dark desktop themes."""
 
+from PySide6.QtWidgets import QWidget
+
+
+def set_style_property(widget: QWidget, name: str, value: object) -> None:
+    """Set a property the stylesheet selects on, and re-apply the style so it shows now."""
+    widget.setProperty(name, value)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
 STYLE = """
 #mainWindow { background: #f4f5f7; }
 #chatView, #chatInner { background: #f4f5f7; border: none; }

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.style import set_style_property
+
 ENGINE_LABELS = {"stt": "Ears", "llm": "Brain", "tts": "Voice", "audio": "Audio"}
 _STATE_TEXT = {"loading": "loading…", "ready": "ready", "error": "error", "unavailable": "off"}
 
@@ -29,9 +31,7 @@ class TalkButton(QPushButton):
 
     def set_listening(self, listening: bool) -> None:
         self.setText("Listening… release to send" if listening else self.IDLE)
-        self.setProperty("listening", listening)
-        self.style().unpolish(self)
-        self.style().polish(self)
+        set_style_property(self, "listening", listening)
 
 
 class LevelMeter(QProgressBar):
@@ -82,10 +82,8 @@ class StatusLine(QWidget):
         if state == "loading" and progress is not None:
             text = f"{detail or 'loading'} {progress:.0%}"
         label.setText(f"{ENGINE_LABELS[engine]}: {text}")
-        label.setProperty("state", state)
         label.setToolTip(detail)
-        label.style().unpolish(label)
-        label.style().polish(label)
+        set_style_property(label, "state", state)
 
     def set_timings(self, timings: dict[str, float | None]) -> None:
         names = (
