@@ -661,6 +661,8 @@ def test_llm_load_error_is_reported_when_asking_and_the_turn_ends(settings: Sett
             assert done.reply == "" and done.interrupted is False
             assert not h.turns.busy
         assert h.llm.prompts == []
+        # Unanswered questions leave no half exchange for the model to trip over later.
+        assert h.turns.history.messages == []
 
     run(body, settings, llm_error=message)
 

@@ -77,8 +77,11 @@ class Player:
         data = resample(samples, rate, self.rate)
         with self._lock:
             self._queue.append(_Chunk(turn_id, index, data))
-            if turn_id:
+            if turn_id and turn_id != self._speaking:
                 self._speaking = turn_id
+                # Only the reply being spoken can still be interrupted: forget older ones.
+                for old in [t for t in self._progress if t not in (0, turn_id)]:
+                    del self._progress[old]
             per_turn = self._progress.setdefault(turn_id, {})
             per_turn.setdefault(index, [0, 0])[0] += len(data)
 

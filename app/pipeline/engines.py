@@ -48,6 +48,17 @@ def _default_tts(settings: Settings) -> TextToSpeech:
     return create_tts(settings)
 
 
+class EngineUnavailable(Exception):
+    """The engine a turn needs failed to load; the message says why."""
+
+
+_NOT_LOADED = {
+    "stt": "The speech recogniser is not loaded.",
+    "llm": "The language model is not loaded.",
+    "tts": "The voice is not loaded.",
+}
+
+
 @dataclass
 class Engines:
     bus: EventBus
@@ -78,6 +89,14 @@ class Engines:
     def wait(self, timeout: float | None = None) -> None:
         for fut in list(self._loads.values()):
             fut.result(timeout)
+
+    def require(self, name: EngineName) -> Any:
+        """The loaded engine, or EngineUnavailable saying why not (call on its worker, where
+        its load has already run)."""
+        engine = getattr(self, name)
+        if engine is None:
+            raise EngineUnavailable(self.errors.get(name, _NOT_LOADED[name]))
+        return engine
 
     def is_loaded(self, name: EngineName) -> bool:
         fut = self._loads.get(name)

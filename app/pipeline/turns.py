@@ -44,18 +44,17 @@ from app.bus.events import (
     UserTurn,
 )
 from app.config import Settings
-from app.pipeline.engines import Engines
+from app.llm.base import ChatModel
+from app.pipeline.engines import Engines, EngineUnavailable
 from app.pipeline.history import History
 from app.pipeline.sentences import SentenceSplitter, speakable
+from app.stt.base import SpeechToText
+from app.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)
 
 TIMING_KEYS = ("stt", "llm_first_token", "llm_total", "tts_first_audio", "first_audio")
 NO_SPEECH = "I didn't hear anything. Hold the talk button (or Space) while you speak."
-
-
-class EngineUnavailable(Exception):
-    """The engine a turn needs failed to load; the message says why."""
 
 
 class AudioSink(Protocol):
@@ -237,7 +236,17 @@ class TurnManager:
             self.ask(text)
 
     def _fail(self, turn: Turn, source: str, message: str) -> None:
+        """The turn cannot go on: say why, silence what it queued, and keep no half exchange
+        in the history (the question was never answered)."""
         self.bus.publish(ErrorRaised(turn_id=turn.id, source=source, message=message))
+        self.bus.cancel_turn(turn.id)
+        turn.cancel.set()
+        if self.sink is not None and turn.speaking:
+            self.sink.stop()
+        if turn.in_history:
+            turn.in_history = False
+            if self.history.messages and self.history.messages[-1]["role"] == "user":
+                self.history.messages.pop()
         self._finish(turn)
 
     # --- stages ------------------------------------------------------------------------------
@@ -252,11 +261,7 @@ class TurnManager:
 
     async def _transcribe(self, turn: Turn, audio: np.ndarray) -> None:
         def job() -> str:
-            stt = self.engines.stt
-            if stt is None:
-                raise EngineUnavailable(
-                    self.engines.errors.get("stt", "The speech recogniser is not loaded.")
-                )
+            stt: SpeechToText = self.engines.require("stt")
             return stt.transcribe(audio)
 
         try:
@@ -294,11 +299,7 @@ class TurnManager:
         bus = self.bus
 
         def job() -> str:
-            llm = self.engines.llm
-            if llm is None:
-                raise EngineUnavailable(
-                    self.engines.errors.get("llm", "The language model is not loaded.")
-                )
+            llm: ChatModel = self.engines.require("llm")
             history = History(settings.system_prompt, messages)
             prompt = history.prompt(llm.count_tokens, llm.context_size, settings.llm_max_tokens)
             parts: list[str] = []
@@ -359,9 +360,7 @@ class TurnManager:
         def job() -> None:
             if turn.cancel.is_set():  # queued before a barge-in: nobody will hear it
                 return
-            tts = self.engines.tts
-            if tts is None:
-                raise EngineUnavailable(self.engines.errors.get("tts", "The voice is not loaded."))
+            tts: TextToSpeech = self.engines.require("tts")
             words = speakable(text)
             if not words:
                 return
