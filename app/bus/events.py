@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -110,10 +110,12 @@ class TranscriptReady(DataEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserTurn(DataEvent):
-    """What the user said or typed, ready for the LLM."""
+    """What the user said or typed, ready for the LLM, with the images attached to it
+    (app.vision.images.PreparedImage, decoded and checked)."""
 
     text: str
     spoken: bool = False
+    images: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -74,10 +74,11 @@ class Engines:
     load_seconds: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.workers = {name: Worker(name) for name in ("stt", "llm", "tts")}
+        self.workers = {name: Worker(name) for name in ("stt", "llm", "tts", "vision")}
         self._loads: dict[str, Future[None]] = {}
+        self._reader: Any = None
 
-    def worker(self, name: EngineName) -> Worker:
+    def worker(self, name: EngineName | str) -> Worker:
         return self.workers[name]
 
     def start(self, which: tuple[EngineName, ...] = ("llm", "stt", "tts")) -> None:
@@ -97,6 +98,14 @@ class Engines:
         if engine is None:
             raise EngineUnavailable(self.errors.get(name, _NOT_LOADED[name]))
         return engine
+
+    def image_reader(self) -> Any:
+        """The offline image reader (OCR), created on first use; call on the vision worker."""
+        if self._reader is None:
+            from app.vision.ocr import ImageReader
+
+            self._reader = ImageReader(threads=self.settings.llm_threads)
+        return self._reader
 
     def is_loaded(self, name: EngineName) -> bool:
         fut = self._loads.get(name)

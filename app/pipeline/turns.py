@@ -45,6 +45,12 @@ from app.bus.events import (
 )
 from app.config import Settings
 from app.llm.base import ChatModel
+from app.pipeline.attachments import (
+    IMAGE_TOKEN_BUDGET,
+    READING_TEXT_ONLY,
+    prepare_user_message,
+    vision_content,
+)
 from app.pipeline.engines import Engines, EngineUnavailable
 from app.pipeline.history import History
 from app.pipeline.sentences import SentenceSplitter, speakable
@@ -78,6 +84,7 @@ class Turn:
     marks: dict[str, float] = field(default_factory=dict)
     finished: bool = False
     in_history: bool = False
+    images: tuple[Any, ...] = ()
 
     def mark(self, name: str, at: float) -> None:
         self.marks.setdefault(name, at)
@@ -111,7 +118,9 @@ class TurnManager:
         self.sink = sink
         self.history = History(settings.system_prompt)
         self.current: Turn | None = None
-        self.pending: deque[str] = deque()
+        self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
+        self.attachments: list[Any] = []  # images for the next turn, typed or spoken
+        self._explained_ocr = False
         self.last_turn: Turn | None = None
         self._next_id = 1
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -137,6 +146,7 @@ class TurnManager:
     def begin_listening(self) -> int:
         """Push-to-talk went down: barge in on any running turn and start a spoken one."""
         turn = self._new_turn(spoken_input=True)
+        turn.images = self._take_attachments()
         self.bus.publish(RecordingStarted(turn_id=turn.id))
         return turn.id
 
@@ -149,13 +159,29 @@ class TurnManager:
         text = text.strip()
         if not text:
             return False
+        return self._ask(text, self._take_attachments())
+
+    def _ask(self, text: str, images: tuple[Any, ...]) -> bool:
         if self.busy:
-            self.pending.append(text)
+            self.pending.append((text, images))
             self.bus.publish(Notice(message="I'll answer that as soon as I finish this reply."))
             return False
         turn = self._new_turn(spoken_input=False)
-        self.bus.publish(UserTurn(turn_id=turn.id, text=text))
+        turn.images = images
+        self.bus.publish(UserTurn(turn_id=turn.id, text=text, images=images))
         return True
+
+    def attach(self, image: Any) -> None:
+        """An image (PreparedImage) for the next turn, whether typed or spoken."""
+        self.attachments.append(image)
+
+    def detach(self, image: Any) -> None:
+        if image in self.attachments:
+            self.attachments.remove(image)
+
+    def _take_attachments(self) -> tuple[Any, ...]:
+        images, self.attachments = tuple(self.attachments), []
+        return images
 
     def interrupt(self, reason: str = "interrupted", clear_pending: bool = False) -> bool:
         """Cut the running turn now. Returns whether there was one."""
@@ -226,14 +252,13 @@ class TurnManager:
         if self.current is turn:
             self.current = None
         if self.pending and not self.busy:
-            text = self.pending.popleft()
-            asyncio.get_running_loop().call_soon(self._ask_next, text)
+            asyncio.get_running_loop().call_soon(self._ask_next, *self.pending.popleft())
 
-    def _ask_next(self, text: str) -> None:
+    def _ask_next(self, text: str, images: tuple[Any, ...]) -> None:
         if self.busy:  # someone started talking meanwhile; keep the question for later
-            self.pending.appendleft(text)
+            self.pending.appendleft((text, images))
         else:
-            self.ask(text)
+            self._ask(text, images)
 
     def _fail(self, turn: Turn, source: str, message: str) -> None:
         """The turn cannot go on: say why, silence what it queued, and keep no half exchange
@@ -281,7 +306,7 @@ class TurnManager:
             self.bus.publish(Notice(turn_id=turn.id, message=NO_SPEECH))
             self._finish(turn)
             return
-        self.bus.publish(UserTurn(turn_id=turn.id, text=text, spoken=True))
+        self.bus.publish(UserTurn(turn_id=turn.id, text=text, spoken=True, images=turn.images))
 
     def _on_user_turn(self, ev: UserTurn) -> None:
         turn = self._turn(ev.turn_id)
@@ -290,18 +315,36 @@ class TurnManager:
         turn.transcript = ev.text
         turn.mark("input_end", ev.at)
         turn.mark("llm_start", ev.at)
-        self.history.add_user(ev.text)
-        turn.in_history = True
-        self._spawn(self._generate(turn, list(self.history.messages)))
+        self._spawn(self._generate(turn, ev.text))
 
-    async def _generate(self, turn: Turn, messages: list[Any]) -> None:
+    async def _generate(self, turn: Turn, text: str) -> None:
         settings = self.settings
         bus = self.bus
+        try:
+            message = await prepare_user_message(
+                self.engines, text, turn.images, self._explained_ocr
+            )
+        except Exception as exc:
+            log.exception("reading the attached images failed")
+            self._fail(turn, "vision", f"Could not read the attached image: {exc}")
+            return
+        if turn.cancel.is_set() or turn.finished:
+            return
+        for notice in message.notices:
+            self._explained_ocr = self._explained_ocr or notice == READING_TEXT_ONLY
+            bus.publish(Notice(turn_id=turn.id, message=notice))
+        self.history.add_user(message.history_text)
+        turn.in_history = True
+        messages = list(self.history.messages)
+        images = message.images
 
         def job() -> str:
             llm: ChatModel = self.engines.require("llm")
             history = History(settings.system_prompt, messages)
-            prompt = history.prompt(llm.count_tokens, llm.context_size, settings.llm_max_tokens)
+            budget = settings.llm_max_tokens + IMAGE_TOKEN_BUDGET * len(images)
+            prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
+            if images:  # only the newest message carries pixels; history keeps their names
+                prompt[-1] = {"role": "user", "content": vision_content(text, images)}
             parts: list[str] = []
             stream = llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature)
             try:
