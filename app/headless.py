@@ -48,9 +48,15 @@ class WavSink:
         self.chunks.append(np.asarray(samples, dtype=np.float32))
 
     def finish(self, turn_id: int) -> None:
-        if self.chunks:
-            write_wav(self.path, np.concatenate(self.chunks), self.rate)
-        self.bus.publish(PlaybackFinished(turn_id=turn_id))
+        try:
+            if self.chunks:
+                write_wav(self.path, np.concatenate(self.chunks), self.rate)
+        except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError
+            message = f"Could not write the spoken reply to {self.path}: {exc}"
+            self.bus.publish(ErrorRaised(turn_id=turn_id, source="tts", message=message))
+        finally:
+            # Always end the turn, or `parley ask` would wait for it forever.
+            self.bus.publish(PlaybackFinished(turn_id=turn_id))
 
     def stop(self) -> dict[int, float]:
         return {}
@@ -61,6 +67,28 @@ def _fail(message: str, as_json: bool, code: int = 1) -> int:
         print(json.dumps({"error": message}))
     print(f"parley: {message}", file=sys.stderr)
     return code
+
+
+def _unwritable(out: Path) -> str:
+    """Why the reply could not be written to `out` ('' when it can), checked before any
+    model loads, so a typo costs no time and never surfaces after the turn as a traceback."""
+    if out.is_dir():
+        return f"--say needs a file name, but {out} is a folder."
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"Cannot write the spoken reply to {out}: {parent} is a file, not a folder."
+            break
+    existed = out.exists()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("ab"):
+            pass
+    except OSError as exc:
+        return f"Cannot write the spoken reply to {out}: {exc.strerror or exc}."
+    if not existed:
+        out.unlink(missing_ok=True)
+    return ""
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,9 +102,9 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     elif not args.text.strip():
         return _fail("The question is empty: pass some words with --text.", args.json, 2)
     if args.say:
-        out = Path(args.say)
-        if out.exists() and out.is_dir():
-            return _fail(f"--say needs a file name, but {out} is a folder.", args.json, 2)
+        problem = _unwritable(Path(args.say))
+        if problem:
+            return _fail(problem, args.json, 2)
     return asyncio.run(_ask(args, settings, audio))
 
 

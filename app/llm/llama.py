@@ -57,6 +57,11 @@ _TEMPLATE_OVERHEAD = 8
 
 def check_gguf(path: Path) -> None:
     """Cheap sanity check before handing a file to llama.cpp, whose errors are cryptic."""
+    if path.is_dir():
+        raise ModelError(
+            f"{path} is a folder; the language model setting needs a .gguf file. Choose a "
+            ".gguf file in Settings, or leave the setting empty to use the built-in default."
+        )
     if not path.is_file():
         raise ModelError(
             f"The language model file {path} does not exist. Choose a .gguf file in Settings, "

@@ -1,0 +1,102 @@
+"""Helpers shared by the real-model, real-audio and CLI tests (no fakes in here)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from app.audio.resample import resample, to_mono
+
+REPO = Path(__file__).resolve().parent.parent
+VIRTUAL_AUDIO = REPO.parent / "shared" / "virtual-audio"
+PARLEY = Path(sys.executable).parent / "parley"
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without punctuation: what a listener would compare."""
+    return re.findall(r"[a-z0-9']+", text.casefold().replace("’", "'"))
+
+
+def similarity(a: str, b: str) -> float:
+    """0..1: how alike two texts sound, letter by letter, ignoring case and punctuation (so
+    a word boundary heard in the wrong place, 'France is' -> 'Francis', costs little)."""
+    return difflib.SequenceMatcher(None, "".join(words(a)), "".join(words(b))).ratio()
+
+
+def parley(*args: str, env: dict[str, str] | None = None, timeout: float = 180):
+    """Run the installed `parley` console script (the one users run) and capture its output."""
+    cmd = [str(PARLEY)] if PARLEY.exists() else [sys.executable, "-m", "app"]
+    return subprocess.run(
+        [*cmd, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env if env is not None else os.environ.copy(),
+        cwd=REPO,
+    )
+
+
+def assert_clean_failure(run: subprocess.CompletedProcess[str], code: int | None = None) -> str:
+    """A failed command said why in one line on stderr, without a traceback or a crash."""
+    assert run.returncode > 0, (run.returncode, run.stderr)  # < 0 would be a signal (segfault)
+    if code is not None:
+        assert run.returncode == code, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr, run.stderr
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("parley: "), lines[0]
+    return lines[0]
+
+
+def load_16k(path: Path) -> np.ndarray:
+    """A WAV as 16 kHz mono float32, the way speech-to-text wants it."""
+    data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return resample(to_mono(data), rate, 16000)
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+
+
+def speech_span(samples: np.ndarray, rate: int, threshold: float = 0.02) -> float:
+    """Seconds from the first to the last loud sample (the spoken part of a recording)."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    return (loud[-1] - loud[0]) / rate if loud.size else 0.0
+
+
+class SpeakerRecording:
+    """`virtual-audio record` running in the background until stop(); the WAV it wrote."""
+
+    def __init__(self, path: Path, max_seconds: int = 60) -> None:
+        self.path = path
+        self.proc = subprocess.Popen(
+            [str(VIRTUAL_AUDIO), "record", str(path), str(max_seconds)], start_new_session=True
+        )
+
+    def wait_started(self, timeout: float = 10.0) -> None:
+        """Block until audio is being written (the WAV grows past its header)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.path.exists() and self.path.stat().st_size > 4096:
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"virtual-audio record exited with {self.proc.returncode}")
+            time.sleep(0.02)
+        raise AssertionError("virtual-audio record wrote nothing")
+
+    def stop(self) -> tuple[np.ndarray, int]:
+        """Stop like Ctrl-C (arecord then finishes the WAV header) and read the recording."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            self.proc.wait(timeout=10)
+        data, rate = soundfile.read(str(self.path), dtype="float32", always_2d=True)
+        return to_mono(data), rate
