@@ -13,7 +13,13 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import asyncio  # noqa: E402
+
+import qasync  # noqa: E402
+
+from app.audio.fake import FakeAudioBackend  # noqa: E402
 from app.bus import EventBus  # noqa: E402
+from app.bus.events import LlmDelta, PlaybackStarted, TtsChunk, TurnFinished  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
 
@@ -98,3 +104,43 @@ def virtual_audio() -> Iterator[str]:
     subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
     os.environ["PULSE_SERVER"] = PULSE_SERVER
     yield PULSE_SERVER
+
+
+# --- the real window, offscreen ------------------------------------------------------------
+
+
+@pytest.fixture
+def qloop(qapp):
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def gui(qtbot, qloop, settings, real_models):
+    """The main window on the real default models, with the fake audio device; `.events`
+    records turn results, deltas, audio chunks and playback starts."""
+    from app.ui.app import build_window
+
+    settings.sound_cues = False
+    backend = FakeAudioBackend()
+    bus = EventBus(qloop)
+    window = build_window(settings, bus, backend, real_models.engines(bus, settings))
+    qtbot.addWidget(window)
+    window.show()
+    window.session.start()
+    qtbot.waitUntil(
+        lambda: all(window.status.states.get(n) == "ready" for n in ("stt", "llm", "tts")),
+        timeout=60_000,
+    )
+    events: list = []
+    bus.subscribe(TurnFinished, events.append)
+    bus.subscribe(LlmDelta, events.append)
+    bus.subscribe(TtsChunk, events.append)
+    bus.subscribe(PlaybackStarted, events.append)
+    window.events = events
+    window.backend = backend
+    yield window
+    window.close()

@@ -3,12 +3,10 @@ replays speech into the microphone callback and records what the speaker was giv
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import numpy as np
 import pytest
-import qasync
 from PySide6.QtCore import Qt
 
 from app.audio.fake import FakeAudioBackend
@@ -17,39 +15,6 @@ from app.bus.events import LlmDelta, PlaybackStarted, TtsChunk, TurnFinished
 from app.ui.app import build_window
 
 pytestmark = pytest.mark.models
-
-
-@pytest.fixture
-def qloop(qapp):
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
-    asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def gui(qtbot, qloop, settings, real_models):
-    settings.sound_cues = False
-    backend = FakeAudioBackend()
-    bus = EventBus(qloop)
-    window = build_window(settings, bus, backend, real_models.engines(bus, settings))
-    qtbot.addWidget(window)
-    window.show()
-    window.session.start()
-    qtbot.waitUntil(
-        lambda: all(window.status.states.get(n) == "ready" for n in ("stt", "llm", "tts")),
-        timeout=60_000,
-    )
-    events: list = []
-    bus.subscribe(TurnFinished, events.append)
-    bus.subscribe(LlmDelta, events.append)
-    bus.subscribe(TtsChunk, events.append)
-    bus.subscribe(PlaybackStarted, events.append)
-    window.events = events
-    window.backend = backend
-    yield window
-    window.close()
 
 
 def _finished(window) -> list[TurnFinished]:

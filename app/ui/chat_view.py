@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.ui.style import set_style_property
@@ -29,8 +30,23 @@ class Bubble(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.addWidget(self.label)
+        self._layout = layout
+        self.images: list[QLabel] = []
         self._text = ""
         self.set_text(text)
+
+    def add_images(self, thumbnails: list[bytes]) -> None:
+        """Show the images that went with this message, above its text."""
+        row = QHBoxLayout()
+        for png in thumbnails:
+            picture = QLabel()
+            pixmap = QPixmap()
+            pixmap.loadFromData(png)
+            picture.setPixmap(pixmap)
+            row.addWidget(picture)
+            self.images.append(picture)
+        row.addStretch(1)
+        self._layout.insertLayout(0, row)
 
     @property
     def text(self) -> str:

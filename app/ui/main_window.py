@@ -6,14 +6,17 @@ asyncio loop is qasync's, on this (the Qt) thread.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QLineEdit,
     QMainWindow,
@@ -30,16 +33,17 @@ from app.bus.events import (
     LlmDelta,
     Notice,
     RecordingStarted,
-    TranscriptReady,
     TurnCancelled,
     TurnFinished,
     UserTurn,
 )
 from app.session import Session
+from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.style import STYLE
 from app.ui.widgets import LevelMeter, StatusLine, TalkButton
+from app.vision.images import ImageError, prepare_image
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
@@ -63,6 +67,11 @@ class MainWindow(QMainWindow):
         self.input.setObjectName("composer")
         self.input.setPlaceholderText("Type a message and press Enter — or hold Space to talk")
         self.input.returnPressed.connect(self.send_typed)
+        self.attach_button = QPushButton("Image…")
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setToolTip("Attach images (or drop them on the window, or paste)")
+        self.attach_button.clicked.connect(self.choose_images)
+        self.attachments = AttachmentStrip(self.session.turns.detach)
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
         self.send_button.clicked.connect(self.send_typed)
@@ -84,6 +93,7 @@ class MainWindow(QMainWindow):
         self.status = StatusLine()
 
         composer = QHBoxLayout()
+        composer.addWidget(self.attach_button)
         composer.addWidget(self.input, 1)
         composer.addWidget(self.send_button)
         controls = QHBoxLayout()
@@ -97,6 +107,7 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(8, 8, 8, 4)
         column.addLayout(toolbar)
         column.addWidget(self.chat, 1)
+        column.addWidget(self.attachments)
         column.addLayout(composer)
         column.addLayout(controls)
         column.addWidget(self.meter)
@@ -111,6 +122,8 @@ class MainWindow(QMainWindow):
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(33)
         self._level_timer.timeout.connect(self._update_level)
+        self.setAcceptDrops(True)
+        self._image_loads: set[asyncio.Future[None]] = set()
         self._key_filter = PushToTalkKeys(self)
         QApplication.instance().installEventFilter(self._key_filter)
 
@@ -118,7 +131,6 @@ class MainWindow(QMainWindow):
         self._unsubscribe = [
             subscribe(EngineStatus, self._on_engine_status),
             subscribe(RecordingStarted, self._on_recording_started),
-            subscribe(TranscriptReady, self._on_transcript),
             subscribe(UserTurn, self._on_user_turn),
             subscribe(LlmDelta, self._on_delta),
             subscribe(TurnCancelled, self._on_cancelled),
@@ -132,11 +144,17 @@ class MainWindow(QMainWindow):
 
     def send_typed(self) -> None:
         text = self.input.text().strip()
+        images = list(self.session.turns.attachments)
+        if not text and images:
+            text = "What is in this image?" if len(images) == 1 else "What is in these images?"
         if not text:
             return
         self.input.clear()
         bubble = self.chat.add("user", text)
+        if images:
+            bubble.add_images([img.thumbnail(THUMB * 2) for img in images])
         started = self.session.turns.ask(text)
+        self.attachments.clear()  # the turn (or the queue) has taken them
         if not started:
             bubble.set_dimmed(True)  # queued: shown at once, answered after the current reply
         self._pending_bubbles.append(bubble)
@@ -155,6 +173,7 @@ class MainWindow(QMainWindow):
             )
             return
         turn_id = self.session.turns.begin_listening()
+        self.attachments.clear()  # the spoken turn has taken them
         try:
             recorder.start()
         except AudioUnavailable as exc:
@@ -191,6 +210,46 @@ class MainWindow(QMainWindow):
                 bubble.append("  (not sent: stopped)")
         self._pending_bubbles = [b for b in self._pending_bubbles if not b.property("dimmed")]
         self._update_buttons()
+
+    # --- images ------------------------------------------------------------------------------
+
+    def choose_images(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", "", FILE_FILTER)
+        for path in paths:
+            self.add_image(Path(path), Path(path).name)
+
+    def add_image(self, source: Path | bytes, name: str) -> None:
+        """Decode and check the image on a worker thread; attach it or say why not."""
+        future = asyncio.ensure_future(self._load_image(source, name))
+        self._image_loads.add(future)
+        future.add_done_callback(self._image_loads.discard)
+
+    async def _load_image(self, source: Path | bytes, name: str) -> None:
+        # A plain worker thread, not qasync's default executor (its QThreads abort the process
+        # if still alive at exit).
+        worker = self.session.engines.worker("vision")
+        try:
+            image = await worker.run(partial(prepare_image, source, name=name))
+        except ImageError as exc:
+            self.chat.add("error", str(exc))
+            return
+        self.session.turns.attach(image)
+        self.attachments.add(image)
+
+    def attach_from_mime(self, mime: QMimeData) -> bool:
+        sources = sources_from_mime(mime)
+        for source, name in sources:
+            self.add_image(source, name)
+        return bool(sources)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
+        if self.attach_from_mime(event.mimeData()):
+            event.acceptProposedAction()
 
     def new_chat(self) -> None:
         self.stop()
@@ -232,12 +291,11 @@ class MainWindow(QMainWindow):
     def _on_recording_started(self, ev: RecordingStarted) -> None:
         self._update_buttons()
 
-    def _on_transcript(self, ev: TranscriptReady) -> None:
-        if ev.text.strip():
-            self.chat.add("user", ev.text, ev.turn_id)
-
     def _on_user_turn(self, ev: UserTurn) -> None:
         if ev.spoken:
+            bubble = self.chat.add("user", ev.text, ev.turn_id)
+            if ev.images:
+                bubble.add_images([img.thumbnail(THUMB * 2) for img in ev.images])
             return
         for bubble in self._pending_bubbles:
             if bubble.text == ev.text:
@@ -323,6 +381,13 @@ class PushToTalkKeys(QObject):
         if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False
         key_event: QKeyEvent = event  # type: ignore[assignment]
+        if (
+            kind == QEvent.Type.KeyPress
+            and key_event.matches(QKeySequence.StandardKey.Paste)
+            and self.window.isActiveWindow()
+        ):
+            # Images (data or copied files) are attached; plain text pastes as usual.
+            return self.window.attach_from_mime(QApplication.clipboard().mimeData())
         if key_event.key() != Qt.Key.Key_Space or not self.window.isActiveWindow():
             return False
         focus = QApplication.focusWidget()
