@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     src = ask.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", metavar="T", help="the question, typed")
     src.add_argument("--audio", metavar="IN.wav", help="the question, spoken in an audio file")
+    ask.add_argument(
+        "--image",
+        action="append",
+        metavar="PATH",
+        help="attach an image (PNG, JPEG, WebP, GIF, BMP); repeat for several",
+    )
     ask.add_argument("--say", metavar="OUT.wav", help="also speak the reply into this WAV file")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")

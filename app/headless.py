@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,10 +106,21 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         problem = _unwritable(Path(args.say))
         if problem:
             return _fail(problem, args.json, 2)
-    return asyncio.run(_ask(args, settings, audio))
+    images = []
+    if args.image:
+        from app.vision.images import ImageError, prepare_image
+
+        for path in args.image:
+            try:
+                images.append(prepare_image(Path(path)))
+            except ImageError as exc:
+                return _fail(str(exc), args.json, 2)
+    return asyncio.run(_ask(args, settings, audio, images))
 
 
-async def _ask(args: argparse.Namespace, settings: Settings, audio: np.ndarray | None) -> int:
+async def _ask(
+    args: argparse.Namespace, settings: Settings, audio: np.ndarray | None, images: list[Any]
+) -> int:
     bus = EventBus(asyncio.get_running_loop())
     settings.speak_replies = bool(args.say)
     sink = WavSink(bus, Path(args.say)) if args.say else None
@@ -144,6 +156,8 @@ async def _ask(args: argparse.Namespace, settings: Settings, audio: np.ndarray |
         session.close()
         return _fail(" ".join(failed), args.json)
 
+    for image in images:
+        session.turns.attach(image)
     if audio is not None:
         turn_id = session.turns.begin_listening()
         session.turns.submit_audio(turn_id, audio)
@@ -165,12 +179,16 @@ async def _ask(args: argparse.Namespace, settings: Settings, audio: np.ndarray |
                     "reply": result.reply,
                     "timings": result.timings,
                     "load_seconds": round(load_seconds, 3),
+                    "images": [img.name for img in images],
+                    "notices": notices,
                     "say": str(args.say) if args.say else None,
                 },
                 ensure_ascii=False,
             )
         )
     else:
+        for notice in notices:
+            print(f"parley: {notice}", file=sys.stderr)
         if audio is not None:
             print(f"You: {result.transcript}")
         print(result.reply.strip())
