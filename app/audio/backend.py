@@ -88,3 +88,25 @@ def pick_device(devices: list[DeviceInfo], device: str | int | None, kind: Kind)
             return matches[0]
     names = ", ".join(f"{d.index}: {d.name}" for d in usable)
     raise AudioUnavailable(f"No {kind} device matches '{device}'. Available: {names}.")
+
+
+def open_native_stream(
+    backend: AudioBackend,
+    kind: Kind,
+    device: DeviceInfo,
+    callback: InputCallback | OutputCallback,
+) -> Stream:
+    """A stream at the device's own rate with 20 ms blocks: mono where the device takes it,
+    else its own channel count (raw hardware devices often refuse mono). Callers mix down
+    (capture) or copy the mono signal to every channel (playback)."""
+    rate = device.default_samplerate
+    most = device.max_input_channels if kind == "input" else device.max_output_channels
+    attempts = [1] + [c for c in (2, most) if 1 < c <= max(most, 1)]
+    error: AudioUnavailable | None = None
+    for channels in dict.fromkeys(attempts):
+        try:
+            return backend.open_stream(kind, device, rate, channels, rate // 50, callback)
+        except AudioUnavailable as exc:
+            error = exc
+    assert error is not None
+    raise error

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from app.audio.backend import AudioBackend, DeviceInfo, Stream
+from app.audio.backend import AudioBackend, DeviceInfo, Stream, open_native_stream
 from app.audio.resample import resample, to_mono
 
 STT_RATE = 16000
@@ -46,9 +46,7 @@ class Recorder:
         self.rate = self.device.default_samplerate
         with self._lock:
             self._blocks = []
-        stream = self.backend.open_stream(
-            "input", self.device, self.rate, 1, self.rate // 50, self._callback
-        )
+        stream = open_native_stream(self.backend, "input", self.device, self._callback)
         stream.start()
         self._stream = stream
 

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from app.audio.backend import DeviceInfo, InputCallback, Kind, OutputCallback, pick_device
+from app.audio.backend import (
+    AudioUnavailable,
+    DeviceInfo,
+    InputCallback,
+    Kind,
+    OutputCallback,
+    pick_device,
+)
 from app.audio.resample import resample, to_mono
 from app.audio.wavfile import read_audio
 
@@ -84,7 +91,9 @@ class FakeAudioBackend:
         speed: float = 1.0,
         has_input: bool = True,
         has_output: bool = True,
+        min_channels: int = 1,
     ) -> None:
+        self.min_channels = min_channels  # 2: like a raw hardware device that refuses mono
         self.has_input = has_input
         self.has_output = has_output
         self.input_rate = input_rate
@@ -154,6 +163,8 @@ class FakeAudioBackend:
         blocksize: int,
         callback: InputCallback | OutputCallback,
     ) -> FakeStream:
+        if channels < self.min_channels:
+            raise AudioUnavailable(f"{device.name} does not take {channels} channel(s)")
         stream = FakeStream(self, kind, samplerate, channels, blocksize, callback)
         self.streams.append(stream)
         return stream

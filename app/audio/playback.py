@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.audio.backend import AudioBackend, DeviceInfo, Stream
+from app.audio.backend import AudioBackend, DeviceInfo, Stream, open_native_stream
 from app.audio.resample import resample
 
 
@@ -57,9 +57,7 @@ class Player:
             return
         self.device = self.backend.resolve(self.device_spec, "output")
         self.rate = self.device.default_samplerate
-        stream = self.backend.open_stream(
-            "output", self.device, self.rate, 1, self.rate // 50, self._callback
-        )
+        stream = open_native_stream(self.backend, "output", self.device, self._callback)
         stream.start()
         self._stream = stream
 
