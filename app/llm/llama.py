@@ -1,9 +1,17 @@
-"""llama.cpp through llama-cpp-python, using the chat template stored in the GGUF."""
+"""llama.cpp through llama-cpp-python, using the chat template stored in the GGUF.
+
+With an image projector (`mmproj`) the model also sees images: user messages may then carry
+OpenAI-style content parts, `{"type": "image_url", "image_url": {"url": "data:image/png;..."}}`
+next to `{"type": "text", "text": ...}`. Only data: URIs are accepted; see app/llm/vision.py.
+"""
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +19,7 @@ from typing import Any
 from app.llm.base import Message
 from app.models.errors import ModelError
 
+log = logging.getLogger(__name__)
 _load_lock = threading.Lock()
 
 
@@ -76,46 +85,202 @@ def check_gguf(path: Path) -> None:
         )
 
 
+_open_chats: weakref.WeakSet[LlamaChat] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_chats() -> None:
+    # A Llama freed by the garbage collector during interpreter shutdown frees its mtmd
+    # context inside llama-cpp-python's stdout/stderr redirect, whose /dev/null file is
+    # already closed by then: a traceback on every exit. Closing while all is alive avoids it.
+    for chat in list(_open_chats):
+        chat.close()
+
+
+# How many image tokens' counts to remember (counting preprocesses the image again).
+_IMAGE_COUNT_CACHE = 64
+
+
 class LlamaChat:
-    def __init__(self, model_path: Path, context_size: int = 4096, threads: int = 0) -> None:
+    """A llama.cpp chat model; with `mmproj` (an image projector .gguf) it also sees images.
+
+    `chat_handler` names a llama-cpp-python handler class to force one (tests, unusual
+    models); by default app.llm.vision.choose_handler picks it from the GGUF metadata.
+    `probe=True` first loads the files in a child process (app.llm.probe), so a file that
+    would crash llama.cpp is refused with a message instead of taking the app down; pairs
+    that passed are remembered in the data directory.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        context_size: int = 4096,
+        threads: int = 0,
+        mmproj: Path | None = None,
+        chat_handler: str | None = None,
+        probe: bool = False,
+    ) -> None:
         check_gguf(model_path)
         threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        self.vision: Any = None  # app.llm.vision.VisionPair when the model sees images
+        self.handler_name: str | None = None
+        handler: Any = None
+        if mmproj is not None:
+            from app.llm import vision
+
+            self.vision = vision.inspect_pair(model_path, Path(mmproj))
+            if chat_handler:
+                self.handler_name, reason = chat_handler, "chosen by the caller"
+            else:
+                choice = vision.choose_handler(self.vision, vision.available_handlers())
+                self.handler_name, reason = choice.name, choice.reason
+            log.info("images for %s through %s: %s", model_path.name, self.handler_name, reason)
+        if probe:
+            from app.config import data_dir
+            from app.llm.probe import probe_model
+
+            # Remembered by path, size and mtime: the extra load is paid once per file pair.
+            cache = data_dir() / "probed-models.json"
+            probe_model(model_path, mmproj, threads=threads, cache_file=cache)
+        if self.vision is not None:
+            handler = vision.create_chat_handler(self.vision, self.handler_name)
+        kwargs: dict[str, Any] = {
+            "model_path": str(model_path),
+            "n_ctx": context_size,
+            "n_threads": threads,
+            "n_batch": 256,
+            "verbose": False,
+        }
+        if handler is not None:
+            kwargs["chat_handler"] = handler
         try:
-            self.llm: Any = _load_llama(
-                model_path=str(model_path),
-                n_ctx=context_size,
-                n_threads=threads,
-                n_batch=256,
-                verbose=False,
-            )
+            self.llm: Any = _load_llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
                 f"llama.cpp could not load {model_path.name}: the file is damaged or uses an "
                 "architecture this version does not support. Download it again or choose "
                 "another model in Settings."
             ) from exc
+        self._handler = handler
+        self._last_multimodal = False
+        self._image_counts: dict[str, int] = {}
+        if handler is not None:
+            try:
+                # llama-cpp-python loads the projector on the first image; load it now so a
+                # bad one fails here, as a ModelError with llama.cpp's reason.
+                vision.init_handler(handler, self.llm, self.vision)
+            except ModelError:
+                self.llm.close()
+                raise
         self.name = model_path.stem
         self.context_size = self.llm.n_ctx()
+        _open_chats.add(self)
+
+    @property
+    def supports_vision(self) -> bool:
+        return self._handler is not None
+
+    def close(self) -> None:
+        """Free the model (and projector) now rather than whenever the GC gets to it."""
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.close()
+            self.llm = None
+        _open_chats.discard(self)
+
+    def _image_tokens(self, url: str) -> int:
+        if self._handler is None:
+            return 0  # stream_chat refuses images on a model that cannot see
+        count = self._image_counts.get(url)
+        if count is None:
+            from app.llm import vision
+
+            try:
+                count = vision.count_image_tokens(self._handler, vision.decode_image_url(url))
+            except ValueError:
+                count = self.vision.image_tokens_estimate
+            if len(self._image_counts) >= _IMAGE_COUNT_CACHE:
+                self._image_counts.pop(next(iter(self._image_counts)))
+            self._image_counts[url] = count
+        return count
 
     def count_tokens(self, messages: list[Message]) -> int:
-        return (
-            sum(
-                len(self.llm.tokenize(m["content"].encode(), add_bos=False, special=False))
-                + _TEMPLATE_OVERHEAD
-                for m in messages
-            )
-            + _TEMPLATE_OVERHEAD
-        )
+        from app.llm.vision import image_urls, text_of
+
+        total = _TEMPLATE_OVERHEAD
+        for m in messages:
+            content: Any = m["content"]
+            text = text_of(content)
+            total += len(self.llm.tokenize(text.encode(), add_bos=False, special=False))
+            total += _TEMPLATE_OVERHEAD + sum(self._image_tokens(u) for u in image_urls(content))
+        return total
+
+    def _prepare(self, messages: list[Message]) -> tuple[list[dict[str, Any]], bool]:
+        """Validated messages for llama-cpp-python, and whether any carries an image."""
+        from app.llm.vision import decode_image_url, image_urls, text_of
+
+        prepared: list[dict[str, Any]] = []
+        has_images = False
+        for m in messages:
+            content: Any = m["content"]
+            if isinstance(content, list):
+                urls = image_urls(content)
+                if urls and m["role"] != "user":
+                    raise ValueError("Only user messages may carry images")
+                if urls and self._handler is None:
+                    raise ValueError(
+                        f"{self.name} cannot see images: it was loaded without an image "
+                        "projector (mmproj)."
+                    )
+                for url in urls:
+                    decode_image_url(url)  # refuses anything but a data: image, before llama.cpp
+                if not urls:
+                    content = text_of(content)  # plain text works with every chat format
+                has_images = has_images or bool(urls)
+            elif content is not None and not isinstance(content, str):
+                raise ValueError(f"Unsupported message content: {type(content).__name__}")
+            prepared.append({**m, "content": content})
+        return prepared, has_images
 
     def stream_chat(
         self, messages: list[Message], max_tokens: int, temperature: float
     ) -> Iterator[str]:
-        stream = self.llm.create_chat_completion(
-            messages=list(messages),  # type: ignore[arg-type]
+        """Reply text pieces as generated. Bad images raise ValueError here, before any work."""
+        prepared, has_images = self._prepare(messages)
+        llm = self.llm
+        text_only = self._handler is not None and not has_images
+        handlers = getattr(llm, "_chat_handlers", {})
+        plain = handlers.get("chat_template.default") if text_only else None
+        from app.llm.vision import is_template_handler
+
+        if plain is not None and is_template_handler(self._handler):
+            # The MTMD handler clears the KV cache on every call; a turn without images goes
+            # through the same stored template directly and keeps llama.cpp's prompt cache.
+            if self._last_multimodal:
+                llm.reset()  # image positions left stale token ids: no prefix reuse across them
+            self._last_multimodal = False
+            saved = llm.chat_handler
+            llm.chat_handler = None
+            saved_format, llm.chat_format = llm.chat_format, "chat_template.default"
+            try:
+                stream = self._create(prepared, max_tokens, temperature)
+            finally:
+                llm.chat_handler, llm.chat_format = saved, saved_format
+        else:
+            self._last_multimodal = self._handler is not None
+            stream = self._create(prepared, max_tokens, temperature)
+        return self._pieces(stream)
+
+    def _create(self, messages: list[dict[str, Any]], max_tokens: int, temperature: float) -> Any:
+        return self.llm.create_chat_completion(
+            messages=messages,  # type: ignore[arg-type]
             stream=True,
             max_tokens=max_tokens,
             temperature=temperature,
         )
+
+    @staticmethod
+    def _pieces(stream: Any) -> Iterator[str]:
         try:
             for part in stream:
                 delta = part["choices"][0].get("delta", {})  # type: ignore[index]
