@@ -13,6 +13,7 @@ from app.config import Settings
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-model", metavar="GGUF", help="a .gguf LLM instead of the default")
+    p.add_argument("--mmproj", metavar="GGUF", help="the image projector of a vision --llm-model")
     p.add_argument("--stt-model", metavar="DIR", help="a faster-whisper model folder")
     p.add_argument("--voice", metavar="ONNX", help="a piper voice (.onnx with its .onnx.json)")
     p.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see `parley devices`)")
@@ -56,6 +57,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = Settings.load()
     for attr, field in (
         ("llm_model", "llm_model"),
+        ("mmproj", "llm_mmproj"),
         ("stt_model", "stt_model"),
         ("voice", "tts_voice"),
         ("input_device", "input_device"),

@@ -44,6 +44,7 @@ class Settings:
     output_device: str = ""
     stt_model: str = ""
     llm_model: str = ""
+    llm_mmproj: str = ""  # a vision model's image projector (.gguf) that goes with llm_model
     tts_voice: str = ""
     llm_context: int = 4096
     llm_max_tokens: int = 256

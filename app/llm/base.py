@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol, TypedDict
+from typing import Any, Protocol, TypedDict
 
 
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
-    content: str
+    # Text, or for a vision model's newest user message OpenAI-style content parts:
+    # [{"type": "text", "text": ...}, {"type": "image_url", "image_url": {"url": "data:..."}}]
+    content: str | list[dict[str, Any]]
 
 
 class ChatModel(Protocol):
