@@ -108,11 +108,12 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
             return _fail(problem, args.json, 2)
     images = []
     if args.image:
-        from app.vision.images import ImageError, prepare_image
+        from app.pipeline.attachments import load_attachment
+        from app.vision.images import ImageError
 
         for path in args.image:
             try:
-                images.append(prepare_image(Path(path)))
+                images.append(load_attachment(Path(path)))
             except ImageError as exc:
                 return _fail(str(exc), args.json, 2)
     return asyncio.run(_ask(args, settings, audio, images))

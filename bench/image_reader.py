@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.bus import EventBus  # noqa: E402
 from app.bus.events import TurnFinished  # noqa: E402
 from app.config import Settings  # noqa: E402
+from app.pipeline.attachments import load_attachment  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
 from app.pipeline.turns import TurnManager  # noqa: E402
-from app.vision.images import prepare_image  # noqa: E402
 from tests import image_factory  # noqa: E402
 
 CASES = [
@@ -55,7 +55,7 @@ async def run(runs: int, folder: Path) -> list[dict[str, object]]:
         for _ in range(runs):
             turns = TurnManager(bus, engines, settings, sink=None)
             started = time.monotonic()
-            image = prepare_image(path)
+            image = load_attachment(path)
             decoded = time.monotonic()
             ocr = await engines.worker("vision").run(
                 lambda img=image: engines.image_reader().read(img)

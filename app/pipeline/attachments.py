@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app.pipeline.engines import Engines
@@ -27,6 +28,17 @@ class UserMessage:
     history_text: str  # what the conversation history keeps as the user's words
     images: tuple[Any, ...] = ()  # PreparedImage objects to send to a vision model now
     notices: list[str] = field(default_factory=list)
+
+
+def load_attachment(source: Path | bytes, name: str = "") -> Any:
+    """Decode and check an image the user attached (raises ImageError with the reason).
+
+    Kept at up to 2000 px, not the 1024 of a display copy, so the offline reader still reads
+    small text in a full-screen screenshot; vision models resize to their own input anyway."""
+    from app.vision.images import prepare_image
+    from app.vision.ocr import OCR_MAX_SIDE
+
+    return prepare_image(source, max_side=OCR_MAX_SIDE, name=name)
 
 
 def vision_content(text: str, images: Sequence[Any]) -> list[dict[str, Any]]:
@@ -48,7 +60,10 @@ async def prepare_user_message(
         return bool(getattr(engines.llm, "supports_vision", False))
 
     if await engines.worker("llm").run(llm_sees):
-        names = ", ".join(img.name or "image" for img in images)
+        from app.vision.untrusted import neutralise
+
+        # A file name is text from outside too: no template tokens from it reach the prompt.
+        names = ", ".join(neutralise(img.name or "image") for img in images)
         return UserMessage(f"{text}\n[The user attached: {names}]", tuple(images))
 
     from app.vision.untrusted import (

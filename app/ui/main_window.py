@@ -37,13 +37,14 @@ from app.bus.events import (
     TurnFinished,
     UserTurn,
 )
+from app.pipeline.attachments import load_attachment
 from app.session import Session
 from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.style import STYLE
 from app.ui.widgets import LevelMeter, StatusLine, TalkButton
-from app.vision.images import ImageError, prepare_image
+from app.vision.images import ImageError
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
@@ -229,7 +230,7 @@ class MainWindow(QMainWindow):
         # if still alive at exit).
         worker = self.session.engines.worker("vision")
         try:
-            image = await worker.run(partial(prepare_image, source, name=name))
+            image = await worker.run(partial(load_attachment, source, name))
         except ImageError as exc:
             self.chat.add("error", str(exc))
             return
