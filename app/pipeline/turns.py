@@ -274,6 +274,19 @@ class TurnManager:
                 self.history.messages.pop()
         self._finish(turn)
 
+    async def _stage(
+        self, turn: Turn, engine: str, job: Callable[[], str], unavailable: str, failed: str
+    ) -> str | None:
+        """Run `job` on the engine's worker; on failure end the turn with a message (None)."""
+        try:
+            return await self.engines.worker(engine).run(job)
+        except EngineUnavailable as exc:
+            self._fail(turn, engine, f"{unavailable}: {exc}")
+        except Exception as exc:
+            log.exception("%s stage failed", engine)
+            self._fail(turn, engine, f"{failed}: {type(exc).__name__}: {exc}")
+        return None
+
     # --- stages ------------------------------------------------------------------------------
 
     def _on_speech(self, ev: SpeechEnded) -> None:
@@ -289,16 +302,8 @@ class TurnManager:
             stt: SpeechToText = self.engines.require("stt")
             return stt.transcribe(audio)
 
-        try:
-            text = await self.engines.worker("stt").run(job)
-        except EngineUnavailable as exc:
-            self._fail(turn, "stt", f"Can't transcribe: {exc}")
-            return
-        except Exception as exc:
-            log.exception("transcription failed")
-            self._fail(turn, "stt", f"Transcription failed: {type(exc).__name__}: {exc}")
-            return
-        if turn.cancel.is_set():
+        text = await self._stage(turn, "stt", job, "Can't transcribe", "Transcription failed")
+        if text is None or turn.cancel.is_set():
             return
         self.bus.publish(TranscriptReady(turn_id=turn.id, text=text))
         turn.mark("transcript", time.monotonic())
@@ -359,16 +364,8 @@ class TurnManager:
                     close()
             return "".join(parts)
 
-        try:
-            text = await self.engines.worker("llm").run(job)
-        except EngineUnavailable as exc:
-            self._fail(turn, "llm", f"Can't answer: {exc}")
-            return
-        except Exception as exc:
-            log.exception("generation failed")
-            self._fail(turn, "llm", f"The language model failed: {type(exc).__name__}: {exc}")
-            return
-        if turn.cancel.is_set() or turn.finished:
+        text = await self._stage(turn, "llm", job, "Can't answer", "The language model failed")
+        if text is None or turn.cancel.is_set() or turn.finished:
             return
         for sentence in turn.splitter.flush():
             self._add_sentence(turn, sentence)
