@@ -52,6 +52,9 @@ class Settings:
     llm_threads: int = 0  # 0 = let the engine choose
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     speak_replies: bool = True
+    # Speak from the first clause of this many words, later clauses of this many (0: sentences).
+    tts_first_clause_words: int = 3
+    tts_clause_words: int = 8
     sound_cues: bool = True  # a short chime when listening starts and stops
 
     @classmethod

@@ -148,3 +148,31 @@ def test_speakable_replaces_code_blocks_even_unclosed() -> None:
 def test_speakable_of_only_symbols_is_empty() -> None:
     """Nothing to say must come out empty so TTS is skipped, not fed punctuation."""
     assert speakable("**  __ ``") == ""
+
+
+def _stream(splitter: SentenceSplitter, text: str) -> list[str]:
+    out: list[str] = []
+    for ch in text:
+        out += splitter.push(ch)
+    return out + splitter.flush()
+
+
+def test_clause_mode_starts_speaking_at_the_first_long_enough_clause() -> None:
+    text = (
+        "The capital of France, as you surely know, is Paris. It has museums, parks, cafes "
+        "and old bridges over the river, which visitors love; 1,000 of them a day."
+    )
+    chunks = _stream(SentenceSplitter(clause_words=8, first_clause_words=3), text)
+    assert chunks[0] == "The capital of France,"  # 4 words: enough for the first chunk
+    assert "as you surely know, is Paris." in chunks  # 4 words: too short to cut later
+    assert "It has museums, parks, cafes and old bridges over the river," in chunks
+    assert "1,000" in chunks[-1]  # a comma inside a number is no clause mark
+    assert " ".join(chunks) == text
+
+
+def test_clause_mode_off_keeps_whole_sentences() -> None:
+    text = "The capital of France, as you surely know, is Paris. Yes, it is."
+    assert _stream(SentenceSplitter(), text) == [
+        "The capital of France, as you surely know, is Paris.",
+        "Yes, it is.",
+    ]

@@ -1,6 +1,9 @@
 """Cut the streamed reply into sentences for text-to-speech, and clean them for speaking.
 
-TTS starts as soon as the first sentence is complete instead of waiting for the whole reply.
+TTS starts as soon as the first sentence is complete instead of waiting for the whole reply. In
+clause mode it starts even earlier: a chunk may also end at a comma, semicolon, colon or dash
+once it has enough words (few for the first chunk, so the voice starts quickly; more later, so
+the speech keeps a natural phrasing).
 A fenced code block is kept whole (never split at its line breaks), so `speakable` can replace
 it with a short remark instead of the voice reading the code line by line.
 """
@@ -10,8 +13,9 @@ from __future__ import annotations
 import re
 
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and then
-# whitespace, or at a blank line / line break.
-_END = re.compile(r"([.!?…]+[\"')\]]*)(\s+)|(\n+)")
+# whitespace, or at a blank line / line break; a clause at , ; : or a dash then spaces (not a
+# line break, which ends the chunk by itself).
+_END = re.compile(r"([.!?…]+[\"')\]]*)(\s+)|(\n+)|([,;:—–]|\s-)([ \t]+)")
 _ABBREVIATIONS = {
     "mr",
     "mrs",
@@ -41,9 +45,19 @@ _MIN_CHARS = 12  # don't speak "1." or "Yes." on its own when more text follows 
 class SentenceSplitter:
     """Feed streamed text with `push`; complete sentences come out, the rest waits."""
 
-    def __init__(self, min_chars: int = _MIN_CHARS) -> None:
+    def __init__(
+        self,
+        min_chars: int = _MIN_CHARS,
+        clause_words: int | None = None,
+        first_clause_words: int | None = None,
+    ) -> None:
+        """`clause_words`: end a chunk at a clause mark once it has this many words (None:
+        whole sentences only); `first_clause_words`: the same for the first chunk."""
         self._buf = ""
         self._min = min_chars
+        self._clause = clause_words
+        self._first_clause = first_clause_words or clause_words
+        self._emitted = 0
 
     def push(self, text: str) -> list[str]:
         self._buf += text
@@ -54,13 +68,18 @@ class SentenceSplitter:
                 continue  # inside a fenced code block: it goes out whole, as one "sentence"
             end = m.end()
             candidate = self._buf[start:end]
-            if m.group(3) is None and self._is_abbreviation(self._buf[: m.start(1)]):
+            if m.group(4) is not None:  # a clause mark: only for long enough chunks
+                wanted = self._first_clause if not (self._emitted or out) else self._clause
+                if wanted is None or len(candidate.split()) < wanted:
+                    continue
+            elif m.group(3) is None and self._is_abbreviation(self._buf[: m.start(1)]):
                 continue
-            if m.group(3) is None and len(candidate.strip()) < self._min:
+            elif m.group(3) is None and len(candidate.strip()) < self._min:
                 continue
             out.append(candidate)
             start = end
         self._buf = self._buf[start:]
+        self._emitted += len(out)
         return [s for s in (clean for clean in map(str.strip, out)) if s]
 
     def flush(self) -> list[str]:

@@ -215,6 +215,10 @@ class TurnManager:
         self.interrupt("barge-in")
         speaking = self.sink is not None and self.settings.speak_replies
         turn = Turn(id=self._next_id, spoken_input=spoken_input, speaking=speaking)
+        turn.splitter = SentenceSplitter(
+            clause_words=self.settings.tts_clause_words or None,
+            first_clause_words=self.settings.tts_first_clause_words or None,
+        )
         self._next_id += 1
         self.current = turn
         return turn
