@@ -292,6 +292,11 @@ class LlamaChat:
             if close:
                 close()
 
-    def warm_up(self) -> None:
-        for _ in self.stream_chat([{"role": "user", "content": "Hi"}], 1, 0.0):
+    def warm_up(self, system_prompt: str = "") -> None:
+        """Run one tiny turn. With the app's system prompt, that prompt then stays in the KV
+        cache, and the first real turn evaluates only its own new tokens."""
+        messages: list[Message] = [{"role": "user", "content": "Hi"}]
+        if system_prompt:
+            messages.insert(0, {"role": "system", "content": system_prompt})
+        for _ in self.stream_chat(messages, 1, 0.0):
             pass

@@ -6,6 +6,7 @@ so a question asked during start-up is answered as soon as the model is ready.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -138,7 +139,11 @@ class Engines:
             else:
                 engine = self.tts = self.tts_factory(self.settings)
             if self.warm_up and hasattr(engine, "warm_up"):
-                engine.warm_up()  # first inference pays one-off costs; pay them now, not mid-turn
+                # The first inference pays one-off costs: pay them now, not mid-turn.
+                if "system_prompt" in inspect.signature(engine.warm_up).parameters:
+                    engine.warm_up(system_prompt=self.settings.system_prompt)
+                else:
+                    engine.warm_up()
         except ModelError as exc:
             self.errors[name] = str(exc)
             self._status(name, "error", str(exc))

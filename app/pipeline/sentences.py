@@ -68,13 +68,7 @@ class SentenceSplitter:
                 continue  # inside a fenced code block: it goes out whole, as one "sentence"
             end = m.end()
             candidate = self._buf[start:end]
-            if m.group(4) is not None:  # a clause mark: only for long enough chunks
-                wanted = self._first_clause if not (self._emitted or out) else self._clause
-                if wanted is None or len(candidate.split()) < wanted:
-                    continue
-            elif m.group(3) is None and self._is_abbreviation(self._buf[: m.start(1)]):
-                continue
-            elif m.group(3) is None and len(candidate.strip()) < self._min:
+            if not self._ends_chunk(m, candidate, first=not (self._emitted or out)):
                 continue
             out.append(candidate)
             start = end
@@ -85,6 +79,16 @@ class SentenceSplitter:
     def flush(self) -> list[str]:
         rest, self._buf = self._buf.strip(), ""
         return [rest] if rest else []
+
+    def _ends_chunk(self, m: re.Match[str], candidate: str, first: bool) -> bool:
+        if m.group(3) is not None:  # a line break always ends a chunk
+            return True
+        if m.group(4) is not None:  # a clause mark: only once the chunk is long enough
+            wanted = self._first_clause if first else self._clause
+            return wanted is not None and len(candidate.split()) >= wanted
+        if self._is_abbreviation(self._buf[: m.start(1)]):
+            return False
+        return len(candidate.strip()) >= self._min
 
     @staticmethod
     def _is_abbreviation(before: str) -> bool:

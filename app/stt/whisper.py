@@ -53,4 +53,9 @@ class WhisperSTT:
         return "" if text.casefold() in _NON_SPEECH else text
 
     def warm_up(self) -> None:
-        self.model.transcribe(np.zeros(16000, np.float32), language=self.language or "en")
+        # `segments` is lazy: nothing is decoded until it is consumed.
+        segments, _ = self.model.transcribe(
+            np.zeros(16000, np.float32), language=self.language or "en"
+        )
+        for _ in segments:
+            pass
