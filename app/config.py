@@ -55,6 +55,7 @@ class Settings:
     # Speak from the first clause of this many words, later clauses of this many (0: sentences).
     tts_first_clause_words: int = 3
     tts_clause_words: int = 8
+    live_transcription: bool = True  # transcribe at pauses while the key is held
     sound_cues: bool = True  # a short chime when listening starts and stops
 
     @classmethod

@@ -59,7 +59,7 @@ async def run(questions: list[str]) -> list[dict[str, object]]:
             )
             recorder = session.recorder
             assert recorder is not None
-            turn_id = session.turns.begin_listening()
+            turn_id = session.turns.begin_listening(recorder)
             recorder.start()
             backend.feed(wav)
             while backend.pending_input_seconds() > 0:

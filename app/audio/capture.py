@@ -25,6 +25,7 @@ class Recorder:
         self.device: DeviceInfo | None = None
         self._stream: Stream | None = None
         self._blocks: list[np.ndarray] = []
+        self._rms: list[tuple[int, float]] = []  # (frames, RMS) per block, for pause detection
         self._lock = threading.Lock()
         self._level = 0.0
         self.rate = 0
@@ -46,6 +47,7 @@ class Recorder:
         self.rate = self.device.default_samplerate
         with self._lock:
             self._blocks = []
+            self._rms = []
         stream = open_native_stream(self.backend, "input", self.device, self._callback)
         stream.start()
         self._stream = stream
@@ -57,6 +59,7 @@ class Recorder:
         self._level = min(1.0, max(0.0, (db + 60) / 60))
         with self._lock:
             self._blocks.append(mono)
+            self._rms.append((mono.size, rms))
 
     def stop(self) -> np.ndarray:
         """Close the microphone; the captured audio as 16 kHz mono float32."""
@@ -66,6 +69,11 @@ class Recorder:
             stream.close()
         self._level = 0.0
         return self.snapshot()
+
+    def block_levels(self) -> list[tuple[int, float]]:
+        """(frames, RMS) of every block captured so far, oldest first."""
+        with self._lock:
+            return list(self._rms)
 
     def snapshot(self) -> np.ndarray:
         """What has been captured so far, 16 kHz mono."""

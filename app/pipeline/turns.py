@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from app.audio.capture import Recorder
 from app.bus import EventBus
 from app.bus.events import (
     ErrorRaised,
@@ -55,6 +56,7 @@ from app.pipeline.engines import Engines, EngineUnavailable
 from app.pipeline.history import History
 from app.pipeline.sentences import SentenceSplitter, speakable
 from app.stt.base import SpeechToText
+from app.stt.live import LiveTranscriber
 from app.tts.base import TextToSpeech
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ class Turn:
     finished: bool = False
     in_history: bool = False
     images: tuple[Any, ...] = ()
+    live: LiveTranscriber | None = None
 
     def mark(self, name: str, at: float) -> None:
         self.marks.setdefault(name, at)
@@ -143,10 +146,15 @@ class TurnManager:
     def busy(self) -> bool:
         return self.current is not None and not self.current.finished
 
-    def begin_listening(self) -> int:
-        """Push-to-talk went down: barge in on any running turn and start a spoken one."""
+    def begin_listening(self, recorder: Recorder | None = None) -> int:
+        """Push-to-talk went down: barge in on any running turn and start a spoken one.
+        With the `recorder` that captures it, speech is transcribed while the key is held."""
         turn = self._new_turn(spoken_input=True)
         turn.images = self._take_attachments()
+        stt = self.engines.stt
+        if recorder is not None and stt is not None and self.settings.live_transcription:
+            turn.live = LiveTranscriber(stt, self.engines.worker("stt"), recorder)
+            turn.live.start()
         self.bus.publish(RecordingStarted(turn_id=turn.id))
         return turn.id
 
@@ -192,6 +200,8 @@ class TurnManager:
             return False
         self.bus.cancel_turn(turn.id)
         turn.cancel.set()
+        if turn.live is not None:
+            turn.live.cancel()
         heard = self.sink.stop() if self.sink is not None and turn.speaking else {}
         spoken = clip_to_heard(turn.sentences, heard) if turn.speaking else turn.reply
         self.bus.publish(TurnCancelled(turn_id=turn.id, reason=reason))
@@ -306,7 +316,15 @@ class TurnManager:
             stt: SpeechToText = self.engines.require("stt")
             return stt.transcribe(audio)
 
-        text = await self._stage(turn, "stt", job, "Can't transcribe", "Transcription failed")
+        if turn.live is not None:
+            try:
+                text: str | None = await turn.live.finish(audio)
+            except Exception as exc:
+                log.exception("live transcription failed")
+                self._fail(turn, "stt", f"Transcription failed: {type(exc).__name__}: {exc}")
+                return
+        else:
+            text = await self._stage(turn, "stt", job, "Can't transcribe", "Transcription failed")
         if text is None or turn.cancel.is_set():
             return
         self.bus.publish(TranscriptReady(turn_id=turn.id, text=text))

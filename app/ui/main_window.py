@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
                 + " You can type instead.",
             )
             return
-        turn_id = self.session.turns.begin_listening()
+        turn_id = self.session.turns.begin_listening(recorder)
         self.attachments.clear()  # the spoken turn has taken them
         try:
             recorder.start()
