@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio input and output devices")
     sub.add_parser("prepare", help="assemble and verify the offline default models")
+    from app.cli_models import add_models_parser
+
+    add_models_parser(sub)
     return parser
 
 
@@ -78,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "models":
+        from app.cli_models import run_models
+
+        return run_models(args)
     settings = settings_from_args(args)
     if args.command == "ask":
         from app.headless import run_ask

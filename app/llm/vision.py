@@ -2,10 +2,8 @@
 
 What lives here:
 
-- `read_gguf_header`: a GGUF's metadata and tensor shapes without touching the weights.
-  `gguf.GGUFReader` parses every array item into its own numpy view, which takes seconds on a
-  150k-token vocabulary (5.4 s measured on the default 1.5B model); this reads the same header
-  in a fraction of that, skipping big arrays.
+- `read_gguf_header` (from app.models.gguf_info): a GGUF's metadata and tensor shapes without
+  touching the weights, in milliseconds where `gguf.GGUFReader` takes seconds.
 - `inspect_pair`: checks that an mmproj and a language model belong together (it is a vision
   projector, it has a vision encoder, its output width is the model's embedding width), with a
   message naming both files. llama.cpp's own check only says "Failed to load mtmd context".
@@ -25,8 +23,6 @@ import base64
 import binascii
 import ctypes
 import io
-import mmap
-import struct
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,113 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from app.models.errors import ModelError
-
-# ---------------------------------------------------------------------------------------------
-# GGUF header
-
-# GGUF value types (gguf.GGUFValueType); kept local so reading metadata needs no numpy import.
-_SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q"}
-_SCALAR.update({11: "<q", 12: "<d"})
-_STRING, _ARRAY = 8, 9
-
-
-@dataclass(frozen=True)
-class SkippedArray:
-    """An array too long to keep (a vocabulary, merges): only its length is read."""
-
-    length: int
-
-
-@dataclass(frozen=True)
-class GgufHeader:
-    path: Path
-    kv: dict[str, Any]
-    tensors: dict[str, tuple[int, ...]]  # name -> shape in ggml order (ne[0] first)
-
-    @property
-    def architecture(self) -> str:
-        return str(self.kv.get("general.architecture", ""))
-
-    @property
-    def name(self) -> str:
-        return str(self.kv.get("general.name", ""))
-
-
-class _Cursor:
-    def __init__(self, buf: mmap.mmap) -> None:
-        self.buf = buf
-        self.pos = 0
-
-    def unpack(self, fmt: str) -> Any:
-        value = struct.unpack_from(fmt, self.buf, self.pos)[0]
-        self.pos += struct.calcsize(fmt)
-        return value
-
-    def string(self) -> str:
-        n = self.unpack("<Q")
-        if n > len(self.buf) - self.pos:
-            raise ValueError("string runs past the end of the file")
-        s = bytes(self.buf[self.pos : self.pos + n]).decode("utf-8", errors="replace")
-        self.pos += n
-        return s
-
-    def skip_string(self) -> None:
-        self.pos += 8 + struct.unpack_from("<Q", self.buf, self.pos)[0]
-
-    def value(self, vtype: int, max_array: int) -> Any:
-        if vtype in _SCALAR:
-            return self.unpack(_SCALAR[vtype])
-        if vtype == _STRING:
-            return self.string()
-        if vtype != _ARRAY:
-            raise ValueError(f"unknown GGUF value type {vtype}")
-        item_type = self.unpack("<I")
-        n = self.unpack("<Q")
-        if n > max_array:
-            if item_type in _SCALAR:
-                self.pos += n * struct.calcsize(_SCALAR[item_type])
-            elif item_type == _STRING:
-                for _ in range(n):
-                    self.skip_string()
-            else:
-                for _ in range(n):
-                    self.value(item_type, 0)
-            return SkippedArray(n)
-        return [self.value(item_type, max_array) for _ in range(n)]
-
-
-def read_gguf_header(path: Path, max_array: int = 64) -> GgufHeader:
-    """Metadata (arrays longer than `max_array` skipped) and tensor shapes of a GGUF file."""
-    try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            if buf[:4] != b"GGUF":
-                raise ModelError(f"{path} is not a GGUF file (it does not start with 'GGUF').")
-            cur = _Cursor(buf)
-            cur.pos = 4
-            version = cur.unpack("<I")
-            if version < 2:
-                raise ModelError(f"{path} uses GGUF version {version}, which is too old.")
-            n_tensors = cur.unpack("<Q")
-            n_kv = cur.unpack("<Q")
-            kv: dict[str, Any] = {}
-            for _ in range(n_kv):
-                key = cur.string()
-                kv[key] = cur.value(cur.unpack("<I"), max_array)
-            tensors: dict[str, tuple[int, ...]] = {}
-            for _ in range(n_tensors):
-                name = cur.string()
-                n_dims = cur.unpack("<I")
-                shape = tuple(cur.unpack("<Q") for _ in range(n_dims))
-                cur.pos += 4 + 8  # type, offset
-                tensors[name] = shape
-    except (struct.error, ValueError, OverflowError, MemoryError) as exc:
-        raise ModelError(
-            f"{path} is damaged: its GGUF header cannot be read ({exc}). Download it again."
-        ) from exc
-    except OSError as exc:
-        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    return GgufHeader(path, kv, tensors)
-
+from app.models.gguf_info import (  # noqa: F401 (GgufHeader, SkippedArray: re-exported)
+    GgufHeader,
+    SkippedArray,
+    read_gguf_header,
+)
+from app.models.gguf_info import projector_embd as _projector_embd
+from app.models.gguf_info import projector_type as _projector_type
 
 # ---------------------------------------------------------------------------------------------
 # Model + projector pair
@@ -162,26 +58,6 @@ class VisionPair:
     image_tokens_estimate: int
     minicpmv_version: int | None = None
     names: str = field(default="", repr=False)  # lowercased names and file names, for matching
-
-
-def _projector_type(h: GgufHeader) -> str:
-    for key in ("clip.vision.projector_type", "clip.projector_type"):
-        value = h.kv.get(key)
-        if isinstance(value, str) and value:
-            return value
-    if "clip.minicpmv_version" in h.kv:
-        return "resampler"
-    if h.kv.get("clip.has_llava_projector"):
-        return "mlp"  # files from the legacy LLaVA converter carry only this flag
-    return "unknown"
-
-
-def _projector_embd(h: GgufHeader, projector_type: str) -> int | None:
-    """The width of the embeddings the projector feeds the LLM, where it is certain."""
-    if projector_type in ("mlp", "qwen2vl_merger", "qwen2.5vl_merger"):
-        w = h.tensors.get("mm.2.weight")  # llama.cpp: mm_2_w->ne[1]
-        return w[1] if w and len(w) >= 2 else None
-    return None
 
 
 def _mm_dims(h: GgufHeader) -> set[int]:
