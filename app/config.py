@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
@@ -50,6 +50,14 @@ class Settings:
     llm_max_tokens: int = 256
     llm_temperature: float = 0.3
     llm_threads: int = 0  # 0 = let the engine choose
+    # A remote LLM: any OpenAI-compatible server (llama.cpp, vLLM, Ollama, LM Studio). When
+    # llm_url is set it replaces the local model. The key is kept in this file, which is
+    # therefore written readable by the user only (0600); PARLEY_LLM_API_KEY works too.
+    llm_url: str = ""  # e.g. http://192.168.1.20:8080/v1
+    llm_remote_model: str = ""  # empty = the first model the server lists
+    llm_api_key: str = field(default="", repr=False)  # never printed with the settings
+    llm_remote_vision: bool = False  # the user says the remote model sees images
+    llm_remote_context: int = 0  # tokens; 0 = ask the server, else 8192
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     speak_replies: bool = True
     # Speak from the first clause of this many words, later clauses of this many (0: sentences).
@@ -90,5 +98,10 @@ class Settings:
         path = path or config_dir() / "settings.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        # Owner-only from the first byte: the file may hold the remote LLM's API key.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if hasattr(os, "fchmod"):  # POSIX; an older .tmp left behind keeps its mode otherwise
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(self), indent=2))
         os.replace(tmp, path)  # atomic: a crash mid-write never leaves a half file

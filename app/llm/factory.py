@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from app.config import Settings
@@ -10,6 +11,8 @@ from app.models.assemble import Progress
 
 
 def create_llm(settings: Settings, progress: Progress | None = None) -> ChatModel:
+    if settings.llm_url.strip():
+        return create_remote_llm(settings)
     from app.llm.llama import LlamaChat
     from app.models.defaults import default_llm
 
@@ -22,4 +25,18 @@ def create_llm(settings: Settings, progress: Progress | None = None) -> ChatMode
         mmproj=mmproj,
         # A projector the user picked may crash llama.cpp outright: try it in a child first.
         probe=mmproj is not None,
+    )
+
+
+def create_remote_llm(settings: Settings) -> ChatModel:
+    """The model on the OpenAI-compatible server at llm_url. The API key: llm_api_key (from
+    settings or --llm-key), else the PARLEY_LLM_API_KEY environment variable."""
+    from app.llm.remote import RemoteChat
+
+    return RemoteChat(
+        settings.llm_url,
+        model=settings.llm_remote_model,
+        api_key=settings.llm_api_key or os.environ.get("PARLEY_LLM_API_KEY", ""),
+        vision=settings.llm_remote_vision,
+        context_size=settings.llm_remote_context,
     )
