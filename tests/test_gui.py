@@ -50,6 +50,11 @@ def test_push_to_talk_round_trip(gui, qtbot, speech):
     assert np.count_nonzero(np.abs(played) > 0.01) > 0.3 * gui.backend.output_rate
     assert done.timings["first_audio"] and done.timings["first_audio"] > 0
     assert "first sound" in gui.status.timings.text()
+    # The waterfall shows the stages in the order they happened.
+    assert gui.waterfall.isVisible()
+    bars = dict(gui.waterfall.bars())
+    assert {"understood", "first word", "first clause", "first sound"} <= bars.keys()
+    assert bars["understood"] <= bars["first word"] <= bars["first clause"] <= bars["first sound"]
 
 
 def test_typed_question_and_barge_in(gui, qtbot):

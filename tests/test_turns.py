@@ -38,7 +38,7 @@ from app.config import Settings
 from app.llm.base import Message
 from app.models.errors import ModelError
 from app.pipeline.engines import Engines
-from app.pipeline.turns import NO_SPEECH, TIMING_KEYS, clip_to_heard
+from app.pipeline.turns import NO_SPEECH, TIMING_KEYS, WATERFALL_KEYS, clip_to_heard
 from app.session import Session
 from tests.fakes import FakeLLM, FakeSTT, FakeTTS
 
@@ -267,7 +267,9 @@ def test_typed_turn_streams_text_speaks_it_and_reports_timings(settings: Setting
         assert done.reply.strip() == reply
         assert done.spoken.strip() == reply
         assert done.interrupted is False
-        assert set(done.timings) == set(TIMING_KEYS)
+        assert set(done.timings) == set(TIMING_KEYS) | set(WATERFALL_KEYS)
+        stages = [done.timings[k] for k in WATERFALL_KEYS[1:5]]  # first token .. first audio
+        assert all(t is not None for t in stages) and stages == sorted(stages)
         assert done.timings["stt"] is None  # typed: no speech recognition
         for key in ("llm_first_token", "llm_total", "tts_first_audio", "first_audio"):
             assert done.timings[key] is not None and done.timings[key] >= 0, key

@@ -62,6 +62,14 @@ from app.tts.base import TextToSpeech
 log = logging.getLogger(__name__)
 
 TIMING_KEYS = ("stt", "llm_first_token", "llm_total", "tts_first_audio", "first_audio")
+WATERFALL_KEYS = (
+    "t_transcript",
+    "t_first_token",
+    "t_first_clause",
+    "t_first_chunk",
+    "t_first_audio",
+    "t_reply_done",
+)
 NO_SPEECH = "I didn't hear anything. Hold the talk button (or Space) while you speak."
 
 
@@ -104,6 +112,13 @@ class Turn:
             "llm_total": span("llm_start", "llm_done"),
             "tts_first_audio": span("first_sentence", "first_chunk"),
             "first_audio": span("input_end", "first_audio"),
+            # The waterfall: each stage as seconds after the end of the user's input.
+            "t_transcript": span("input_end", "transcript"),
+            "t_first_token": span("input_end", "first_token"),
+            "t_first_clause": span("input_end", "first_sentence"),
+            "t_first_chunk": span("input_end", "first_chunk"),
+            "t_first_audio": span("input_end", "first_audio"),
+            "t_reply_done": span("input_end", "llm_done"),
         }
 
 
@@ -409,10 +424,11 @@ class TurnManager:
 
     def _on_sentence(self, ev: LlmSentence) -> None:
         turn = self._turn(ev.turn_id)
-        if turn is None or not turn.speaking:
+        if turn is None:
             return
         turn.mark("first_sentence", ev.at)
-        self._synthesize(turn, ev.index, ev.text)
+        if turn.speaking:
+            self._synthesize(turn, ev.index, ev.text)
 
     def _synthesize(self, turn: Turn, index: int, text: str) -> None:
         """Queue the sentence on the TTS thread now, so sentences (and the TtsDone marker that

@@ -43,7 +43,7 @@ from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.style import STYLE
-from app.ui.widgets import LevelMeter, StatusLine, TalkButton
+from app.ui.widgets import LevelMeter, StatusLine, TalkButton, Waterfall
 from app.vision.images import ImageError
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.new_chat_button.clicked.connect(self.new_chat)
         self.meter = LevelMeter()
         self.status = StatusLine()
+        self.waterfall = Waterfall()
 
         composer = QHBoxLayout()
         composer.addWidget(self.attach_button)
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         column.addLayout(composer)
         column.addLayout(controls)
         column.addWidget(self.meter)
+        column.addWidget(self.waterfall)
         column.addWidget(self.status)
         central = QWidget()
         central.setLayout(column)
@@ -326,6 +328,7 @@ class MainWindow(QMainWindow):
                 bubble.set_text(ev.reply.strip())
         if not ev.interrupted:
             self.status.set_timings(ev.timings)
+            self.waterfall.set_timings(ev.timings)
         QTimer.singleShot(0, self._update_buttons)
 
     def _on_error(self, ev: ErrorRaised) -> None:

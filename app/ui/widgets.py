@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -94,3 +95,49 @@ class StatusLine(QWidget):
         )
         parts = [f"{title} {timings[key]:.2f}s" for key, title in names if timings.get(key)]
         self.timings.setText("Last turn: " + " · ".join(parts) if parts else "")
+
+
+class Waterfall(QWidget):
+    """The last turn's stages as bars from the end of the user's input: when the words were
+    understood, the first word thought, the first clause ready, the first sound heard."""
+
+    ROWS = (
+        ("t_transcript", "understood", "#8250df"),
+        ("t_first_token", "first word", "#2f6fde"),
+        ("t_first_clause", "first clause", "#1a7f37"),
+        ("t_first_audio", "first sound", "#d64541"),
+        ("t_reply_done", "reply written", "#6e7781"),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("waterfall")
+        self.timings: dict[str, float | None] = {}
+        self.setFixedHeight(len(self.ROWS) * 14 + 4)
+        self.hide()
+
+    def set_timings(self, timings: dict[str, float | None]) -> None:
+        self.timings = dict(timings)
+        self.setVisible(any(timings.get(key) for key, _, _ in self.ROWS))
+        self.update()
+
+    def bars(self) -> list[tuple[str, float]]:
+        return [(label, t) for key, label, _ in self.ROWS if (t := self.timings.get(key))]
+
+    def paintEvent(self, event: object) -> None:  # noqa: N802 (Qt API)
+        shown = [(k, lab, col) for k, lab, col in self.ROWS if self.timings.get(k)]
+        if not shown:
+            return
+        longest = max(self.timings[k] or 0.0 for k, _, _ in shown)
+        painter = QPainter(self)
+        label_w, value_w = 86, 48
+        width = max(10, self.width() - label_w - value_w)
+        for row, (key, label, colour) in enumerate(shown):
+            seconds = self.timings[key] or 0.0
+            y = 2 + row * 14
+            painter.setPen(QColor("#5c6370"))
+            painter.drawText(0, y, label_w - 4, 12, Qt.AlignmentFlag.AlignRight, label)
+            bar = max(2, int(width * seconds / longest))
+            painter.fillRect(label_w, y + 2, bar, 9, QColor(colour))
+            painter.drawText(label_w + bar + 4, y, value_w, 12, 0, f"{seconds:.2f} s")
+        painter.end()
