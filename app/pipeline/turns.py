@@ -46,6 +46,7 @@ from app.bus.events import (
 )
 from app.config import Settings
 from app.llm.base import ChatModel
+from app.models.errors import ModelError
 from app.pipeline.attachments import (
     IMAGE_TOKEN_BUDGET,
     READING_TEXT_ONLY,
@@ -309,7 +310,9 @@ class TurnManager:
         """Run `job` on the engine's worker; on failure end the turn with a message (None)."""
         try:
             return await self.engines.worker(engine).run(job)
-        except EngineUnavailable as exc:
+        except (EngineUnavailable, ModelError) as exc:
+            # A ModelError is already worded for the user (e.g. the remote LLM server is down).
+            log.warning("%s stage failed: %s", engine, exc)
             self._fail(turn, engine, f"{unavailable}: {exc}")
         except Exception as exc:
             log.exception("%s stage failed", engine)
