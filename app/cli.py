@@ -14,6 +14,20 @@ from app.config import Settings
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-model", metavar="GGUF", help="a .gguf LLM instead of the default")
     p.add_argument("--mmproj", metavar="GGUF", help="the image projector of a vision --llm-model")
+    p.add_argument(
+        "--llm-url",
+        metavar="URL",
+        help="use the model on this OpenAI-compatible server (llama.cpp, vLLM, Ollama, "
+        'LM Studio), e.g. http://host:8080/v1; "" for the local model',
+    )
+    p.add_argument("--llm-model-name", metavar="NAME", help="the model to ask for at --llm-url")
+    p.add_argument(
+        "--llm-key",
+        metavar="KEY",
+        help="API key for --llm-url (visible to other users in the process list: "
+        "prefer the PARLEY_LLM_API_KEY environment variable)",
+    )
+    p.add_argument("--llm-vision", action="store_true", help="the --llm-url model can see images")
     p.add_argument("--stt-model", metavar="DIR", help="a faster-whisper model folder")
     p.add_argument("--voice", metavar="ONNX", help="a piper voice (.onnx with its .onnx.json)")
     p.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see `parley devices`)")
@@ -71,6 +85,17 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             setattr(settings, field, value)
     if getattr(args, "max_tokens", None):
         settings.llm_max_tokens = args.max_tokens
+    url = getattr(args, "llm_url", None)
+    if url is not None:
+        settings.llm_url = url.strip()
+    elif getattr(args, "llm_model", None):
+        settings.llm_url = ""  # a local model named on the command line beats a remote one
+    for attr, field in (("llm_model_name", "llm_remote_model"), ("llm_key", "llm_api_key")):
+        value = getattr(args, attr, None)
+        if value:
+            setattr(settings, field, value)
+    if getattr(args, "llm_vision", False):
+        settings.llm_remote_vision = True
     return settings
 
 
