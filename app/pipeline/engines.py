@@ -1,7 +1,9 @@
 """Load the three engines in the background, each on its own worker thread, and report status.
 
 A job submitted to a worker while its engine is still loading simply waits behind the load,
-so a question asked during start-up is answered as soon as the model is ready.
+so a question asked during start-up is answered as soon as the model is ready. `reload`
+swaps an engine for one made from changed settings (another model, voice or language) the
+same way, on its worker, keeping the old one until the new one is ready.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.bus import EventBus
@@ -49,6 +51,14 @@ def _default_tts(settings: Settings) -> TextToSpeech:
     return create_tts(settings)
 
 
+def release_engine(engine: Any) -> None:
+    """Free an engine's native memory now (llama.cpp models hold gigabytes) rather than
+    whenever the garbage collector gets to it."""
+    close = getattr(engine, "close", None)
+    if callable(close):
+        close()
+
+
 class EngineUnavailable(Exception):
     """The engine a turn needs failed to load; the message says why."""
 
@@ -68,6 +78,7 @@ class Engines:
     llm_factory: LlmFactory = _default_llm
     tts_factory: TtsFactory = _default_tts
     warm_up: bool = True
+    release: Callable[[Any], None] = release_engine  # frees an engine `reload` replaced
     stt: SpeechToText | None = None
     llm: ChatModel | None = None
     tts: TextToSpeech | None = None
@@ -119,9 +130,7 @@ class Engines:
             EngineStatus(engine=name, state=state, detail=detail, progress=progress)  # type: ignore[arg-type]
         )
 
-    def _load(self, name: EngineName) -> None:
-        self._status(name, "loading")
-        started = time.monotonic()
+    def _progress(self, name: EngineName) -> Progress:
         last = [0.0]
 
         def progress(fraction: float, what: str) -> None:
@@ -130,32 +139,90 @@ class Engines:
                 last[0] = now
                 self._status(name, "loading", f"{what} the model", fraction)
 
-        try:
-            engine: Any
-            if name == "stt":
-                engine = self.stt = self.stt_factory(self.settings)
-            elif name == "llm":
-                engine = self.llm = self.llm_factory(self.settings, progress)
+        return progress
+
+    def _create(self, name: EngineName, settings: Settings) -> Any:
+        """A new, warmed-up engine from `settings` (on the engine's worker)."""
+        engine: Any
+        if name == "stt":
+            engine = self.stt_factory(settings)
+        elif name == "llm":
+            engine = self.llm_factory(settings, self._progress(name))
+        else:
+            engine = self.tts_factory(settings)
+        if self.warm_up and hasattr(engine, "warm_up"):
+            # The first inference pays one-off costs: pay them now, not mid-turn.
+            if "system_prompt" in inspect.signature(engine.warm_up).parameters:
+                engine.warm_up(system_prompt=settings.system_prompt)
             else:
-                engine = self.tts = self.tts_factory(self.settings)
-            if self.warm_up and hasattr(engine, "warm_up"):
-                # The first inference pays one-off costs: pay them now, not mid-turn.
-                if "system_prompt" in inspect.signature(engine.warm_up).parameters:
-                    engine.warm_up(system_prompt=self.settings.system_prompt)
-                else:
-                    engine.warm_up()
-        except ModelError as exc:
-            self.errors[name] = str(exc)
-            self._status(name, "error", str(exc))
-            return
-        except Exception as exc:  # an engine library failing in a way we did not foresee
-            log.exception("loading %s failed", name)
-            message = f"Could not start the {name.upper()} engine: {type(exc).__name__}: {exc}"
-            self.errors[name] = message
+                engine.warm_up()
+        return engine
+
+    @staticmethod
+    def _failure(name: EngineName, exc: Exception) -> str:
+        if isinstance(exc, ModelError):
+            return str(exc)
+        # An engine library failing in a way we did not foresee.
+        log.error("loading %s failed", name, exc_info=exc)
+        return f"Could not start the {name.upper()} engine: {type(exc).__name__}: {exc}"
+
+    def _load(self, name: EngineName) -> None:
+        self._status(name, "loading")
+        started = time.monotonic()
+        try:
+            engine = self._create(name, self.settings)
+        except Exception as exc:
+            message = self.errors[name] = self._failure(name, exc)
             self._status(name, "error", message)
             return
+        setattr(self, name, engine)
         self.load_seconds[name] = time.monotonic() - started
         self._status(name, "ready", getattr(engine, "name", ""))
+
+    def reload(self, name: EngineName, **changes: Any) -> Future[Any]:
+        """Re-create engine `name` on its worker from the settings with `changes` applied.
+
+        Jobs already queued on that worker (a reply being generated) finish on the old engine;
+        jobs submitted later wait behind the load. The new engine replaces the old one only
+        once it is ready: then `changes` are written into the settings and the old engine is
+        released. If it fails, the old engine stays in use, the settings are untouched, an
+        `error` status says why (then `ready` again for the old one), and the future raises
+        ModelError with the message.
+        """
+        unknown = [key for key in changes if not hasattr(self.settings, key)]
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(unknown)}")
+        return self.workers[name].submit(self._reload, name, changes)
+
+    def _reload(self, name: EngineName, changes: dict[str, Any]) -> Any:
+        candidate = replace(self.settings, **changes)
+        old = getattr(self, name)
+        self._status(name, "loading")
+        started = time.monotonic()
+        try:
+            engine = self._create(name, candidate)
+        except Exception as exc:
+            message = self._failure(name, exc)
+            if old is None:
+                self.errors[name] = message
+                self._status(name, "error", message)
+            else:
+                kept = getattr(old, "name", "") or "the previous one"
+                self._status(name, "error", f"{message} Still using {kept}.")
+                self._status(name, "ready", getattr(old, "name", ""))
+            raise ModelError(message) from exc
+        for key, value in changes.items():
+            setattr(self.settings, key, value)
+        setattr(self, name, engine)
+        self.errors.pop(name, None)
+        self.load_seconds[name] = time.monotonic() - started
+        if old is not None and old is not engine:
+            try:
+                self.release(old)
+            except Exception:  # the new engine works; a failed clean-up must not undo that
+                log.exception("releasing the previous %s engine failed", name)
+        self._status(name, "ready", getattr(engine, "name", ""))
+        return engine
 
     def shutdown(self) -> None:
         for w in self.workers.values():
