@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--say", metavar="OUT.wav", help="also speak the reply into this WAV file")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument(
+        "--realtime",
+        action="store_true",
+        help="with --audio: feed the file at real-time pace as if spoken with the key held; "
+        "first_audio counts from the end of the file",
+    )
     ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")
     _add_model_options(ask)
 

@@ -100,6 +100,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         except AudioFileError as exc:
             return _fail(str(exc), args.json, 2)
         audio = resample(samples, rate, STT_RATE)
+    elif args.realtime:
+        return _fail("--realtime needs --audio: it plays that file as if spoken.", args.json, 2)
     elif not args.text.strip():
         return _fail("The question is empty: pass some words with --text.", args.json, 2)
     if args.say:
@@ -159,7 +161,9 @@ async def _ask(
 
     for image in images:
         session.turns.attach(image)
-    if audio is not None:
+    if audio is not None and args.realtime:
+        await _speak_in_real_time(session, audio)
+    elif audio is not None:
         turn_id = session.turns.begin_listening()
         session.turns.submit_audio(turn_id, audio)
     else:
@@ -194,6 +198,22 @@ async def _ask(
             print(f"You: {result.transcript}")
         print(result.reply.strip())
     return 0
+
+
+async def _speak_in_real_time(session: Session, audio: np.ndarray) -> None:
+    """Play the file through the capture path at real-time pace, as if spoken with the key
+    held (live transcription runs meanwhile), and let go at its last sample."""
+    from app.audio.capture import Recorder
+    from app.audio.fake import FakeAudioBackend
+
+    backend = FakeAudioBackend(input_rate=STT_RATE)
+    recorder = Recorder(backend)
+    turn_id = session.turns.begin_listening(recorder)
+    recorder.start()
+    backend.feed(audio, STT_RATE)
+    while backend.pending_input_seconds() > 0:
+        await asyncio.sleep(0.005)
+    session.turns.submit_audio(turn_id, recorder.stop())
 
 
 def list_devices() -> int:
