@@ -42,7 +42,8 @@ class Settings:
 
     input_device: str = ""  # name (substring) or index; empty = system default
     output_device: str = ""
-    stt_model: str = ""
+    stt_model: str = ""  # "tiny.en" (the default), "base" (multilingual) or a model folder
+    stt_language: str = ""  # a Whisper code ("de"); empty = detect it (English for *.en models)
     llm_model: str = ""
     llm_mmproj: str = ""  # a vision model's image projector (.gguf) that goes with llm_model
     tts_voice: str = ""
