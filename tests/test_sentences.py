@@ -176,3 +176,16 @@ def test_clause_mode_off_keeps_whole_sentences() -> None:
         "The capital of France, as you surely know, is Paris.",
         "Yes, it is.",
     ]
+
+
+def test_clause_mode_cuts_the_first_chunk_before_a_subordinate_clause() -> None:
+    text = "The sky is blue because of scattering. Light bends when it meets air because why not."
+    chunks = _stream(SentenceSplitter(clause_words=8, first_clause_words=3), text)
+    assert chunks[:2] == ["The sky is blue", "because of scattering."]
+    # Only the first chunk is cut early; later sentences keep their phrasing.
+    assert chunks[2] == "Light bends when it meets air because why not."
+    # Nouns joined by "and" are never split.
+    joined = _stream(
+        SentenceSplitter(first_clause_words=3), "Paris is the capital and largest city."
+    )
+    assert joined == ["Paris is the capital and largest city."]

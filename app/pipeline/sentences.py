@@ -14,8 +14,16 @@ import re
 
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and then
 # whitespace, or at a blank line / line break; a clause at , ; : or a dash then spaces (not a
-# line break, which ends the chunk by itself).
-_END = re.compile(r"([.!?…]+[\"')\]]*)(\s+)|(\n+)|([,;:—–]|\s-)([ \t]+)")
+# line break, which ends the chunk by itself); in clause mode the first chunk may also end
+# before a conjunction, a natural phrase break ("The sky is blue | because of ...").
+# Not "and"/"or"/"so": they join nouns and adverbs too often ("the capital and largest city").
+_CONJUNCTIONS = "but|because|since|although|though|while|whereas|when|where|which|if|unless|until"
+_END = re.compile(
+    r"([.!?…]+[\"')\]]*)(\s+)|(\n+)|([,;:—–]|\s-)([ \t]+)"
+    rf"|([ \t]+)(?=(?:{_CONJUNCTIONS})[ \t])"
+)
+# The first chunk is cut before a conjunction only with at least this many words before it.
+_CONJUNCTION_WORDS = 4
 _ABBREVIATIONS = {
     "mr",
     "mrs",
@@ -86,6 +94,13 @@ class SentenceSplitter:
         if m.group(4) is not None:  # a clause mark: only once the chunk is long enough
             wanted = self._first_clause if first else self._clause
             return wanted is not None and len(candidate.split()) >= wanted
+        if m.group(6) is not None:  # before a conjunction: the first chunk only
+            wanted = self._first_clause
+            return (
+                first
+                and wanted is not None
+                and len(candidate.split()) >= max(wanted, _CONJUNCTION_WORDS)
+            )
         if self._is_abbreviation(self._buf[: m.start(1)]):
             return False
         return len(candidate.strip()) >= self._min
