@@ -28,7 +28,17 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         "prefer the PARLEY_LLM_API_KEY environment variable)",
     )
     p.add_argument("--llm-vision", action="store_true", help="the --llm-url model can see images")
-    p.add_argument("--stt-model", metavar="DIR", help="a faster-whisper model folder")
+    p.add_argument(
+        "--stt-model",
+        metavar="NAME|DIR",
+        help='speech model: "tiny.en" (the default, English), "base" (multilingual) or a '
+        "faster-whisper model folder",
+    )
+    p.add_argument(
+        "--stt-language",
+        metavar="CODE",
+        help='the language you speak, e.g. "de" (needs a multilingual model); "" to detect it',
+    )
     p.add_argument("--voice", metavar="ONNX", help="a piper voice (.onnx with its .onnx.json)")
     p.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see `parley devices`)")
     p.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `parley devices`)")
@@ -91,6 +101,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             setattr(settings, field, value)
     if getattr(args, "max_tokens", None):
         settings.llm_max_tokens = args.max_tokens
+    language = getattr(args, "stt_language", None)
+    if language is not None:  # "" is a choice too: detect the language
+        settings.stt_language = language.strip().lower()
     url = getattr(args, "llm_url", None)
     if url is not None:
         settings.llm_url = url.strip()

@@ -253,4 +253,12 @@ def prepare_models() -> int:
         return 1
     print(file=sys.stderr)
     print(f"speech-to-text: {stt}\nLLM:            {llm}\nvoice:          {voice}")
+    from app.models.speech import base_is_available, multilingual_stt_model
+
+    if base_is_available():  # optional: the multilingual speech model, when installed
+        try:
+            print(f"speech (base):  {multilingual_stt_model()}")
+        except ModelError as exc:
+            print(f"parley: {exc}", file=sys.stderr)
+            return 1
     return 0

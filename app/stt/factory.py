@@ -9,8 +9,15 @@ from app.stt.base import SpeechToText
 
 
 def create_stt(settings: Settings) -> SpeechToText:
-    from app.models.defaults import default_stt_model
+    from app.models.speech import DEFAULT_STT, MULTILINGUAL_STT, resolve_stt_model
     from app.stt.whisper import WhisperSTT
 
-    model_dir = Path(settings.stt_model).expanduser() if settings.stt_model else default_stt_model()
-    return WhisperSTT(model_dir, threads=settings.llm_threads)
+    spec = settings.stt_model.strip()
+    model_dir = resolve_stt_model(spec)
+    # The named models' folders are called "model" and "whisper-base": show the names instead.
+    if spec in ("", DEFAULT_STT, MULTILINGUAL_STT):
+        name = spec or DEFAULT_STT
+    else:
+        name = Path(spec).name
+    language = settings.stt_language.strip() or None
+    return WhisperSTT(model_dir, threads=settings.llm_threads, language=language, name=name)

@@ -11,13 +11,21 @@ from pathlib import Path
 import numpy as np
 
 from app.models.errors import ModelError
+from app.stt.languages import LANGUAGES as _LANGUAGE_CODES
+from app.stt.languages import language_name
 
 # Whisper hallucinates these on near-silence; a transcript made only of them means "no speech".
 _NON_SPEECH = {"", "you", "thank you.", "thanks for watching!", ".", "[blank_audio]"}
 
 
 class WhisperSTT:
-    def __init__(self, model_dir: Path, threads: int = 0, language: str | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        threads: int = 0,
+        language: str | None = None,
+        name: str = "",
+    ) -> None:
         if not (model_dir / "model.bin").is_file():
             raise ModelError(
                 f"No speech model in {model_dir} (model.bin is missing). Choose another "
@@ -34,9 +42,18 @@ class WhisperSTT:
                 f"The speech model in {model_dir} could not be loaded ({exc}). It may be "
                 "corrupt: reinstall it, or choose another speech model in Settings."
             ) from exc
-        self.name = model_dir.name
+        self.name = name or model_dir.name
+        self.multilingual = bool(self.model.model.is_multilingual)
+        if language and language not in _LANGUAGE_CODES:
+            raise ModelError(f"Whisper does not know the language code '{language}'.")
+        if language and language != "en" and not self.multilingual:
+            raise ModelError(
+                f"The speech model {self.name} understands only English, so it cannot "
+                f"transcribe {language_name(language)}. Choose a multilingual speech model "
+                "(base) in Settings, or set the language to English or automatic."
+            )
         # English-only models (tiny.en, ...) must not be asked to detect a language.
-        self.language = language or ("en" if not self.model.model.is_multilingual else None)
+        self.language = language or ("en" if not self.multilingual else None)
 
     def transcribe(self, audio: np.ndarray) -> str:
         if audio.size < 1600:  # under 0.1 s: nothing anyone could have said
