@@ -173,6 +173,8 @@ class LlamaChat:
                 self.llm.close()
                 raise
         self.name = model_path.stem
+        self.model_path = model_path  # what the model panel shows, and pairs a projector with
+        self.mmproj_path = Path(mmproj) if mmproj is not None else None
         self.context_size = self.llm.n_ctx()
         _open_chats.add(self)
 

@@ -43,6 +43,7 @@ class WhisperSTT:
                 "corrupt: reinstall it, or choose another speech model in Settings."
             ) from exc
         self.name = name or model_dir.name
+        self.model_dir = model_dir
         self.multilingual = bool(self.model.model.is_multilingual)
         if language and language not in _LANGUAGE_CODES:
             raise ModelError(f"Whisper does not know the language code '{language}'.")

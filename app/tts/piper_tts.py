@@ -34,6 +34,7 @@ class PiperTTS:
                 f"Reinstall it or choose another voice in Settings. ({type(exc).__name__})"
             ) from exc
         self.name = model.stem
+        self.model_path = model
         self.sample_rate = int(self.voice.config.sample_rate)
 
     def synthesize(self, text: str) -> Iterator[np.ndarray]:
