@@ -499,6 +499,13 @@ def test_barge_in_silences_the_reply_and_keeps_only_what_was_heard(settings: Set
         pulled = len(h.backend.played)
         await h.until(lambda: len(h.backend.played) >= pulled + 10, "the speaker to go on")
         assert h.backend.sound_blocks_after(cut_at) <= 1
+        # Measured: the last sound the speaker got ends within 50 ms of the key press (a
+        # block pulled at t plays until t + 20 ms).
+        speaker = [s for s in h.backend.streams if s.kind == "output"][-1]
+        block = speaker.blocksize / h.backend.output_rate
+        late = [t for t, b in h.backend.played if t > cut_at and np.abs(b).max() > 1e-4]
+        silent_after = (late[-1] + block if late else cut_at) - cut_at
+        assert silent_after <= 0.05, f"sound went on for {silent_after * 1000:.0f} ms"
 
         # The old turn ends as interrupted, keeping only the part the user heard.
         done = h.finish_of(old)
