@@ -56,7 +56,14 @@ class _Deadline:
 
 class RemoteError(ModelError):
     """The server could not be reached or refused the request; the message says which server
-    and what to do, and never contains the API key."""
+    and what to do, and never contains the API key. `transient`: worth trying again later (the
+    server is down, busy or slow), as opposed to settings the user must fix (key, model, URL).
+    `status`: the HTTP status, 0 when there was none."""
+
+    def __init__(self, message: str, status: int = 0, transient: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.transient = transient
 
 
 def _normalise(url: str) -> tuple[str, str, str, str]:
@@ -206,15 +213,25 @@ class RemoteChat:
         return total
 
     def warm_up(self, system_prompt: str = "") -> None:
-        """Check the server is there (failing with its reason), learn its model and context,
-        and have it process the system prompt once, so a server with a prompt cache starts
-        the first real turn from there."""
-        self.probe()
+        """Learn the server's model and context, and have it process the system prompt once,
+        so a server with a prompt cache starts the first real turn from there.
+
+        Settings the user must fix (a refused key, an unknown model, an address that is not
+        an OpenAI API) raise RemoteError, so the new engine is refused with the reason. A
+        server that is down or busy does not: the engine stays usable and each question
+        tries again, so starting Parley before the server costs nothing but that question.
+        """
         messages: list[Message] = [{"role": "user", "content": "Hi"}]
         if system_prompt:
             messages.insert(0, {"role": "system", "content": system_prompt})
-        for _ in self.stream_chat(messages, 1, 0.0):
-            pass
+        try:
+            self.probe()
+            for _ in self.stream_chat(messages, 1, 0.0):
+                pass
+        except RemoteError as exc:
+            if not exc.transient:
+                raise
+            log.info("%s Parley will try again at the first question.", exc)
 
     def close(self) -> None:
         self._drop_idle()
@@ -228,7 +245,7 @@ class RemoteChat:
         try:
             listing = self._get_json(self._root + "/v1/models")
         except RemoteError as exc:
-            if getattr(exc, "status", 0) in (404, 405, 501):
+            if exc.status in (404, 405, 501):
                 listing = None  # an endpoint this server lacks
             else:
                 raise
@@ -321,7 +338,7 @@ class RemoteChat:
             kind = resp.getheader("Content-Type", "") or ""
             if "text/event-stream" not in kind:
                 # A server (or proxy) that ignored stream=true: one JSON reply.
-                data = self._decode(self._read_all(resp), path)
+                data = self._decode(self._read_all(resp, self.first_token_timeout), path)
                 text = self._choice_text(data, "message")
                 if text:
                     yield text
@@ -363,7 +380,8 @@ class RemoteChat:
                 raise self._timeout_error(clock.first) from None
             except (http.client.IncompleteRead, ConnectionError, OSError) as exc:
                 raise RemoteError(
-                    f"The LLM server at {self.url} broke off the reply: {self._reason(exc)}."
+                    f"The LLM server at {self.url} broke off the reply: {self._reason(exc)}.",
+                    transient=True,
                 ) from None
             if not raw:
                 if data:
@@ -487,7 +505,7 @@ class RemoteChat:
             raise self._unreachable(f"{self._reason(exc)}.") from None
         if not 200 <= resp.status < 300:
             try:
-                detail = self._scrub(_server_message(self._read_all(resp, 65536)))
+                detail = self._scrub(_server_message(self._read_all(resp, wait, 65536)))
             except RemoteError:
                 detail = ""
             conn.close()
@@ -495,8 +513,9 @@ class RemoteChat:
         return conn, resp
 
     def _get_json(self, path: str) -> Any:
-        conn, resp = self._send("GET", path, None, timeout=PROBE_TIMEOUT)
-        data = self._read_all(resp)
+        wait = min(PROBE_TIMEOUT, self.first_token_timeout)
+        conn, resp = self._send("GET", path, None, timeout=wait)
+        data = self._read_all(resp, wait)
         if self._drained(conn, resp):
             self._keep(conn)
         else:
@@ -506,15 +525,34 @@ class RemoteChat:
         except ValueError:
             return None
 
-    def _read_all(self, resp: http.client.HTTPResponse, limit: int = 1 << 24) -> bytes:
+    def _read_all(
+        self, resp: http.client.HTTPResponse, within: float, limit: int = 1 << 24
+    ) -> bytes:
+        """The whole body (up to `limit` bytes) within `within` seconds: a deadline, not a
+        socket timeout, so a body that trickles forever cannot hold the LLM worker."""
+        deadline = time.monotonic() + within
+        chunks: list[bytes] = []
+        size = 0
         try:
-            return resp.read(limit)
+            while size < limit:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = resp.read1(min(65536, limit - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
         except TimeoutError:
-            raise self._timeout_error(False) from None
+            raise RemoteError(
+                f"The LLM server at {self.url} did not finish its answer within {within:g} s.",
+                transient=True,
+            ) from None
         except (http.client.HTTPException, OSError) as exc:
             raise RemoteError(
-                f"The LLM server at {self.url} broke off the reply: {self._reason(exc)}."
+                f"The LLM server at {self.url} broke off the reply: {self._reason(exc)}.",
+                transient=True,
             ) from None
+        return b"".join(chunks)
 
     @staticmethod
     def _drained(conn: http.client.HTTPConnection, resp: http.client.HTTPResponse) -> bool:
@@ -557,18 +595,20 @@ class RemoteChat:
         return self._scrub(str(reason) or type(exc).__name__)
 
     def _unreachable(self, why: str) -> RemoteError:
-        return RemoteError(f"Could not reach the LLM server at {self.url}: {why}")
+        return RemoteError(f"Could not reach the LLM server at {self.url}: {why}", transient=True)
 
     def _timeout_error(self, waiting_first: bool, waited: float | None = None) -> RemoteError:
         if waiting_first:
             waited = self.first_token_timeout if waited is None else waited
             return RemoteError(
                 f"The LLM server at {self.url} accepted the request but sent no reply within "
-                f"{waited:g} s. It may be overloaded or still loading the model."
+                f"{waited:g} s. It may be overloaded or still loading the model.",
+                transient=True,
             )
         return RemoteError(
             f"The LLM server at {self.url} stopped in the middle of the reply (nothing for "
-            f"{self.idle_timeout:g} s)."
+            f"{self.idle_timeout:g} s).",
+            transient=True,
         )
 
     def _status_error(self, status: int, reason: str, detail: str, path: str) -> RemoteError:
@@ -590,6 +630,5 @@ class RemoteChat:
             why = f"failed ({said})."
         else:
             why = f"rejected the request ({said})."
-        error = RemoteError(f"The LLM server at {self.url} {why}")
-        error.status = status  # type: ignore[attr-defined]
-        return error
+        transient = status == 429 or status >= 500
+        return RemoteError(f"The LLM server at {self.url} {why}", status, transient)

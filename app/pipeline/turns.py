@@ -312,7 +312,7 @@ class TurnManager:
             return await self.engines.worker(engine).run(job)
         except (EngineUnavailable, ModelError) as exc:
             # A ModelError is already worded for the user (e.g. the remote LLM server is down).
-            log.warning("%s stage failed: %s", engine, exc)
+            log.info("%s stage failed: %s", engine, exc)  # the user is told; no duplicate
             self._fail(turn, engine, f"{unavailable}: {exc}")
         except Exception as exc:
             log.exception("%s stage failed", engine)
