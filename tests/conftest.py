@@ -58,13 +58,37 @@ class RealModels:
         self.tts = create_tts(s)
 
     def engines(self, bus: EventBus, settings: Settings) -> Engines:
+        """Engines on the shared models. A test that switches to another model, voice or
+        language (Engines.reload) gets a real new engine; the shared ones are never closed."""
+        from app.llm.factory import create_llm
+        from app.pipeline.engines import release_engine
+        from app.stt.factory import create_stt
+        from app.tts.factory import create_tts
+
+        shared = (self.stt, self.llm, self.tts)
+
+        def stt(s: Settings):
+            return create_stt(s) if s.stt_model or s.stt_language else self.stt
+
+        def llm(s: Settings, progress):
+            local_default = not (s.llm_model or s.llm_mmproj or getattr(s, "llm_url", ""))
+            return self.llm if local_default else create_llm(s, progress)
+
+        def tts(s: Settings):
+            return create_tts(s) if s.tts_voice else self.tts
+
+        def release(engine) -> None:
+            if not any(engine is e for e in shared):
+                release_engine(engine)
+
         return Engines(
             bus,
             settings,
-            stt_factory=lambda _s: self.stt,
-            llm_factory=lambda _s, _p: self.llm,
-            tts_factory=lambda _s: self.tts,
+            stt_factory=stt,
+            llm_factory=llm,
+            tts_factory=tts,
             warm_up=False,
+            release=release,
         )
 
 

@@ -148,6 +148,41 @@ def inspect_pair(model: Path, mmproj: Path) -> VisionPair:
     )
 
 
+def pair_files(paths: Sequence[Path], current_model: Path | None) -> tuple[Path, Path | None]:
+    """Which of the chosen (or dropped) .gguf files is the language model and which its image
+    projector: (model, mmproj or None). A projector on its own pairs with `current_model`, the
+    loaded one. Header reads only, so it is quick; ModelError says what is wrong: a file that is
+    not GGUF or is incomplete, two models, two projectors, or a pair that does not fit."""
+    from app.models.gguf_info import describe_gguf
+
+    if not paths:
+        raise ModelError("No model file was chosen.")
+    models: list[Path] = []
+    projectors: list[Path] = []
+    for path in paths:
+        (projectors if describe_gguf(path).is_projector else models).append(Path(path))
+    if len(models) > 1:
+        raise ModelError(
+            f"{models[0].name} and {models[1].name} are both language models. Load one at a "
+            "time (with at most one image projector)."
+        )
+    if len(projectors) > 1:
+        raise ModelError(
+            f"{projectors[0].name} and {projectors[1].name} are both image projectors. A "
+            "language model takes one."
+        )
+    mmproj = projectors[0] if projectors else None
+    model = models[0] if models else current_model
+    if model is None:
+        raise ModelError(
+            f"{projectors[0].name} is an image projector (mmproj), and no local language model "
+            "is loaded to pair it with. Load the model it belongs to together with it."
+        )
+    if mmproj is not None:
+        inspect_pair(model, mmproj)
+    return model, mmproj
+
+
 # ---------------------------------------------------------------------------------------------
 # Choosing the chat handler
 

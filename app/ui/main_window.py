@@ -10,6 +10,7 @@ import asyncio
 import logging
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer
@@ -37,10 +38,12 @@ from app.bus.events import (
     TurnFinished,
     UserTurn,
 )
+from app.models.errors import ModelError
 from app.pipeline.attachments import load_attachment
 from app.session import Session
 from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
 from app.ui.chat_view import Bubble, ChatView
+from app.ui.model_panel import ModelPanel, is_model_file
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.style import STYLE
 from app.ui.widgets import LevelMeter, StatusLine, TalkButton, Waterfall
@@ -87,6 +90,12 @@ class MainWindow(QMainWindow):
         self.settings_button = QPushButton("Settings")
         self.settings_button.setObjectName("settingsButton")
         self.settings_button.clicked.connect(self.open_settings)
+        self.models_button = QPushButton("Models")
+        self.models_button.setObjectName("modelsButton")
+        self.models_button.setToolTip("The models in use; load another .gguf model")
+        self.models_button.clicked.connect(self.open_models)
+        self.model_panel: ModelPanel | None = None
+        self._reloads: set[asyncio.Future[bool]] = set()
         self.new_chat_button = QPushButton("New chat")
         self.new_chat_button.setObjectName("newChatButton")
         self.new_chat_button.clicked.connect(self.new_chat)
@@ -104,6 +113,7 @@ class MainWindow(QMainWindow):
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.new_chat_button)
         toolbar.addStretch(1)
+        toolbar.addWidget(self.models_button)
         toolbar.addWidget(self.settings_button)
         column = QVBoxLayout()
         column.setContentsMargins(8, 8, 8, 4)
@@ -240,9 +250,14 @@ class MainWindow(QMainWindow):
         self.attachments.add(image)
 
     def attach_from_mime(self, mime: QMimeData) -> bool:
+        """Images are attached; .gguf model files go to the model panel to be loaded."""
         sources = sources_from_mime(mime)
+        models = [s for s, _ in sources if isinstance(s, Path) and is_model_file(s)]
         for source, name in sources:
-            self.add_image(source, name)
+            if not (isinstance(source, Path) and is_model_file(source)):
+                self.add_image(source, name)
+        if models:
+            self.open_models().load_files(models)
         return bool(sources)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
@@ -265,7 +280,39 @@ class MainWindow(QMainWindow):
             return
         self.apply_settings(dialog)
 
-    def apply_settings(self, dialog: SettingsDialog) -> None:
+    def open_models(self) -> ModelPanel:
+        if self.model_panel is None:
+            self.model_panel = ModelPanel(self.session, self)
+        self.model_panel.show()
+        self.model_panel.raise_()
+        self.model_panel.activateWindow()
+        return self.model_panel
+
+    def reload_engine(self, name: str, changes: dict[str, Any]) -> asyncio.Future[bool]:
+        """Switch an engine (another speech model, language or voice) on its worker; the
+        settings are saved once it works. A failure is reported by its EngineStatus."""
+
+        async def reload() -> bool:
+            try:
+                await asyncio.wrap_future(self.session.engines.reload(name, **changes))  # type: ignore[arg-type]
+            except ModelError:
+                return False  # said in the conversation by the engine's error status
+            try:
+                self.session.settings.save()
+            except OSError as exc:
+                self.chat.add("error", f"Could not save the settings: {exc.strerror or exc}.")
+            return True
+
+        future = asyncio.ensure_future(reload())
+        self._reloads.add(future)
+        future.add_done_callback(self._reloads.discard)
+        return future
+
+    def apply_settings(self, dialog: SettingsDialog) -> list[asyncio.Future[bool]]:
+        """Apply the dialog's choices; the futures of the engines being switched."""
+        reloads = [
+            self.reload_engine(name, changes) for name, changes in dialog.engine_changes().items()
+        ]
         devices_changed = dialog.apply()
         self.session.turns.history.system_prompt = self.session.settings.system_prompt
         try:
@@ -275,6 +322,7 @@ class MainWindow(QMainWindow):
         if devices_changed:
             self.session.reopen_audio()
             self._show_audio_state()
+        return reloads
 
     # --- bus events --------------------------------------------------------------------------
 

@@ -1,12 +1,22 @@
-"""Settings: microphone and speaker, speaking replies, sound cues, custom instructions."""
+"""Settings: microphone and speaker, speech model and language, voice, speaking replies, sound
+cues, custom instructions.
+
+A changed speech model, language or voice is not written into the settings here:
+`engine_changes()` hands it to the window, which reloads that engine on its worker
+(Engines.reload) and keeps the settings as they were if the new one fails to load.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QLabel,
     QPlainTextEdit,
@@ -16,8 +26,17 @@ from PySide6.QtWidgets import (
 
 from app.audio.backend import AudioBackend, AudioUnavailable, DeviceInfo
 from app.config import Settings
+from app.models.speech import DEFAULT_STT, speech_model_multilingual, speech_models
+from app.stt.languages import LANGUAGES
+from app.tts.factory import installed_voices
 
 DEFAULT = "System default"
+OTHER = "\x00other"  # the "Other…" entries' data: opens a file dialog
+AUTO_LANGUAGE = "Automatic (detect the language)"
+
+
+def _same_stt(a: str, b: str) -> bool:
+    return (a.strip() or DEFAULT_STT) == (b.strip() or DEFAULT_STT)
 
 
 class SettingsDialog(QDialog):
@@ -38,6 +57,24 @@ class SettingsDialog(QDialog):
         self.speak.setChecked(settings.speak_replies)
         self.cues = QCheckBox("Play a chime when listening starts and stops")
         self.cues.setChecked(settings.sound_cues)
+        self.stt_box = self._speech_box(settings.stt_model)
+        self.stt_box.setObjectName("sttModel")
+        self.language_box = QComboBox()
+        self.language_box.setObjectName("sttLanguage")
+        self.language_box.addItem(AUTO_LANGUAGE, "")
+        for code, name in sorted(LANGUAGES.items(), key=lambda item: item[1]):
+            self.language_box.addItem(f"{name} ({code})", code)
+        self._language = settings.stt_language  # kept while an English-only model is shown
+        self.language_box.activated.connect(
+            lambda i: setattr(self, "_language", self.language_box.itemData(i) or "")
+        )
+        self._stt_index = self.stt_box.currentIndex()
+        self.stt_box.activated.connect(self._speech_chosen)
+        self._update_language()
+        self.voice_box = self._voice_box(settings.tts_voice)
+        self.voice_box.setObjectName("voice")
+        self._voice_index = self.voice_box.currentIndex()
+        self.voice_box.activated.connect(self._voice_chosen)
         self.prompt = QPlainTextEdit(settings.system_prompt)
         self.prompt.setObjectName("systemPrompt")
         self.prompt.setMinimumHeight(90)
@@ -45,6 +82,9 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Microphone", self.input_box)
         form.addRow("Speaker", self.output_box)
+        form.addRow("Speech model", self.stt_box)
+        form.addRow("Language you speak", self.language_box)
+        form.addRow("Voice", self.voice_box)
         form.addRow(self.speak)
         form.addRow(self.cues)
         form.addRow("Custom instructions", self.prompt)
@@ -76,8 +116,91 @@ class SettingsDialog(QDialog):
         box.setCurrentIndex(max(found, 0))
         return box
 
+    # --- speech model, language, voice ----------------------------------------------------
+
+    @staticmethod
+    def _speech_box(current: str) -> QComboBox:
+        box = QComboBox()
+        for model in speech_models():
+            box.addItem(model.label + (f"  ({model.note})" if model.note else ""), model.key)
+            if not model.installed:
+                box.model().item(box.count() - 1).setEnabled(False)  # type: ignore[attr-defined]
+        index = next((i for i in range(box.count()) if _same_stt(box.itemData(i), current)), -1)
+        if index < 0:  # a model folder chosen earlier
+            box.addItem(current, current)
+            index = box.count() - 1
+        box.addItem("Other model folder…", OTHER)
+        box.setCurrentIndex(index)
+        return box
+
+    def _speech_chosen(self, index: int) -> None:
+        if self.stt_box.itemData(index) == OTHER:
+            folder = QFileDialog.getExistingDirectory(self, "A faster-whisper model folder")
+            if not folder:
+                self.stt_box.setCurrentIndex(self._stt_index)
+                return
+            self.stt_box.insertItem(index, folder, folder)
+            self.stt_box.setCurrentIndex(index)
+        self._stt_index = self.stt_box.currentIndex()
+        self._update_language()
+
+    def _update_language(self) -> None:
+        """English-only models (tiny.en) take no language: the choice is shown as English."""
+        multilingual = speech_model_multilingual(self.stt_box.currentData() or "")
+        if multilingual is False:
+            self.language_box.setCurrentIndex(self.language_box.findData("en"))
+            self.language_box.setEnabled(False)
+            self.language_box.setToolTip("This speech model understands only English.")
+        else:
+            self.language_box.setCurrentIndex(max(self.language_box.findData(self._language), 0))
+            self.language_box.setEnabled(True)
+            self.language_box.setToolTip(
+                "Choosing the language helps: detection can mistake one for another."
+            )
+
+    @staticmethod
+    def _voice_box(current: str) -> QComboBox:
+        box = QComboBox()
+        box.addItem("Joe, US English (built in)", "")
+        for path in installed_voices():
+            box.addItem(path.stem, str(path))
+        if current and box.findData(current) < 0:
+            box.addItem(Path(current).stem + "  (chosen earlier)", current)
+        box.addItem("Other voice file…", OTHER)
+        box.setCurrentIndex(max(box.findData(current), 0))
+        return box
+
+    def _voice_chosen(self, index: int) -> None:
+        if self.voice_box.itemData(index) == OTHER:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "A piper voice (.onnx, with its .onnx.json next to it)", "",
+                "piper voices (*.onnx)",
+            )  # fmt: skip
+            if not path:
+                self.voice_box.setCurrentIndex(self._voice_index)
+                return
+            self.voice_box.insertItem(index, Path(path).stem, path)
+            self.voice_box.setCurrentIndex(index)
+        self._voice_index = self.voice_box.currentIndex()
+
+    def engine_changes(self) -> dict[str, dict[str, Any]]:
+        """Per engine ("stt", "tts"), the settings to reload it with; only changed ones."""
+        s = self.settings
+        changes: dict[str, dict[str, Any]] = {}
+        stt_model = self.stt_box.currentData() or ""
+        language = (self.language_box.currentData() or "") if self.language_box.isEnabled() else ""
+        if stt_model == OTHER:
+            stt_model = s.stt_model
+        if not _same_stt(stt_model, s.stt_model) or language != s.stt_language:
+            changes["stt"] = {"stt_model": stt_model, "stt_language": language}
+        voice = self.voice_box.currentData() or ""
+        if voice != OTHER and voice != s.tts_voice:
+            changes["tts"] = {"tts_voice": voice}
+        return changes
+
     def apply(self) -> bool:
-        """Copy the choices into the settings; True when the audio devices changed."""
+        """Copy the choices into the settings (all but the engines': see engine_changes);
+        True when the audio devices changed."""
         s = self.settings
         before = (s.input_device, s.output_device)
         s.input_device = self.input_box.currentData() or ""
