@@ -15,9 +15,7 @@ def create_stt(settings: Settings) -> SpeechToText:
     spec = settings.stt_model.strip()
     model_dir = resolve_stt_model(spec)
     # The named models' folders are called "model" and "whisper-base": show the names instead.
-    if spec in ("", DEFAULT_STT, MULTILINGUAL_STT):
-        name = spec or DEFAULT_STT
-    else:
-        name = Path(spec).name
+    named = spec in ("", DEFAULT_STT, MULTILINGUAL_STT)
+    name = (spec or DEFAULT_STT) if named else Path(spec).name
     language = settings.stt_language.strip() or None
     return WhisperSTT(model_dir, threads=settings.llm_threads, language=language, name=name)
