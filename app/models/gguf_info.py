@@ -29,6 +29,7 @@ from app.models.errors import ModelError
 _SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q"}
 _SCALAR.update({11: "<q", 12: "<d"})
 _STRING, _ARRAY = 8, 9
+_U64 = struct.Struct("<Q")
 
 # ggml tensor types: name, elements per block, bytes per block (gguf.GGML_QUANT_SIZES, 0.19).
 GGML_TYPES: dict[int, tuple[str, int, int]] = {
@@ -133,10 +134,6 @@ class _Cursor:
         self.pos += n
         return s
 
-    def skip_string(self) -> None:
-        n = self.count(1, "string length")  # moves pos past the length first
-        self.pos += n
-
     def value(self, vtype: int, max_array: int) -> Any:
         if vtype in _SCALAR:
             return self.unpack(_SCALAR[vtype])
@@ -151,8 +148,13 @@ class _Cursor:
             if item_type in _SCALAR:
                 self.pos = self.pos + n * item_size
             elif item_type == _STRING:
+                # The hot loop (a 150k-token vocabulary): locals, one precompiled Struct.
+                buf, pos, end, length = self.buf, self.pos, len(self.buf), _U64.unpack_from
                 for _ in range(n):
-                    self.skip_string()
+                    pos += 8 + length(buf, pos)[0]
+                    if pos > end:
+                        raise ValueError("a string runs past the end of the file")
+                self.pos = pos
             else:
                 for _ in range(n):
                     self.value(item_type, 0)
