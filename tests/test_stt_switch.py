@@ -5,6 +5,8 @@ German spoken by espeak-ng into the fake microphone."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,6 +28,7 @@ from app.models.speech import (
     resolve_stt_model,
 )
 from app.ui.settings_dialog import SettingsDialog
+from tests.realtools import parley
 
 pytestmark = [pytest.mark.models, pytest.mark.timeout(300)]
 
@@ -68,6 +71,28 @@ def test_base_is_assembled_from_its_packages_and_verified():
     assert resolve_stt_model("") == resolve_stt_model("tiny.en") == default_stt_model()
     assert is_multilingual(folder) is True
     assert is_multilingual(default_stt_model()) is False
+
+
+def test_speech_model_by_name_on_the_command_line(tmp_path):
+    """`--stt-model base --stt-language de`: the name is enough, German is heard."""
+    wav = espeak_german(GERMAN, tmp_path / "german.wav")
+    env = dict(os.environ, PARLEY_CONFIG_DIR=str(tmp_path / "config"))
+    run = parley(
+        "ask", "--audio", str(wav), "--stt-model", "base", "--stt-language", "de",
+        "--max-tokens", "1", "--json", env=env, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    transcript = json.loads(run.stdout)["transcript"].casefold()
+    assert "kaffee" in transcript and "trinken" in transcript, transcript
+
+
+def test_speech_model_by_folder(settings):
+    """`stt_model` = a folder (what --stt-model DIR sets) still works, named after it."""
+    from app.stt.factory import create_stt
+
+    settings.stt_model = str(multilingual_stt_model())
+    stt = create_stt(settings)
+    assert stt.name == "whisper-base" and stt.multilingual and stt.language is None
 
 
 def test_base_assembly_repairs_a_changed_file_and_refuses_a_wrong_one(tmp_path, monkeypatch):

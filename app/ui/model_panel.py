@@ -247,9 +247,12 @@ class ModelPanel(QDialog):
     # --- loading ----------------------------------------------------------------------------
 
     def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a language model", "", MODEL_FILTER)
-        if path:
-            self.load_files([Path(path)])
+        # Several files may be picked: a model and its image projector together.
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Load a language model (and its image projector)", "", MODEL_FILTER
+        )
+        if paths:
+            self.load_files([Path(p) for p in paths])
 
     def choose_projector(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
