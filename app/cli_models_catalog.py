@@ -126,6 +126,8 @@ class ProgressLine:
                 self.width = 0
             self.stream.flush()
             return
+        if p.phase == "connecting":
+            return  # in a log, a line per attempt is noise; failures get their own line
         step = (p.label + p.phase, pct // 10 if pct >= 0 else 0)
         if step != self.last_step or p.phase == "done":
             self.last_step = step

@@ -235,3 +235,28 @@ class RangeServer:
         self.state.stop.set()  # release stalled handlers
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def hub_path(repo: str, revision: str, path: str) -> str:
+    """Where a file of a hub repository is served: the URL path `hf_hub_url` builds."""
+    return f"/{repo}/resolve/{revision}/{path}"
+
+
+def serve_hub_files(
+    server: RangeServer, repo: str, revision: str, files: dict[str, bytes], **knobs: object
+) -> dict[str, Resource]:
+    """Serve `files` ({path in repo: bytes}) as the hub would: big (LFS) files, here those
+    over 1 MB, answer with a redirect carrying their sha256 and size; small ones directly.
+    `knobs` go to every big file's Resource (e.g. drop_at, corrupt_at)."""
+    served = {}
+    for path, data in files.items():
+        big = len(data) > 1_000_000
+        extra: dict[str, object] = dict(knobs) if big else {}
+        if big:
+            extra.update(
+                redirect=True,
+                linked_sha256=hashlib.sha256(data).hexdigest(),
+                linked_size=len(data),
+            )
+        served[path] = server.add(hub_path(repo, revision, path), Resource(data=data, **extra))  # type: ignore[arg-type]
+    return served

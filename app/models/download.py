@@ -199,6 +199,7 @@ class _Meter:
         self.window = window
         self.samples: deque[tuple[float, int]] = deque()
         self.last_call = 0.0
+        self.last_done = 0
         self.resumed_from = 0
 
     def rate(self, now: float, done: int) -> float:
@@ -211,9 +212,18 @@ class _Meter:
     def report(self, done: int, total: int | None, phase: str, force: bool = False) -> None:
         now = time.monotonic()
         rate = self.rate(now, done) if phase == "downloading" else 0.0
-        if self.callback is None or (not force and now - self.last_call < self.interval):
+        if self.callback is None:
             return
-        self.last_call = now
+        # Every `interval` seconds, and every 2% too: with time alone, a burst that ends in a
+        # stall would leave the bar showing where the burst began.
+        step = total // 50 if total else None
+        if not (
+            force
+            or now - self.last_call >= self.interval
+            or (step and done - self.last_done >= step)
+        ):
+            return
+        self.last_call, self.last_done = now, done
         self.callback(DownloadProgress(self.label, done, total, rate, phase, self.resumed_from))
 
 
@@ -587,5 +597,5 @@ def hub_url(repo: str, revision: str, path: str, endpoint: str | None = None) ->
     """The download URL of a file on the Hugging Face hub (or a mirror: HF_ENDPOINT)."""
     from huggingface_hub import hf_hub_url  # only to spell the URL; it downloads nothing here
 
-    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "").rstrip("/") or None
     return hf_hub_url(repo, path, revision=revision, endpoint=endpoint)
