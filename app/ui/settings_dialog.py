@@ -1,7 +1,7 @@
 """Settings: microphone and speaker, speech model and language, voice, speaking replies, sound
-cues, custom instructions.
+cues, custom instructions, and a remote model (an OpenAI-compatible server).
 
-A changed speech model, language or voice is not written into the settings here:
+A changed speech model, language, voice or remote model is not written into the settings here:
 `engine_changes()` hands it to the window, which reloads that engine on its worker
 (Engines.reload) and keeps the settings as they were if the new one fails to load.
 """
@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
@@ -78,6 +80,7 @@ class SettingsDialog(QDialog):
         self.prompt = QPlainTextEdit(settings.system_prompt)
         self.prompt.setObjectName("systemPrompt")
         self.prompt.setMinimumHeight(90)
+        remote = self._remote_group(settings)
 
         form = QFormLayout()
         form.addRow("Microphone", self.input_box)
@@ -99,6 +102,7 @@ class SettingsDialog(QDialog):
             note.setWordWrap(True)
             layout.addWidget(note)
         layout.addLayout(form)
+        layout.addWidget(remote)
         layout.addWidget(buttons)
 
     @staticmethod
@@ -183,8 +187,54 @@ class SettingsDialog(QDialog):
             self.voice_box.setCurrentIndex(index)
         self._voice_index = self.voice_box.currentIndex()
 
+    # --- remote model ---------------------------------------------------------------------
+
+    def _remote_group(self, settings: Settings) -> QGroupBox:
+        self.llm_url = QLineEdit(settings.llm_url)
+        self.llm_url.setObjectName("llmUrl")
+        self.llm_url.setPlaceholderText("e.g. http://192.168.1.20:8080/v1 (empty: this computer)")
+        self.llm_remote_model = QLineEdit(settings.llm_remote_model)
+        self.llm_remote_model.setObjectName("llmRemoteModel")
+        self.llm_remote_model.setPlaceholderText("empty: the server's first model")
+        self.llm_api_key = QLineEdit(settings.llm_api_key)
+        self.llm_api_key.setObjectName("llmApiKey")
+        self.llm_api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.llm_api_key.setPlaceholderText("if the server needs one")
+        self.llm_remote_vision = QCheckBox("The model sees images (send them as pictures)")
+        self.llm_remote_vision.setObjectName("llmRemoteVision")
+        self.llm_remote_vision.setChecked(settings.llm_remote_vision)
+        note = QLabel(
+            "For models bigger than this computer: llama.cpp's server, vLLM, Ollama, LM Studio "
+            "or any OpenAI-compatible server. Your words (and images) then go to that server. "
+            "The key is kept in settings.json, readable only by you."
+        )
+        note.setWordWrap(True)
+        group = QGroupBox("Remote model")
+        form = QFormLayout(group)
+        form.addRow(note)
+        form.addRow("Server address", self.llm_url)
+        form.addRow("Model name", self.llm_remote_model)
+        form.addRow("API key", self.llm_api_key)
+        form.addRow(self.llm_remote_vision)
+        return group
+
+    def _remote_values(self) -> dict[str, Any]:
+        return {
+            "llm_url": self.llm_url.text().strip(),
+            "llm_remote_model": self.llm_remote_model.text().strip(),
+            "llm_api_key": self.llm_api_key.text().strip(),
+            "llm_remote_vision": self.llm_remote_vision.isChecked(),
+        }
+
+    def _remote_changed(self) -> tuple[dict[str, Any], bool]:
+        """The remote settings that changed, and whether the LLM must be re-created for them
+        (not while no server is set before or after: then they are only remembered)."""
+        s = self.settings
+        changed = {k: v for k, v in self._remote_values().items() if getattr(s, k) != v}
+        return changed, bool(changed) and bool(s.llm_url.strip() or self.llm_url.text().strip())
+
     def engine_changes(self) -> dict[str, dict[str, Any]]:
-        """Per engine ("stt", "tts"), the settings to reload it with; only changed ones."""
+        """Per engine ("stt", "tts", "llm"), the settings to reload it with; only changed ones."""
         s = self.settings
         changes: dict[str, dict[str, Any]] = {}
         stt_model = self.stt_box.currentData() or ""
@@ -196,6 +246,9 @@ class SettingsDialog(QDialog):
         voice = self.voice_box.currentData() or ""
         if voice != OTHER and voice != s.tts_voice:
             changes["tts"] = {"tts_voice": voice}
+        remote, reload = self._remote_changed()
+        if reload:
+            changes["llm"] = remote
         return changes
 
     def apply(self) -> bool:
@@ -208,4 +261,8 @@ class SettingsDialog(QDialog):
         s.speak_replies = self.speak.isChecked()
         s.sound_cues = self.cues.isChecked()
         s.system_prompt = self.prompt.toPlainText().strip() or s.system_prompt
+        remote, reload = self._remote_changed()
+        if not reload:  # no server in use: nothing to load, just remember them
+            for key, value in remote.items():
+                setattr(s, key, value)
         return (s.input_device, s.output_device) != before
