@@ -119,6 +119,7 @@ class Script:
         default_factory=lambda: {"object": "list", "data": [{"id": "big-model-70b"}]}
     )
     props: Any = None  # llama.cpp's /props answer; None: 404
+    drop_idle: bool = False  # close each connection after a JSON answer, without saying so
 
 
 class ScriptedServer:
@@ -129,6 +130,7 @@ class ScriptedServer:
         self.requests: list[Recorded] = []
         self.script = Script()
         self.echo_auth = False
+        self.connections_closed = 0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -149,6 +151,9 @@ class ScriptedServer:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+                if owner.script.drop_idle:  # as servers do with idle keep-alive connections
+                    self.close_connection = True
+                owner.connections_closed += owner.script.drop_idle
 
             def do_GET(self) -> None:
                 self._record(None)

@@ -520,6 +520,17 @@ def test_a_server_echoing_the_key_in_an_error_is_scrubbed(scripted, caplog):
     no_key_anywhere(str(err.value) + caplog.text)
 
 
+def test_a_kept_alive_connection_the_server_closed_is_replaced(scripted):
+    scripted.script.drop_idle = True
+    scripted.script.props = {"default_generation_settings": {"n_ctx": 4096}}
+    chat = RemoteChat(scripted.url)
+    chat.probe()  # leaves a connection the client thinks is alive; the server has closed it
+    assert chat._idle_conn is not None and scripted.connections_closed == 2
+    assert "".join(chat.stream_chat(HI, 8, 0.0)) == "Hello there."
+    assert [r.path for r in scripted.requests] == ["/v1/models", "/props", "/v1/chat/completions"]
+    assert chat.context_size == 4096
+
+
 def test_errors_inside_the_stream_and_unstreamed_replies(scripted):
     scripted.script.mid_stream_error = "out of memory"
     chat = RemoteChat(scripted.url)
