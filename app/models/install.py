@@ -41,7 +41,7 @@ class EntryStatus:
 class FileCheck:
     path: Path
     ok: bool
-    message: str
+    message: str  # what was wrong, or how it was checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,13 +252,13 @@ def _check_file(
             verify_file(path, size, sha256)
         except ModelError:
             return FileCheck(path, False, f"corrupt: sha256 differs from the {how}")
-        return FileCheck(path, True, f"ok ({how})")
+        return FileCheck(path, True, how)
     actual = sha256_file(path)
     if actual != sha256:
         return FileCheck(path, False, f"corrupt: sha256 {actual[:12]}… differs from the {how}")
     if stamp:  # package folders may be read-only; their files are re-hashed every time
         write_stamp(path, sha256)
-    return FileCheck(path, True, f"ok ({how}, re-hashed)")
+    return FileCheck(path, True, f"{how}, re-hashed")
 
 
 class InstallJob:
