@@ -174,7 +174,7 @@ class RemoteChat:
         self._scheme, self._netloc, self._root, self.url = _normalise(url)
         self.model = model.strip()
         self.__key = api_key.strip()
-        self.vision = vision
+        self._vision = vision
         self._context_setting = max(0, context_size)
         self._server_context = 0
         self._probed = False
@@ -195,7 +195,7 @@ class RemoteChat:
 
     @property
     def supports_vision(self) -> bool:
-        return self.vision
+        return self._vision
 
     @property
     def context_size(self) -> int:
@@ -300,7 +300,7 @@ class RemoteChat:
             content: Any = m["content"]
             if isinstance(content, list):
                 if _image_count(content):
-                    if not self.vision:
+                    if not self._vision:
                         raise ValueError(
                             f"{self.name} is not set up to see images: tick 'The model sees "
                             "images' in Settings if it does."
