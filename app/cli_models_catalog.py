@@ -155,7 +155,8 @@ def models_pull(name: str, timeout: float = 30.0) -> int:
         result = install(entry, downloader=Downloader(models_dir(), timeout=timeout, progress=line))
     except KeyboardInterrupt:
         line.end()
-        return _fail(f"stopped; run `parley models pull {entry.id}` again to resume.") or 130
+        _fail(f"stopped; run `parley models pull {entry.id}` again to resume.")
+        return 130  # the shell's code for Ctrl+C
     except ModelError as exc:
         line.end()
         return _fail(str(exc))

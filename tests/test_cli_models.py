@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,3 +231,28 @@ def test_verify_the_joined_default_llm():
     run = parley("models", "verify", "qwen2.5-coder-1.5b-instruct-q4_k_m")
     assert run.returncode == 0, run.stderr
     assert "qwen2.5-coder-1.5b-instruct-q4_k_m: ok (catalog sha256)" in run.stdout
+
+
+def test_ctrl_c_during_a_pull_keeps_the_part_and_says_how_to_resume(env, hub):
+    serve_voice(hub, stall_at=1_500_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "models", "pull", VOICE],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    part = voice_dir(env) / "en_GB-alan-medium.onnx.part"
+    assert proc.stderr is not None
+    for line in proc.stderr:  # progress lines; wait until the download has started
+        m = re.search(r"downloading +(\d+)%", line)
+        if m and int(m.group(1)) >= 30:  # well on the way to the stall at 50%
+            break
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in rest
+    assert rest.strip().splitlines()[-1] == (
+        f"parley: stopped; run `parley models pull {VOICE}` again to resume."
+    )
+    assert 900_000 <= part.stat().st_size <= 1_500_000  # what had arrived is kept
