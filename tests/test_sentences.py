@@ -189,3 +189,13 @@ def test_clause_mode_cuts_the_first_chunk_before_a_subordinate_clause() -> None:
         SentenceSplitter(first_clause_words=3), "Paris is the capital and largest city."
     )
     assert joined == ["Paris is the capital and largest city."]
+
+
+def test_clause_mode_sends_a_finished_sentence_without_waiting_for_the_next_token() -> None:
+    splitter = SentenceSplitter(clause_words=8, first_clause_words=3)
+    assert splitter.push("A spider has eight") == []
+    assert splitter.push(" legs.") == ["A spider has eight legs."]  # the reply may end here
+    # Not after a number (3.5 may follow) nor an abbreviation.
+    assert splitter.push(" It costs 3.") == []
+    assert splitter.push("5 euros, says Dr.") == []
+    assert splitter.push(" Smith.") == ["It costs 3.5 euros, says Dr. Smith."]

@@ -22,6 +22,7 @@ _END = re.compile(
     r"([.!?…]+[\"')\]]*)(\s+)|(\n+)|([,;:—–]|\s-)([ \t]+)"
     rf"|([ \t]+)(?=(?:{_CONJUNCTIONS})[ \t])"
 )
+_EAGER_END = re.compile(r"[^\W\d_][\"')\]]*[.!?]+[\"')\]]*$")
 # The first chunk is cut before a conjunction only with at least this many words before it.
 _CONJUNCTION_WORDS = 4
 _ABBREVIATIONS = {
@@ -80,9 +81,26 @@ class SentenceSplitter:
                 continue
             out.append(candidate)
             start = end
+        if self._clause is not None or self._first_clause is not None:
+            start = self._eager_end(start, out)
         self._buf = self._buf[start:]
         self._emitted += len(out)
         return [s for s in (clean for clean in map(str.strip, out)) if s]
+
+    def _eager_end(self, start: int, out: list[str]) -> int:
+        """Clause mode: a sentence that ends the text so far goes out now, without waiting for
+        the next token's space (the last sentence would otherwise wait for the end of the
+        reply). Only after a word, never "3." (maybe 3.5) or an abbreviation."""
+        rest = self._buf[start:]
+        if (
+            _EAGER_END.search(rest)
+            and len(rest.strip()) >= self._min
+            and self._buf.count("```", start) % 2 == 0
+            and not self._is_abbreviation(rest.rstrip("!?.…\"')]"))
+        ):
+            out.append(rest)
+            return len(self._buf)
+        return start
 
     def flush(self) -> list[str]:
         rest, self._buf = self._buf.strip(), ""
