@@ -18,7 +18,7 @@ import app
 from app.bus import EventBus
 from app.bus.events import ErrorRaised, PlaybackFinished, PlaybackStarted
 from app.headless import WavSink
-from app.pipeline.turns import NO_SPEECH, TIMING_KEYS
+from app.pipeline.turns import NO_SPEECH, TIMING_KEYS, WATERFALL_KEYS
 from tests.realtools import REPO, assert_clean_failure, load_16k, parley, rms, words
 
 QUESTION = "What is the capital of France?"
@@ -64,7 +64,7 @@ def test_ask_spoken_question_prints_json_and_speaks_reply(tmp_path, speech, real
     assert result["say"] == str(out)
 
     timings = result["timings"]
-    assert set(timings) == set(TIMING_KEYS)
+    assert set(timings) == set(TIMING_KEYS) | set(WATERFALL_KEYS)
     for key in TIMING_KEYS:
         value = timings[key]
         assert isinstance(value, float | int) and not isinstance(value, bool), (key, value)
