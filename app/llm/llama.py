@@ -31,6 +31,22 @@ def _cpu_has_amx() -> bool:
         return False
 
 
+def needs_amx_workaround() -> bool:
+    """Whether llama.cpp's extra buffer types must be off (see `_load_llama`)."""
+    return _cpu_has_amx() and os.environ.get("PARLEY_LLAMA_EXTRA_BUFTS") != "1"
+
+
+def without_extra_bufts_factory(original: Any) -> Any:
+    """llama.cpp's default-model-params factory, with the extra buffer types switched off."""
+
+    def without_extra_bufts():  # noqa: ANN202
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    return without_extra_bufts
+
+
 def _load_llama(**kwargs: object) -> object:
     """Construct a Llama; on AMX CPUs without llama.cpp's extra (repacking) buffer types.
 
@@ -42,15 +58,11 @@ def _load_llama(**kwargs: object) -> object:
     import llama_cpp.llama as llama_module
     from llama_cpp import Llama
 
-    if not _cpu_has_amx() or os.environ.get("PARLEY_LLAMA_EXTRA_BUFTS") == "1":
+    if not needs_amx_workaround():
         return Llama(**kwargs)
     c_api = llama_module.llama_cpp
     original = c_api.llama_model_default_params
-
-    def without_extra_bufts():  # noqa: ANN202
-        params = original()
-        params.use_extra_bufts = False
-        return params
+    without_extra_bufts = without_extra_bufts_factory(original)
 
     with _load_lock:
         c_api.llama_model_default_params = without_extra_bufts

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from app import __version__
 from app.llm.base import Message
+from app.llm.vision import text_of
 from app.models.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -98,18 +99,6 @@ def _normalise(url: str) -> tuple[str, str, str, str]:
     if path.endswith("/v1"):
         path = path[: -len("/v1")]
     return parts.scheme, parts.netloc, path, shown
-
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            str(p.get("text", ""))
-            for p in content
-            if isinstance(p, Mapping) and p.get("type") == "text"
-        )
-    return ""
 
 
 def _image_count(content: Any) -> int:
@@ -207,7 +196,7 @@ class RemoteChat:
         total = MESSAGE_OVERHEAD
         for m in messages:
             content: Any = m["content"]
-            text = _content_text(content)
+            text = text_of(content)
             total += MESSAGE_OVERHEAD + -(-len(text) // CHARS_PER_TOKEN)
             total += IMAGE_TOKENS * _image_count(content)
         return total
@@ -309,7 +298,7 @@ class RemoteChat:
                         raise ValueError("Only user messages may carry images")
                     # Passed through unchanged: the data: URIs go to the server as they are.
                 else:
-                    content = _content_text(content)  # plain text suits every server
+                    content = text_of(content)  # plain text suits every server
             elif not isinstance(content, str):
                 raise ValueError(f"Unsupported message content: {type(content).__name__}")
             prepared.append({"role": m["role"], "content": content})

@@ -11,8 +11,6 @@ AMX tile state. The tests and bench/remote.py run the remote engine against this
 
 from __future__ import annotations
 
-import os
-
 
 def disable_extra_bufts() -> bool:
     """Make every Llama this process creates skip the extra buffer types (when AMX is there).
@@ -20,21 +18,14 @@ def disable_extra_bufts() -> bool:
     Returns whether it did. The server builds its Llama itself, with no parameter for this,
     so the default-params factory is replaced for the whole (single-model) process.
     """
-    from app.llm.llama import _cpu_has_amx
+    from app.llm.llama import needs_amx_workaround, without_extra_bufts_factory
 
-    if not _cpu_has_amx() or os.environ.get("PARLEY_LLAMA_EXTRA_BUFTS") == "1":
+    if not needs_amx_workaround():
         return False
     import llama_cpp.llama as llama_module
 
     c_api = llama_module.llama_cpp
-    original = c_api.llama_model_default_params
-
-    def without_extra_bufts():  # noqa: ANN202
-        params = original()
-        params.use_extra_bufts = False
-        return params
-
-    c_api.llama_model_default_params = without_extra_bufts
+    c_api.llama_model_default_params = without_extra_bufts_factory(c_api.llama_model_default_params)
     return True
 
 
