@@ -2,8 +2,9 @@
 
 Whenever the speaker pauses (the last 300 ms are quiet after some speech), the audio since the
 previous cut is transcribed on the STT worker in the background and the cut moves to that
-pause. Cutting only at pauses never splits a word. At release, the transcript so far is kept
-and only the audio after the last cut is decoded, and not even that when it holds no speech.
+pause. Cutting only at pauses never splits a word. At release, when nothing was said after the
+last pause, the transcript is ready at once; otherwise a short utterance is decoded whole
+again (fragments are heard worse) and a long one only from the last cut.
 A person usually lets go of the key a few hundred milliseconds after the last word, so the
 last pause is often the end of the question and nothing is left to do.
 """
@@ -25,6 +26,7 @@ PAUSE_SECONDS = 0.3
 MIN_SPEECH_RMS = 0.01  # quieter than this is background, not a voice
 PAUSE_RATIO = 0.12  # a pause is this much quieter than the loudest speech since the cut
 POLL_SECONDS = 0.05
+WHOLE_AGAIN_SECONDS = 12.0  # up to this long, speech after the last pause means decode it all
 
 
 class LiveTranscriber:
@@ -102,6 +104,11 @@ class LiveTranscriber:
         loudest = max(levels, default=0.0)
         if tail.size == 0 or not _has_speech(tail, max(MIN_SPEECH_RMS / 2, PAUSE_RATIO * loudest)):
             return self.text
+        if audio.size <= WHOLE_AGAIN_SECONDS * STT_RATE:
+            # Speech went on after the last pause. Whisper hears a fragment worse than the
+            # whole sentence, so a short utterance is decoded whole again, and the live pass
+            # only pays off when the speaker paused at the end (the usual case).
+            return await self.worker.run(self.stt.transcribe, audio)
         rest = await self.worker.run(self.stt.transcribe, tail)
         return f"{self.text} {rest}".strip()
 
