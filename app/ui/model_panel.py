@@ -341,36 +341,48 @@ class ModelPanel(QDialog):
 
     async def _reload_llm(self, model: Path | None, mmproj: Path | None) -> bool:
         """Load `model` (None: the built-in one) with `mmproj` on the LLM worker."""
-        if self.loading:
-            self.say("A model is still loading; try again when it is ready.", error=True)
-            return False
         what = (model.name if model else "the built-in model") + (
             f" with {mmproj.name}" if mmproj else ""
         )
-        settings = self.session.settings
         changes: dict[str, Any] = {
             "llm_model": str(model) if model else "",
             "llm_mmproj": str(mmproj) if mmproj else "",
         }
-        if getattr(settings, "llm_url", ""):
+        if getattr(self.session.settings, "llm_url", ""):
             changes["llm_url"] = ""  # a local file replaces the remote server
+        sees = " It can see images." if mmproj else ""
+        return await self._reload(
+            "llm",
+            changes,
+            loading=f"Loading {what}… The current model answers until it is ready.",
+            kept="the previous model",
+            loaded=f"Loaded {what}.{sees}",
+        )
+
+    async def _reload(
+        self, role: str, changes: dict[str, Any], loading: str, kept: str, loaded: str
+    ) -> bool:
+        """Re-create the `role` engine with `changes` on its worker; the old one answers until
+        the new one is ready, and stays if it fails. Saved so the next start loads the same."""
+        if self.loading:
+            self.say("A model is still loading; try again when it is ready.", error=True)
+            return False
         self.loading = True
         self._update_buttons()
-        self.say(f"Loading {what}… The current model answers until it is ready.")
+        self.say(loading)
         try:
-            await asyncio.wrap_future(self.engines.reload("llm", **changes))
+            await asyncio.wrap_future(self.engines.reload(role, **changes))  # type: ignore[arg-type]
         except ModelError as exc:
-            self.say(f"{exc}\n\nStill using the previous model.", error=True)
+            self.say(f"{exc}\n\nStill using {kept}.", error=True)
             return False
         finally:
             self.loading = False
             self._update_buttons()
         try:
-            settings.save()  # the next start loads the same model
+            self.session.settings.save()
         except OSError as exc:
             log.warning("could not save the settings: %s", exc)
-        sees = " It can see images." if mmproj else ""
-        self.say(f"Loaded {what}.{sees}")
+        self.say(loaded)
         self.refresh()
         return True
 
@@ -491,24 +503,10 @@ class ModelPanel(QDialog):
 
     async def _reload_other(self, entry: CatalogEntry, values: dict[str, str]) -> bool:
         """Switch the speech model or the voice to `entry` on its worker."""
-        if self.loading:
-            self.say("A model is still loading; try again when it is ready.", error=True)
-            return False
-        self.loading = True
-        self._update_buttons()
-        self.say(f"Loading {entry.name}…")
-        try:
-            await asyncio.wrap_future(self.engines.reload(entry.role, **values))  # type: ignore[arg-type]
-        except ModelError as exc:
-            self.say(f"{exc}\n\nStill using the previous one.", error=True)
-            return False
-        finally:
-            self.loading = False
-            self._update_buttons()
-        try:
-            self.session.settings.save()
-        except OSError as exc:
-            log.warning("could not save the settings: %s", exc)
-        self.say(f"Loaded {entry.name}.")
-        self.refresh()
-        return True
+        return await self._reload(
+            entry.role,
+            dict(values),
+            loading=f"Loading {entry.name}…",
+            kept="the previous one",
+            loaded=f"Loaded {entry.name}.",
+        )
