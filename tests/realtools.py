@@ -100,3 +100,16 @@ class SpeakerRecording:
             self.proc.wait(timeout=10)
         data, rate = soundfile.read(str(self.path), dtype="float32", always_2d=True)
         return to_mono(data), rate
+
+
+def ask_typed(gui, qtbot, text: str):  # noqa: ANN001, ANN201
+    """Type `text` into the window, send it, and return the turn's TurnFinished."""
+    from app.bus.events import TurnFinished
+
+    done: list[TurnFinished] = []
+    unsubscribe = gui.bus.subscribe(TurnFinished, done.append)
+    gui.input.setText(text)
+    gui.send_typed()
+    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
+    unsubscribe()
+    return done[0]

@@ -13,9 +13,10 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app.bus.events import EngineStatus, TurnFinished
+from app.bus.events import EngineStatus
 from app.config import Settings
 from tests import tiny_vlm
+from tests.realtools import ask_typed
 
 pytestmark = [pytest.mark.models, pytest.mark.timeout(240)]
 
@@ -33,16 +34,6 @@ class Counting:
             return original(*args, **kwargs)
 
         engine.stream_chat = stream_chat
-
-
-def _ask(gui, qtbot, text: str) -> TurnFinished:
-    done: list[TurnFinished] = []
-    unsubscribe = gui.bus.subscribe(TurnFinished, done.append)
-    gui.input.setText(text)
-    gui.send_typed()
-    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
-    unsubscribe()
-    return done[0]
 
 
 def _drop(window, paths: list[Path]) -> None:
@@ -118,7 +109,7 @@ def test_load_a_gguf_from_the_panel_then_refuse_what_cannot_work(gui, qtbot, tmp
     qtbot.waitUntil(lambda: "tiny-llava-test" in panel.llm_info.text(), timeout=10_000)
     assert Settings.load().llm_model == str(model)  # the next start loads it too
     counting = Counting(tiny)
-    first = _ask(gui, qtbot, "Hello there")
+    first = ask_typed(gui, qtbot, "Hello there")
     assert not first.interrupted and counting.replies == 1  # answered by the tiny model
     assert not [b for b in gui.chat.bubbles if b.role == "error"]
 
@@ -131,7 +122,7 @@ def test_load_a_gguf_from_the_panel_then_refuse_what_cannot_work(gui, qtbot, tmp
     assert "mmproj-96.gguf does not belong to the language model tiny-llava.gguf" in message
     assert "64 wide" in message and "96" in message
     assert statuses == [] and engines.llm is tiny
-    second = _ask(gui, qtbot, "Still there?")
+    second = ask_typed(gui, qtbot, "Still there?")
     assert not second.interrupted and counting.replies == 2  # the old model keeps working
 
     # A file llama.cpp cannot load: the error is shown, the old model stays in use.
@@ -145,7 +136,7 @@ def test_load_a_gguf_from_the_panel_then_refuse_what_cannot_work(gui, qtbot, tmp
     assert any("unknown-arch.gguf" in e for e in errors)
     assert engines.llm is tiny and gui.status.states["llm"] == "ready"
     assert Settings.load().llm_model == str(model)  # not the broken file
-    third = _ask(gui, qtbot, "And now?")
+    third = ask_typed(gui, qtbot, "And now?")
     assert not third.interrupted and counting.replies == 3
 
     # Dropping the matching projector on the window pairs it with the loaded model.

@@ -8,25 +8,15 @@ import stat
 
 import pytest
 
-from app.bus.events import TurnFinished
 from app.config import Settings
 from app.llm.remote import RemoteChat
 from app.ui.settings_dialog import SettingsDialog
+from tests.realtools import ask_typed
 from tests.remote_servers import ScriptedServer, closed_port
 
 KEY = "sk-parley-gui-3b9d7e1f"
 
 pytestmark = pytest.mark.models
-
-
-def _ask(gui, qtbot, text: str) -> TurnFinished:
-    done: list[TurnFinished] = []
-    unsubscribe = gui.bus.subscribe(TurnFinished, done.append)
-    gui.input.setText(text)
-    gui.send_typed()
-    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
-    unsubscribe()
-    return done[0]
 
 
 def test_remote_model_set_in_settings_answers_then_back_to_local(gui, qtbot):
@@ -60,7 +50,7 @@ def test_remote_model_set_in_settings_answers_then_back_to_local(gui, qtbot):
         path = os.path.join(os.environ["PARLEY_CONFIG_DIR"], "settings.json")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
-        result = _ask(gui, qtbot, "Hello?")
+        result = ask_typed(gui, qtbot, "Hello?")
         assert result.reply == "Hello there."
         assert gui.chat.find("assistant", result.turn_id).text == "Hello there."
         sent = server.chats()[-1]
@@ -94,7 +84,7 @@ def test_a_server_that_is_down_is_explained_in_the_conversation(gui, qtbot):
     dialog.llm_url.setText(url)
     reloads = gui.apply_settings(dialog)
     qtbot.waitUntil(lambda: reloads[0].done(), timeout=30_000)
-    result = _ask(gui, qtbot, "Hello?")
+    result = ask_typed(gui, qtbot, "Hello?")
     assert result.reply == ""
     errors = [b.text for b in gui.chat.bubbles if b.role == "error"]
     assert (
