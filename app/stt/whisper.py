@@ -66,6 +66,10 @@ class WhisperSTT:
             vad_filter=True,
             condition_on_previous_text=False,
             without_timestamps=True,
+            # Greedy only: faster-whisper's default falls back to *sampling* at higher
+            # temperatures when it is unsure, so the same words came back different from run
+            # to run (and a fallback re-decodes, which costs time at release).
+            temperature=0.0,
         )
         text = " ".join(s.text.strip() for s in segments).strip()
         return "" if text.casefold() in _NON_SPEECH else text
