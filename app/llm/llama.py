@@ -10,66 +10,24 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from app.llm.base import Message
+from app.llm.cpu_buffers import safe_cpu_buffers
 from app.models.errors import ModelError
 
 log = logging.getLogger(__name__)
-_load_lock = threading.Lock()
-
-
-def _cpu_has_amx() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            return "amx_tile" in fh.read(65536)
-    except OSError:
-        return False
-
-
-def needs_amx_workaround() -> bool:
-    """Whether llama.cpp's extra buffer types must be off (see `_load_llama`)."""
-    return _cpu_has_amx() and os.environ.get("PARLEY_LLAMA_EXTRA_BUFTS") != "1"
-
-
-def without_extra_bufts_factory(original: Any) -> Any:
-    """llama.cpp's default-model-params factory, with the extra buffer types switched off."""
-
-    def without_extra_bufts():  # noqa: ANN202
-        params = original()
-        params.use_extra_bufts = False
-        return params
-
-    return without_extra_bufts
 
 
 def _load_llama(**kwargs: object) -> object:
-    """Construct a Llama; on AMX CPUs without llama.cpp's extra (repacking) buffer types.
-
-    A from-source build on an AMX CPU repacks weights for AMX, and its batched decode
-    segfaults where the OS (e.g. a VM) does not grant the AMX tile state: seen here on the
-    first multi-token prompt. Llama() has no parameter for this, so the default-params
-    factory it calls is wrapped for the duration of the load.
-    """
-    import llama_cpp.llama as llama_module
+    """Construct a Llama; on AMX CPUs with the safe weight buffers (app/llm/cpu_buffers.py)."""
     from llama_cpp import Llama
 
-    if not needs_amx_workaround():
+    with safe_cpu_buffers(str(kwargs["model_path"])):
         return Llama(**kwargs)
-    c_api = llama_module.llama_cpp
-    original = c_api.llama_model_default_params
-    without_extra_bufts = without_extra_bufts_factory(original)
-
-    with _load_lock:
-        c_api.llama_model_default_params = without_extra_bufts
-        try:
-            return Llama(**kwargs)
-        finally:
-            c_api.llama_model_default_params = original
 
 
 # Per message: role header and end-of-turn markers of common templates (ChatML uses 5).
