@@ -66,6 +66,7 @@ class Settings:
     tts_first_clause_words: int = 3
     tts_clause_words: int = 8
     live_transcription: bool = True  # transcribe at pauses while the key is held
+    speculative_replies: bool = True  # and start the reply at a pause, before release
     sound_cues: bool = True  # a short chime when listening starts and stops
 
     @classmethod

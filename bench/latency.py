@@ -74,8 +74,10 @@ async def streaming(settings: Settings, engines: Engines, audio: np.ndarray, tmp
     result = await asyncio.wait_for(done, 120)
     unsubscribe()
     session.turns.close()
+    waterfall = {k: v for k, v in result.timings.items() if k.startswith("t_")}
     return {"first_audio": result.timings["first_audio"], "stt": result.timings["stt"],
-            "first_token": result.timings["t_first_token"], "reply": result.reply}  # fmt: skip
+            "first_token": result.timings["t_first_token"], "waterfall": waterfall,
+            "transcript": result.transcript, "reply": result.reply}  # fmt: skip
 
 
 async def sequential(settings: Settings, engines: Engines, audio: np.ndarray) -> dict:

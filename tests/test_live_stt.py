@@ -37,10 +37,13 @@ def _say(backend: FakeAudioBackend, wav, pause: float = 0.0) -> None:
         backend.feed(np.zeros(int(rate * pause), np.float32), rate)
 
 
-async def _hold_and_speak(stt, backend, phrases, hold_after: float):
+async def _hold_and_speak(stt, backend, phrases, hold_after: float, events=None):
     recorder = Recorder(backend)
     worker = Worker("stt-test")
     live = LiveTranscriber(stt, worker, recorder)
+    if events is not None:
+        live.on_partial = lambda text: events.append(("partial", text))
+        live.on_resumed = lambda: events.append(("resumed", ""))
     recorder.start()
     live.start()
     for i, wav in enumerate(phrases):
@@ -79,3 +82,25 @@ def test_letting_go_after_a_pause_leaves_nothing_to_decode(real_models, speech):
     )
     assert "spider" in normalise_words(text)
     assert len(stt.calls) == before  # no decoding left at release
+
+
+def test_each_pause_hears_the_whole_utterance_so_far_and_resumed_speech_is_reported(
+    real_models, speech
+):
+    stt = CountingSTT(real_models.stt)
+    first = speech("I am going to Paris tomorrow.")
+    second = speech("What should I wear outside?")
+    events: list[tuple[str, str]] = []
+    text, live, before = asyncio.run(
+        _hold_and_speak(stt, FakeAudioBackend(), [first, second], hold_after=0.9, events=events)
+    )
+    kinds = [kind for kind, _ in events]
+    # What the speculative reply is started on: first the first phrase, then (after being
+    # told the speaker went on) both phrases, decoded as one utterance, not as fragments.
+    assert kinds == ["partial", "resumed", "partial"], events
+    assert "paris" in normalise_words(events[0][1])
+    assert "wear" not in normalise_words(events[0][1])
+    assert {"paris", "wear", "outside"} <= set(normalise_words(events[2][1]))
+    assert stt.calls[1] > stt.calls[0] + 1.0  # the second pass started at the beginning
+    assert text == events[2][1]
+    assert len(stt.calls) == before  # nothing left to decode at release

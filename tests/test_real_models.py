@@ -172,6 +172,27 @@ class Turns:
         self.session.turns.submit_audio(turn_id, audio)
         return await asyncio.wait_for(self.finished.get(), 120)
 
+    async def held(self, phrases: list[np.ndarray], gap: float, hold_after: float) -> TurnFinished:
+        """Speak 16 kHz `phrases` into a fake microphone at real-time pace with the key held
+        (`gap` seconds of quiet between them), let go `hold_after` seconds after the last."""
+        from app.audio.capture import Recorder
+        from app.audio.fake import FakeAudioBackend
+
+        backend = FakeAudioBackend(input_rate=STT_RATE)
+        recorder = Recorder(backend)
+        turn_id = self.session.turns.begin_listening(recorder)
+        recorder.start()
+        for i, phrase in enumerate(phrases):
+            backend.feed(phrase, STT_RATE)
+            if i < len(phrases) - 1:
+                backend.feed(np.zeros(int(gap * STT_RATE), np.float32), STT_RATE)
+        while backend.pending_input_seconds() > 0:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(hold_after)
+        self.released_at = time.monotonic()
+        self.session.turns.submit_audio(turn_id, recorder.stop())
+        return await asyncio.wait_for(self.finished.get(), 120)
+
     async def typed(self, text: str) -> TurnFinished:
         assert self.session.turns.ask(text)
         return await asyncio.wait_for(self.finished.get(), 120)

@@ -285,6 +285,74 @@ def test_typed_turn_streams_text_speaks_it_and_reports_timings(settings: Setting
     run(body, settings, llm=llm, tts=tts, speed=20.0)
 
 
+class TimedLLM(FakeLLM):
+    """Records when each piece was generated (the generator resumed and produced it)."""
+
+    def __init__(self, reply: str, token_delay: float) -> None:
+        super().__init__(reply, token_delay)
+        self.piece_times: list[float] = []
+
+    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float):
+        for piece in super().stream_chat(messages, max_tokens, temperature):
+            self.piece_times.append(time.monotonic())
+            yield piece
+
+
+class TimedTTS(FakeTTS):
+    def __init__(self, delay: float) -> None:
+        super().__init__(seconds_per_word=0.02, delay=delay)
+        self.first_started = 0.0
+        self.first_ready = 0.0
+
+    def synthesize(self, text: str) -> Iterator[np.ndarray]:
+        started = time.monotonic()
+        for chunk in super().synthesize(text):
+            if not self.first_ready:
+                self.first_started, self.first_ready = started, time.monotonic()
+            yield chunk
+
+
+def test_the_llm_waits_while_the_first_clause_is_synthesised(settings: Settings) -> None:
+    """On two cores the LLM and piper slow each other down; the first clause is what the
+    user is waiting to hear, so the LLM generates nothing while it is being rendered."""
+    reply = "Spiders have eight legs. They also have many eyes and spin silk for their webs."
+    llm = TimedLLM(reply, token_delay=0.02)
+    tts = TimedTTS(delay=0.3)
+
+    async def body(h: Harness) -> None:
+        h.turns.ask("How many legs does a spider have?")
+        done = await h.finished(h.of(UserTurn)[0].turn_id)
+        assert done.reply.strip() == reply  # held back, not cut short
+        first_clause_words = 4  # "Spiders have eight legs."
+        after_clause = llm.piece_times[first_clause_words:]
+        assert after_clause, llm.piece_times
+        # Nothing generated between the first clause going to TTS and its audio being ready.
+        assert all(not (tts.first_started < t < tts.first_ready) for t in llm.piece_times), (
+            tts.first_started,
+            tts.first_ready,
+            llm.piece_times,
+        )
+        assert after_clause[0] >= tts.first_ready
+
+    run(body, settings, llm=llm, tts=tts, speed=20.0)
+
+
+def test_without_a_voice_the_llm_never_waits(settings: Settings) -> None:
+    settings.speak_replies = False
+    reply = "Spiders have eight legs. They also have many eyes and spin silk for their webs."
+    llm = TimedLLM(reply, token_delay=0.0)
+    tts = TimedTTS(delay=5.0)
+
+    async def body(h: Harness) -> None:
+        h.turns.ask("How many legs does a spider have?")
+        done = await h.finished(h.of(UserTurn)[0].turn_id)
+        assert done.reply.strip() == reply
+        assert llm.piece_times[-1] - llm.piece_times[0] < 2.0  # far less than a 5 s TTS hold
+        assert tts.spoken == []
+
+    run(body, settings, llm=llm, tts=tts, speed=20.0)
+
+
 def test_text_only_turn_finishes_without_the_speaker(settings: Settings) -> None:
     settings.speak_replies = False
     tts = FakeTTS()

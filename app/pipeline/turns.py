@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,7 +55,9 @@ from app.pipeline.attachments import (
 )
 from app.pipeline.engines import Engines, EngineUnavailable
 from app.pipeline.history import History
+from app.pipeline.reply_feed import ReplyFeed
 from app.pipeline.sentences import SentenceSplitter, speakable
+from app.pipeline.speculation import Speculation, consume, stream_reply
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
 from app.tts.base import TextToSpeech
@@ -92,11 +94,13 @@ class Turn:
     reply: str = ""
     sentences: list[str] = field(default_factory=list)
     splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
+    feed: ReplyFeed = field(init=False)  # the LLM worker's side of the reply (see _new_turn)
     marks: dict[str, float] = field(default_factory=dict)
     finished: bool = False
     in_history: bool = False
     images: tuple[Any, ...] = ()
     live: LiveTranscriber | None = None
+    speculation: Speculation | None = None  # a reply started at a pause, key still held
 
     def mark(self, name: str, at: float) -> None:
         self.marks.setdefault(name, at)
@@ -169,7 +173,13 @@ class TurnManager:
         turn.images = self._take_attachments()
         stt = self.engines.stt
         if recorder is not None and stt is not None and self.settings.live_transcription:
-            turn.live = LiveTranscriber(stt, self.engines.worker("stt"), recorder)
+            turn.live = LiveTranscriber(
+                stt,
+                self.engines.worker("stt"),
+                recorder,
+                on_partial=lambda text: self._speculate(turn, text),
+                on_resumed=lambda: self._drop_speculation(turn),
+            )
             turn.live.start()
         self.bus.publish(RecordingStarted(turn_id=turn.id))
         return turn.id
@@ -245,6 +255,7 @@ class TurnManager:
             clause_words=self.settings.tts_clause_words or None,
             first_clause_words=self.settings.tts_first_clause_words or None,
         )
+        turn.feed = ReplyFeed(self.bus, turn.id, turn.splitter, lambda: turn.speaking)
         self._next_id += 1
         self.current = turn
         return turn
@@ -264,6 +275,8 @@ class TurnManager:
         if turn.finished:
             return
         turn.finished = True
+        self._drop_speculation(turn)  # an adopted one has finished by now, or must stop
+        turn.feed.release()  # an LLM waiting for audio that will not come goes on (or stops)
         spoken = turn.reply if spoken is None else spoken
         if turn.in_history:
             # What the user heard is what the assistant said, as far as the model is concerned.
@@ -305,11 +318,17 @@ class TurnManager:
         self._finish(turn)
 
     async def _stage(
-        self, turn: Turn, engine: str, job: Callable[[], str], unavailable: str, failed: str
+        self, turn: Turn, engine: str, job: Callable[[], str], *why: str
     ) -> str | None:
         """Run `job` on the engine's worker; on failure end the turn with a message (None)."""
+        return await self._outcome(turn, engine, self.engines.worker(engine).run(job), *why)
+
+    async def _outcome(
+        self, turn: Turn, engine: str, work: Awaitable[str], unavailable: str, failed: str
+    ) -> str | None:
+        """The result of `engine`'s work; on failure end the turn with a message (None)."""
         try:
-            return await self.engines.worker(engine).run(job)
+            return await work
         except (EngineUnavailable, ModelError) as exc:
             # A ModelError is already worded for the user (e.g. the remote LLM server is down).
             log.info("%s stage failed: %s", engine, exc)  # the user is told; no duplicate
@@ -383,33 +402,73 @@ class TurnManager:
         messages = list(self.history.messages)
         images = message.images
 
-        def job() -> str:
-            llm: ChatModel = self.engines.require("llm")
-            history = History(settings.system_prompt, messages)
-            budget = settings.llm_max_tokens + IMAGE_TOKEN_BUDGET * len(images)
-            prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
-            if images:  # only the newest message carries pixels; history keeps their names
-                prompt[-1] = {"role": "user", "content": vision_content(text, images)}
-            parts: list[str] = []
-            stream = llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature)
-            try:
-                for piece in stream:
-                    if turn.cancel.is_set():
-                        break
-                    parts.append(piece)
-                    bus.publish_threadsafe(LlmDelta(turn_id=turn.id, text=piece))
-            finally:
-                close = getattr(stream, "close", None)
-                if close:
-                    close()
-            return "".join(parts)
+        feed = turn.feed
+        why = ("Can't answer", "The language model failed")
+        spec = turn.speculation
+        if spec is not None and not images and spec.matches(message.history_text, messages):
+            spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
+            assert spec.future is not None
+            reply = await self._outcome(turn, "llm", asyncio.wrap_future(spec.future), *why)
+        else:
+            self._drop_speculation(turn)
 
-        text = await self._stage(turn, "llm", job, "Can't answer", "The language model failed")
-        if text is None or turn.cancel.is_set() or turn.finished:
+            def job() -> str:
+                llm: ChatModel = self.engines.require("llm")
+                budget = settings.llm_max_tokens + IMAGE_TOKEN_BUDGET * len(images)
+                last = vision_content(text, images) if images else None
+                stream = stream_reply(
+                    llm,
+                    settings.system_prompt,
+                    messages,
+                    settings.llm_max_tokens,
+                    settings.llm_temperature,
+                    budget,
+                    last,  # only the newest message carries pixels; history keeps names
+                )
+                return consume(stream, feed.piece, turn.cancel, feed.hold)
+
+            reply = await self._stage(turn, "llm", job, *why)
+        if reply is None or turn.cancel.is_set() or turn.finished:
             return
-        for sentence in turn.splitter.flush():
-            self._add_sentence(turn, sentence)
-        bus.publish(LlmDone(turn_id=turn.id, text=text, sentences=len(turn.sentences)))
+        feed.flush()
+        # Queued behind the last pieces and clauses, which the worker published the same way.
+        bus.publish_threadsafe(LlmDone(turn_id=turn.id, text=reply, sentences=feed.count))
+
+    def _speculate(self, turn: Turn, text: str) -> None:
+        """Live transcription heard `text` up to a pause: start its reply, key still held."""
+        if not self.settings.speculative_replies or turn.images or self._turn(turn.id) is None:
+            return
+        if "input_end" in turn.marks:
+            return  # released already: the real reply follows the final transcript
+        self._drop_speculation(turn)
+        settings = self.settings
+        messages = [*self.history.messages, {"role": "user", "content": text}]
+        spec = Speculation(text, messages)
+
+        def job() -> str:
+            if spec.cancelled.is_set():  # superseded while queued
+                return ""
+            llm: ChatModel = self.engines.require("llm")
+            max_tokens = settings.llm_max_tokens
+            return spec.run(
+                stream_reply(
+                    llm,
+                    settings.system_prompt,
+                    messages,
+                    max_tokens,
+                    settings.llm_temperature,
+                    max_tokens,
+                )
+            )
+
+        spec.future = self.engines.worker("llm").submit(job)
+        turn.speculation = spec
+
+    @staticmethod
+    def _drop_speculation(turn: Turn) -> None:
+        if turn.speculation is not None:
+            turn.speculation.cancel()
+            turn.speculation = None
 
     def _on_delta(self, ev: LlmDelta) -> None:
         turn = self._turn(ev.turn_id)
@@ -417,21 +476,17 @@ class TurnManager:
             return
         turn.mark("first_token", ev.at)
         turn.reply += ev.text
-        for sentence in turn.splitter.push(ev.text):
-            self._add_sentence(turn, sentence)
-
-    def _add_sentence(self, turn: Turn, text: str) -> None:
-        index = len(turn.sentences)
-        turn.sentences.append(text)
-        self.bus.publish(LlmSentence(turn_id=turn.id, index=index, text=text))
 
     def _on_sentence(self, ev: LlmSentence) -> None:
         turn = self._turn(ev.turn_id)
         if turn is None:
             return
         turn.mark("first_sentence", ev.at)
+        turn.sentences.append(ev.text)
         if turn.speaking:
             self._synthesize(turn, ev.index, ev.text)
+        elif ev.index == 0:
+            turn.feed.release()
 
     def _synthesize(self, turn: Turn, index: int, text: str) -> None:
         """Queue the sentence on the TTS thread now, so sentences (and the TtsDone marker that
@@ -439,20 +494,25 @@ class TurnManager:
         bus = self.bus
 
         def job() -> None:
-            if turn.cancel.is_set():  # queued before a barge-in: nobody will hear it
-                return
-            tts: TextToSpeech = self.engines.require("tts")
-            words = speakable(text)
-            if not words:
-                return
-            for samples in tts.synthesize(words):
-                if turn.cancel.is_set():
+            try:
+                if turn.cancel.is_set():  # queued before a barge-in: nobody will hear it
                     return
-                bus.publish_threadsafe(
-                    TtsChunk(
-                        turn_id=turn.id, index=index, samples=samples, sample_rate=tts.sample_rate
+                tts: TextToSpeech = self.engines.require("tts")
+                words = speakable(text)
+                if not words:
+                    return
+                for samples in tts.synthesize(words):
+                    if turn.cancel.is_set():
+                        return
+                    rate = tts.sample_rate
+                    bus.publish_threadsafe(
+                        TtsChunk(turn_id=turn.id, index=index, samples=samples, sample_rate=rate)
                     )
-                )
+                    if index == 0:
+                        turn.feed.release()  # the LLM may go on (see ReplyFeed)
+            finally:
+                if index == 0:
+                    turn.feed.release()
 
         future = asyncio.wrap_future(self.engines.worker("tts").submit(job))
         self._spawn(self._after_tts(turn, future))

@@ -1,10 +1,13 @@
 """Transcribe while the key is still held, so that at release only the tail is left.
 
-Whenever the speaker pauses (the last 300 ms are quiet after some speech), the audio since the
-previous cut is transcribed on the STT worker in the background and the cut moves to that
-pause. Cutting only at pauses never splits a word. At release, when nothing was said after the
-last pause, the transcript is ready at once; otherwise a short utterance is decoded whole
-again (fragments are heard worse) and a long one only from the last cut.
+Whenever the speaker pauses (the last 300 ms are quiet after some speech), the utterance so
+far is transcribed on the STT worker in the background and the cut moves to that pause: the
+whole of it while it is short (up to 12 s; whisper hears a fragment worse than the sentence it
+belongs to), else only the audio since the previous cut (cutting only at pauses never splits a
+word). At release, when nothing was said after the last pause, the transcript is ready at once;
+otherwise a short utterance is decoded whole again and a long one only from the last cut.
+`on_partial` hears each transcript of the utterance so far (the turn manager starts the reply
+speculatively on it), `on_resumed` hears that speech went on after it.
 A person usually lets go of the key a few hundred milliseconds after the last word, so the
 last pause is often the end of the question and nothing is left to do.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,19 +30,30 @@ PAUSE_SECONDS = 0.3
 MIN_SPEECH_RMS = 0.01  # quieter than this is background, not a voice
 PAUSE_RATIO = 0.12  # a pause is this much quieter than the loudest speech since the cut
 POLL_SECONDS = 0.05
-WHOLE_AGAIN_SECONDS = 12.0  # up to this long, speech after the last pause means decode it all
+WHOLE_AGAIN_SECONDS = 12.0  # up to this long, an utterance is always decoded whole
 
 
 class LiveTranscriber:
-    def __init__(self, stt: Any, worker: Worker, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        stt: Any,
+        worker: Worker,
+        recorder: Recorder,
+        on_partial: Callable[[str], None] | None = None,
+        on_resumed: Callable[[], None] | None = None,
+    ) -> None:
         self.stt = stt
         self.worker = worker
         self.recorder = recorder
+        self.on_partial = on_partial
+        self.on_resumed = on_resumed
+        self._told_resumed = True  # nothing to tell before the first partial
         self.text = ""  # transcript of the audio before `cut`
         self.cut = 0  # in 16 kHz samples
         self.partials = 0
         self._cut_block = 0  # the same cut, as an index into the recorder's blocks
         self._job: asyncio.Future[str] | None = None
+        self._job_is_whole = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -51,6 +66,10 @@ class LiveTranscriber:
                 continue
             if self._job is not None:
                 await self._take(self._job)
+            if not self._told_resumed and self._speech_after_cut():
+                self._told_resumed = True
+                if self.on_resumed is not None:
+                    self.on_resumed()
             pause_at = self._pause()
             if pause_at is not None:
                 self._start_partial(pause_at)
@@ -75,11 +94,19 @@ class LiveTranscriber:
             return None
         return len(levels) + self._cut_block
 
+    def _speech_after_cut(self) -> bool:
+        levels = self.recorder.block_levels()
+        loudest = max((r for _, r in levels), default=0.0)
+        after = [r for _, r in levels[self._cut_block :]]
+        return bool(after) and max(after) >= max(MIN_SPEECH_RMS, PAUSE_RATIO * loudest)
+
     def _start_partial(self, block: int) -> None:
         audio = self.recorder.snapshot()
-        start = self.cut
+        whole = len(audio) <= WHOLE_AGAIN_SECONDS * STT_RATE
+        start = 0 if whole else self.cut
         self.cut = len(audio)
         self._cut_block = block
+        self._job_is_whole = whole
         self._job = asyncio.wrap_future(self.worker.submit(self.stt.transcribe, audio[start:]))
 
     async def _take(self, job: asyncio.Future[str]) -> None:
@@ -91,7 +118,10 @@ class LiveTranscriber:
             self.text, self.cut, self._cut_block = "", 0, 0
             return
         self.partials += 1
-        self.text = f"{self.text} {piece}".strip()
+        self.text = piece.strip() if self._job_is_whole else f"{self.text} {piece}".strip()
+        self._told_resumed = False
+        if self.on_partial is not None and self.text:
+            self.on_partial(self.text)
 
     async def finish(self, audio: np.ndarray) -> str:
         """The transcript of all of `audio` (the whole recording, 16 kHz)."""
@@ -105,9 +135,8 @@ class LiveTranscriber:
         if tail.size == 0 or not _has_speech(tail, max(MIN_SPEECH_RMS / 2, PAUSE_RATIO * loudest)):
             return self.text
         if audio.size <= WHOLE_AGAIN_SECONDS * STT_RATE:
-            # Speech went on after the last pause. Whisper hears a fragment worse than the
-            # whole sentence, so a short utterance is decoded whole again, and the live pass
-            # only pays off when the speaker paused at the end (the usual case).
+            # Speech went on after the last pause: the live pass only pays off when the
+            # speaker paused at the end (the usual case).
             return await self.worker.run(self.stt.transcribe, audio)
         rest = await self.worker.run(self.stt.transcribe, tail)
         return f"{self.text} {rest}".strip()

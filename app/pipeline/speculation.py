@@ -1,0 +1,119 @@
+"""Start the reply before the key goes up.
+
+While the key is held, live transcription hands over the utterance so far at every pause. If
+that pause is the end of the question (the usual case: people let go of the key a few hundred
+milliseconds after the last word), the reply can start right then. A `Speculation` runs the
+LLM on that transcript on the LLM worker and keeps the pieces to itself. At release the turn
+manager either adopts it, when the final transcript is the same text (the kept pieces are
+published at once and the rest streams as usual), or cancels it: the worker stops at the next
+token and the real reply is queued behind it. Whatever happens, the prompt it evaluated stays
+in llama.cpp's KV cache, so even a cancelled speculation shortens the real prompt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Any
+
+from app.llm.base import ChatModel, Message
+from app.pipeline.history import History
+
+# Pieces generated ahead before waiting to hear whether the reply is wanted: the first clause
+# and a little more, so a long hold does not keep both cores busy for a reply nobody asked.
+AHEAD_PIECES = 24
+UNDECIDED_TIMEOUT = 60.0  # a speculation nobody decides on stops by itself
+
+
+def stream_reply(
+    llm: ChatModel,
+    system_prompt: str,
+    messages: list[Message],
+    max_tokens: int,
+    temperature: float,
+    budget: int,
+    last_user: Any = None,
+) -> Iterator[str]:
+    """The reply's pieces for this conversation (`messages` ends with the user's turn),
+    trimmed to fit the context. `last_user` replaces the newest message's content (images)."""
+    history = History(system_prompt, messages)
+    prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
+    if last_user is not None:
+        prompt[-1] = {"role": "user", "content": last_user}
+    return llm.stream_chat(prompt, max_tokens, temperature)
+
+
+def consume(
+    stream: Iterator[str],
+    emit: Callable[[str], None],
+    stop: threading.Event,
+    hold: Callable[[], None] | None = None,
+) -> str:
+    """Hand each piece to `emit` until the stream ends or `stop` is set; returns the text.
+    `hold` runs before the next piece is generated (see ReplyFeed.hold)."""
+    parts: list[str] = []
+    try:
+        for piece in stream:
+            if stop.is_set():
+                break
+            parts.append(piece)
+            emit(piece)
+            if hold is not None:
+                hold()
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()
+    return "".join(parts)
+
+
+class Speculation:
+    """A reply generated for `text` before anyone knows it is wanted."""
+
+    def __init__(self, text: str, messages: list[Message]) -> None:
+        self.text = text
+        self.messages = messages  # the conversation it answers, ending with `text`
+        self.cancelled = threading.Event()
+        self.future: Future[str] | None = None
+        self._decided = threading.Event()
+        self._lock = threading.Lock()
+        self._kept: list[str] = []
+        self._emit: Callable[[str], None] | None = None
+        self._hold: Callable[[], None] | None = None
+
+    def run(self, stream: Iterator[str]) -> str:
+        """On the LLM worker: generate, keeping pieces until adopted or cancelled."""
+        return consume(stream, self._piece, self.cancelled, self._hold_if_adopted)
+
+    def _hold_if_adopted(self) -> None:
+        if self._hold is not None:
+            self._hold()
+
+    def _piece(self, piece: str) -> None:
+        with self._lock:
+            if self._emit is not None:
+                self._emit(piece)
+                return
+            self._kept.append(piece)
+            wait = len(self._kept) >= AHEAD_PIECES
+        if wait and not self._decided.wait(UNDECIDED_TIMEOUT):
+            self.cancel()
+
+    def matches(self, text: str, messages: list[Message]) -> bool:
+        return not self.cancelled.is_set() and text == self.text and messages == self.messages
+
+    def adopt(self, emit: Callable[[str], None], hold: Callable[[], None] | None = None) -> None:
+        """The reply is wanted: `emit` gets the kept pieces now and every later one, and
+        `hold` runs between later pieces."""
+        with self._lock:
+            for piece in self._kept:
+                emit(piece)
+            self._kept.clear()
+            self._emit = emit
+            self._hold = hold
+        self._decided.set()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        self._decided.set()
