@@ -199,3 +199,20 @@ def test_clause_mode_sends_a_finished_sentence_without_waiting_for_the_next_toke
     assert splitter.push(" It costs 3.") == []
     assert splitter.push("5 euros, says Dr.") == []
     assert splitter.push(" Smith.") == ["It costs 3.5 euros, says Dr. Smith."]
+
+
+@pytest.mark.parametrize("opening", ["Sure!", "Yes.", "Certainly!", "Of course."])
+def test_clause_mode_speaks_a_short_opening_word_at_once(opening: str) -> None:
+    s = SentenceSplitter(clause_words=8, first_clause_words=3)
+    # The voice starts on the opening word, without waiting for the next sentence.
+    assert s.push(opening) == [opening]
+    assert s.push(" The capital of France is Paris. It is") == ["The capital of France is Paris."]
+    # Later sentences still need some length before they go out alone.
+    t = SentenceSplitter(clause_words=8, first_clause_words=3)
+    assert t.push("Sure! Yes. That is right. ") == ["Sure!", "Yes. That is right."]
+
+
+def test_clause_mode_never_speaks_a_bare_number_first() -> None:
+    s = SentenceSplitter(clause_words=8, first_clause_words=3)
+    assert s.push("1. ") == [] and s.push("2") == []
+    assert s.push(". Boil the water first. ") == ["1. 2. Boil the water first."]

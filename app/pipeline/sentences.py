@@ -49,6 +49,9 @@ _ABBREVIATIONS = {
     "p.m",
 }
 _MIN_CHARS = 12  # don't speak "1." or "Yes." on its own when more text follows quickly
+# ...except as the first chunk in clause mode: "Sure!" or "Yes." alone is natural speech and
+# the quickest way to a voice. A word must end it (never "1." alone).
+_FIRST_MIN_CHARS = 4
 
 
 class SentenceSplitter:
@@ -66,6 +69,8 @@ class SentenceSplitter:
         self._min = min_chars
         self._clause = clause_words
         self._first_clause = first_clause_words or clause_words
+        clause_mode = clause_words is not None or first_clause_words is not None
+        self._first_min = min(_FIRST_MIN_CHARS, min_chars) if clause_mode else min_chars
         self._emitted = 0
 
     def push(self, text: str) -> list[str]:
@@ -92,9 +97,10 @@ class SentenceSplitter:
         the next token's space (the last sentence would otherwise wait for the end of the
         reply). Only after a word, never "3." (maybe 3.5) or an abbreviation."""
         rest = self._buf[start:]
+        first = not (self._emitted or out)
         if (
             _EAGER_END.search(rest)
-            and len(rest.strip()) >= self._min
+            and len(rest.strip()) >= (self._first_min if first else self._min)
             and self._buf.count("```", start) % 2 == 0
             and not self._is_abbreviation(rest.rstrip("!?.…\"')]"))
         ):
@@ -121,7 +127,10 @@ class SentenceSplitter:
             )
         if self._is_abbreviation(self._buf[: m.start(1)]):
             return False
-        return len(candidate.strip()) >= self._min
+        text = candidate.strip()
+        if len(text) >= self._min:
+            return True
+        return first and len(text) >= self._first_min and bool(_EAGER_END.search(text))
 
     @staticmethod
     def _is_abbreviation(before: str) -> bool:
