@@ -835,3 +835,34 @@ def test_playback_finished_of_another_turn_does_not_end_this_one(settings: Setti
         assert done.interrupted is False and done.spoken.strip() == llm.reply
 
     run(body, settings, llm=llm, tts=FakeTTS(seconds_per_word=0.05), speed=2.0)
+
+
+def test_stop_while_a_speculative_reply_waits_frees_the_llm_at_once(settings: Settings) -> None:
+    """A reply started at a pause (key still held) that nobody adopts must not keep the LLM
+    worker: Stop (or closing the window) ends it, and the next question is answered."""
+    from app.pipeline.speculation import AHEAD_PIECES
+
+    llm = FakeLLM(" ".join(f"word{i}" for i in range(200)), token_delay=0.001)
+
+    async def body(h: Harness) -> None:
+        recorder = h.session.recorder
+        assert recorder is not None
+        h.turns.begin_listening(recorder)
+        recorder.start()
+        t = np.arange(int(0.6 * 48000)) / 48000
+        h.backend.feed((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 48000)
+        h.backend.feed(np.zeros(48000, np.float32), 48000)  # a pause, key still held
+        await h.until(lambda: llm.tokens_yielded >= AHEAD_PIECES, "the speculative reply")
+        await asyncio.sleep(0.2)
+        assert llm.tokens_yielded == AHEAD_PIECES  # it waits instead of generating on
+        assert h.of(LlmDelta) == []  # and nothing of it was shown
+        h.turns.interrupt("stop")
+        recorder.stop()
+        await asyncio.wait_for(h.engines.worker("llm").run(lambda: None), 1.0)
+        assert llm.tokens_yielded <= AHEAD_PIECES + 1
+        llm.reply = "Fine."
+        h.turns.ask("Are you there?")
+        done = await h.finished(h.of(UserTurn)[-1].turn_id)
+        assert done.reply.strip() == "Fine."
+
+    run(body, settings, llm=llm, speed=1.0)

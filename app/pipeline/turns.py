@@ -240,6 +240,9 @@ class TurnManager:
         self.history.clear()
 
     def close(self) -> None:
+        if self.current is not None:  # a speculation waiting on the LLM worker must not
+            self._drop_speculation(self.current)  # hold up the exit
+            self.current.feed.release()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         for task in list(self._tasks):
