@@ -1,6 +1,6 @@
 """Transcribe while the key is still held, so that at release only the tail is left.
 
-Whenever the speaker pauses (the last 200 ms are quiet after some speech), the utterance so
+Whenever the speaker pauses (the last 120 ms are quiet after some speech), the utterance so
 far is transcribed on the STT worker in the background and the cut moves to that pause: the
 whole of it while it is short (up to 12 s; whisper hears a fragment worse than the sentence it
 belongs to), else only the audio since the previous cut (cutting only at pauses never splits a
@@ -26,7 +26,7 @@ from app.pipeline.worker import Worker
 
 log = logging.getLogger(__name__)
 
-PAUSE_SECONDS = 0.2
+PAUSE_SECONDS = 0.12
 MIN_SPEECH_RMS = 0.01  # quieter than this is background, not a voice
 PAUSE_RATIO = 0.12  # a pause is this much quieter than the loudest speech since the cut
 POLL_SECONDS = 0.05
