@@ -34,7 +34,10 @@ _patch_lock = threading.Lock()
 # ggml type ids (ggml.h) that CPU_REPACK repacks on any x86 CPU with AVX2 (every AMX CPU has
 # it); other types in that buffer would abort llama.cpp's scheduler, so the list is exact.
 _REPACKABLE_X86 = {2: "Q4_0", 12: "Q4_K", 20: "IQ4_NL"}
-_MADV_DONTNEED = 4
+# Linux mmap constants the mmap module does not export.
+_PROT_NONE = 0
+_MAP_FIXED = 0x10
+_MAP_NORESERVE = 0x4000
 _LAYER_WEIGHT = re.compile(r"^blk\.(\d+)\.(.+)\.weight$")
 
 
@@ -161,26 +164,48 @@ def repack_overrides(model_path: Path) -> RepackOverrides | None:
     return RepackOverrides(patterns, buft, ranges)
 
 
-def release_mapped_copies(model_path: Path, ranges: list[tuple[int, int]]) -> int:
-    """Drop this process's mapped pages of weights llama.cpp copied into repacked buffers.
-
-    llama.cpp maps the whole file and reads the repacked weights through the mapping once;
-    those pages would stay resident (about 0.6 GB for the default model) though never read
-    again. MADV_DONTNEED releases them (they stay in the page cache). Returns bytes released.
-    """
-    real = os.path.realpath(model_path)
-    mappings = []
+def file_mappings(path: Path) -> set[tuple[int, int, int]]:
+    """(start, end, file offset) of this process's mappings of `path`."""
+    real = os.path.realpath(path)
+    found = set()
     try:
         with open("/proc/self/maps", encoding="ascii", errors="replace") as fh:
             for line in fh:
                 fields = line.split(maxsplit=5)
                 if len(fields) == 6 and fields[5].rstrip("\n") == real:
                     low, high = (int(x, 16) for x in fields[0].split("-"))
-                    mappings.append((low, high, int(fields[2], 16)))
+                    found.add((low, high, int(fields[2], 16)))
     except OSError:
-        return 0
+        pass
+    return found
+
+
+def release_mapped_copies(
+    mappings: set[tuple[int, int, int]], ranges: list[tuple[int, int]]
+) -> int:
+    """Drop this process's mapped pages of weights llama.cpp copied into repacked buffers.
+
+    llama.cpp maps the whole file and reads the repacked weights through the mapping once;
+    those pages would stay resident (about 0.6 GB for the default model) though never read
+    again. Each such range is replaced in place (MAP_FIXED) by an inaccessible anonymous
+    reservation, which holds no memory. Not MADV_DONTNEED: that is undone over time, because a
+    fault on a neighbouring weight maps the whole large page-cache folio around it. Not
+    munmap: llama.cpp unmaps its whole mapping when the model is freed, and would then unmap
+    whatever another library had been given at those addresses meanwhile (seen: a crash at
+    exit after onnxruntime loaded). `mappings` must be the new model's own (`file_mappings`).
+    Returns bytes released.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_FIXED | _MAP_NORESERVE
     page = mmap.PAGESIZE
     released = 0
     for start, end in ranges:
@@ -189,10 +214,10 @@ def release_mapped_copies(model_path: Path, ranges: list[tuple[int, int]]) -> in
             last = min(end, offset + high - low)
             first = -(-first // page) * page  # whole pages inside the tensor only
             last = last // page * page
-            if (
-                last > first
-                and libc.madvise(low + first - offset, last - first, _MADV_DONTNEED) == 0
-            ):
+            if last <= first:
+                continue
+            address = low + first - offset
+            if libc.mmap(address, last - first, _PROT_NONE, flags, -1, 0) == address:
                 released += last - first
     return released
 
@@ -224,6 +249,7 @@ def safe_cpu_buffers(model_path: Path | str) -> Iterator[None]:
     import llama_cpp.llama as llama_module
 
     overrides = repack_overrides(Path(model_path))
+    before = file_mappings(Path(model_path))  # others' (another model on the same file)
     c_api = llama_module.llama_cpp
     with _patch_lock:
         original = c_api.llama_model_default_params
@@ -233,7 +259,10 @@ def safe_cpu_buffers(model_path: Path | str) -> Iterator[None]:
         finally:
             c_api.llama_model_default_params = original
     if overrides is not None:
-        released = release_mapped_copies(Path(model_path), overrides.ranges)
+        # llama.cpp's mapping starts where its first mapped weight does (it unmaps the header
+        # pages); a mapping from offset 0 is someone reading the header (gguf_info), untouched.
+        mine = {m for m in file_mappings(Path(model_path)) - before if m[2] > 0}
+        released = release_mapped_copies(mine, overrides.ranges)
         log.debug("released %d MB of mapped, repacked weights", released >> 20)
 
 
