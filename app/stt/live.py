@@ -119,6 +119,11 @@ class LiveTranscriber:
             return
         self.partials += 1
         self.text = piece.strip() if self._job_is_whole else f"{self.text} {piece}".strip()
+        if self._speech_after_cut():
+            # The speaker went on while this was decoded: it is not the whole question, and a
+            # reply started on it would only take the CPU from the next pass.
+            self._told_resumed = True
+            return
         self._told_resumed = False
         if self.on_partial is not None and self.text:
             self.on_partial(self.text)
