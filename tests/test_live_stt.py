@@ -28,16 +28,17 @@ class CountingSTT:
         return self.inner.transcribe(audio)
 
 
-def _say(backend: FakeAudioBackend, wav, pause: float = 0.0) -> None:
+def _say(backend: FakeAudioBackend, wav, pause: float = 0.0, cut: float = 0.0) -> None:
     samples, rate = read_audio(wav)
     loud = np.flatnonzero(np.abs(samples) > 0.02)
-    samples = samples[: loud[-1] + 1]  # no trailing silence: the key goes up on the last word
+    # No trailing silence: the key goes up on the last word (`cut` seconds before its end).
+    samples = samples[: loud[-1] + 1 - int(cut * rate)]
     backend.feed(samples, rate)
     if pause:
         backend.feed(np.zeros(int(rate * pause), np.float32), rate)
 
 
-async def _hold_and_speak(stt, backend, phrases, hold_after: float, events=None):
+async def _hold_and_speak(stt, backend, phrases, hold_after: float, events=None, cut=0.0):
     recorder = Recorder(backend)
     worker = Worker("stt-test")
     live = LiveTranscriber(stt, worker, recorder)
@@ -47,7 +48,8 @@ async def _hold_and_speak(stt, backend, phrases, hold_after: float, events=None)
     recorder.start()
     live.start()
     for i, wav in enumerate(phrases):
-        _say(backend, wav, pause=0.7 if i < len(phrases) - 1 else 0.0)
+        last = i == len(phrases) - 1
+        _say(backend, wav, pause=0.0 if last else 0.7, cut=cut if last else 0.0)
     while backend.pending_input_seconds() > 0:
         await asyncio.sleep(0.02)
     await asyncio.sleep(hold_after)
@@ -61,9 +63,9 @@ async def _hold_and_speak(stt, backend, phrases, hold_after: float, events=None)
 def test_a_pause_is_transcribed_while_held_and_release_adds_only_the_tail(real_models, speech):
     stt = CountingSTT(real_models.stt)
     first = speech("I am going to Paris tomorrow.")
-    second = speech("What should I wear outside?")
-    text, live, before = asyncio.run(
-        _hold_and_speak(stt, FakeAudioBackend(), [first, second], hold_after=0.05)
+    second = speech("What should I wear outside today?")
+    text, live, before = asyncio.run(  # let go while still saying "today"
+        _hold_and_speak(stt, FakeAudioBackend(), [first, second], hold_after=0.0, cut=0.15)
     )
     words = normalise_words(text)
     for w in ("going", "paris", "tomorrow", "wear", "outside"):
