@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from app.models.errors import ModelError
+from app.stt import short_window
 from app.stt.languages import LANGUAGES as _LANGUAGE_CODES
 from app.stt.languages import language_name
 
@@ -55,10 +56,23 @@ class WhisperSTT:
             )
         # English-only models (tiny.en, ...) must not be asked to detect a language.
         self.language = language or ("en" if not self.multilingual else None)
+        # Short utterances take a window sized to them (short_window.py), with English-only
+        # models: that is where it was measured. Multilingual base misheard German with it.
+        self._tokenizer = None
+        if not self.multilingual:
+            from faster_whisper.tokenizer import Tokenizer
+
+            self._tokenizer = Tokenizer(
+                self.model.hf_tokenizer, False, task="transcribe", language="en"
+            )
 
     def transcribe(self, audio: np.ndarray) -> str:
         if audio.size < 1600:  # under 0.1 s: nothing anyone could have said
             return ""
+        if self._tokenizer is not None and audio.size <= short_window.MAX_SECONDS * 16000:
+            text = short_window.transcribe_short(self.model, self._tokenizer, audio)
+            if text is not None:
+                return "" if text.casefold() in _NON_SPEECH else text
         segments, _info = self.model.transcribe(
             audio,
             language=self.language,
