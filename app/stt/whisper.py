@@ -16,6 +16,7 @@ from app.stt.languages import LANGUAGES as _LANGUAGE_CODES
 from app.stt.languages import language_name
 
 # Whisper hallucinates these on near-silence; a transcript made only of them means "no speech".
+TAIL_SAMPLES = 6400  # 0.4 s at 16 kHz
 _NON_SPEECH = {"", "you", "thank you.", "thanks for watching!", ".", "[blank_audio]"}
 
 
@@ -69,6 +70,11 @@ class WhisperSTT:
     def transcribe(self, audio: np.ndarray) -> str:
         if audio.size < 1600:  # under 0.1 s: nothing anyone could have said
             return ""
+        # Whisper's words shift with the length of the quiet after the last one (measured:
+        # "Kaffee trinken" at a 0.2 s tail, "Kaffee tun können" at 0.17 s or 0.5 s), and live
+        # transcription cuts 0.12 s after it. The same 0.4 s of silence after any audio (what
+        # faster-whisper's VAD keeps around speech) makes the result independent of the cut.
+        audio = np.concatenate([audio, np.zeros(TAIL_SAMPLES, np.float32)])
         if self._tokenizer is not None and audio.size <= short_window.MAX_SECONDS * 16000:
             text = short_window.transcribe_short(self.model, self._tokenizer, audio)
             if text is not None:
