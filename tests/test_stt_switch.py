@@ -160,7 +160,10 @@ def test_switch_to_multilingual_base_in_settings_then_german_is_understood(gui, 
     assert saved.stt_model == "base" and saved.stt_language == "de"
 
     after = _say(gui, qtbot, wav)
-    assert {"ich", "möchte", "kaffee", "trinken"} <= set(re.findall(r"\w+", after.casefold())), (
+    # German words, where tiny.en heard none. Not the last two: whisper base hears this espeak
+    # clip as "Kaffee trinken" or "Cafet finden" depending on 20 ms more or less of silence
+    # before it (measured), which the real-time microphone path does not fix.
+    assert {"ich", "möchte", "gern", "einen"} <= set(re.findall(r"\w+", after.casefold())), (
         after
     )
 
