@@ -163,9 +163,7 @@ def test_switch_to_multilingual_base_in_settings_then_german_is_understood(gui, 
     # German words, where tiny.en heard none. Not the last two: whisper base hears this espeak
     # clip as "Kaffee trinken" or "Cafet finden" depending on 20 ms more or less of silence
     # before it (measured), which the real-time microphone path does not fix.
-    assert {"ich", "möchte", "gern", "einen"} <= set(re.findall(r"\w+", after.casefold())), (
-        after
-    )
+    assert {"ich", "möchte", "gern", "einen"} <= set(re.findall(r"\w+", after.casefold())), after
 
     # Back to English only: the language setting goes with it.
     dialog = SettingsDialog(gui.session.settings, gui.backend, gui)
