@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
+from app.config import Settings
 from app.llm.base import ChatModel, Message
 from app.pipeline.history import History
 
@@ -28,20 +29,20 @@ UNDECIDED_TIMEOUT = 60.0  # a speculation nobody decides on stops by itself
 
 def stream_reply(
     llm: ChatModel,
-    system_prompt: str,
+    settings: Settings,
     messages: list[Message],
-    max_tokens: int,
-    temperature: float,
-    budget: int,
+    extra_budget: int = 0,
     last_user: Any = None,
 ) -> Iterator[str]:
     """The reply's pieces for this conversation (`messages` ends with the user's turn),
-    trimmed to fit the context. `last_user` replaces the newest message's content (images)."""
-    history = History(system_prompt, messages)
+    trimmed to leave room for the reply (plus `extra_budget` tokens, for images).
+    `last_user` replaces the newest message's content (images)."""
+    history = History(settings.system_prompt, messages)
+    budget = settings.llm_max_tokens + extra_budget
     prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
     if last_user is not None:
         prompt[-1] = {"role": "user", "content": last_user}
-    return llm.stream_chat(prompt, max_tokens, temperature)
+    return llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature)
 
 
 def consume(

@@ -417,17 +417,10 @@ class TurnManager:
 
             def job() -> str:
                 llm: ChatModel = self.engines.require("llm")
-                budget = settings.llm_max_tokens + IMAGE_TOKEN_BUDGET * len(images)
+                # Only the newest message carries pixels; the history keeps their names.
                 last = vision_content(text, images) if images else None
-                stream = stream_reply(
-                    llm,
-                    settings.system_prompt,
-                    messages,
-                    settings.llm_max_tokens,
-                    settings.llm_temperature,
-                    budget,
-                    last,  # only the newest message carries pixels; history keeps names
-                )
+                extra = IMAGE_TOKEN_BUDGET * len(images)
+                stream = stream_reply(llm, settings, messages, extra, last)
                 return consume(stream, feed.piece, turn.cancel, feed.hold)
 
             reply = await self._stage(turn, "llm", job, *why)
@@ -452,17 +445,7 @@ class TurnManager:
             if spec.cancelled.is_set():  # superseded while queued
                 return ""
             llm: ChatModel = self.engines.require("llm")
-            max_tokens = settings.llm_max_tokens
-            return spec.run(
-                stream_reply(
-                    llm,
-                    settings.system_prompt,
-                    messages,
-                    max_tokens,
-                    settings.llm_temperature,
-                    max_tokens,
-                )
-            )
+            return spec.run(stream_reply(llm, settings, messages))
 
         spec.future = self.engines.worker("llm").submit(job)
         turn.speculation = spec
