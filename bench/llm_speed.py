@@ -30,22 +30,10 @@ PROMPT = (
 
 
 def load(path: Path, repacked: bool):  # noqa: ANN201
-    import llama_cpp.llama as llama_module
     from llama_cpp import Llama
 
-    c_api = llama_module.llama_cpp
-    overrides = cpu_buffers.repack_overrides(path) if repacked else None
-    before = cpu_buffers.file_mappings(path)
-    original = c_api.llama_model_default_params
-    c_api.llama_model_default_params = cpu_buffers.params_factory(original, overrides)
-    try:
-        llm = Llama(model_path=str(path), n_ctx=1024, n_threads=2, n_batch=256, verbose=False)
-    finally:
-        c_api.llama_model_default_params = original
-    if overrides is not None:
-        mine = cpu_buffers.file_mappings(path) - before
-        cpu_buffers.release_mapped_copies(mine, overrides.ranges)
-    return llm
+    with cpu_buffers.safe_cpu_buffers(path, repack=repacked):
+        return Llama(model_path=str(path), n_ctx=1024, n_threads=2, n_batch=256, verbose=False)
 
 
 def measure(llm, tokens: list[int], n_gen: int) -> tuple[float, float]:  # noqa: ANN001
@@ -68,6 +56,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if not cpu_buffers.needs_amx_workaround():
+        raise SystemExit("no AMX here: llama.cpp's own buffer choice is used, nothing to compare")
     path = args.model or default_llm()
     models = {"repacked": load(path, True), "plain": load(path, False)}
     tokens = models["plain"].tokenize(PROMPT.encode(), special=True)

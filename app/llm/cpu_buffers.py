@@ -236,7 +236,7 @@ def params_factory(original: Callable[[], Any], overrides: RepackOverrides | Non
 
 
 @contextmanager
-def safe_cpu_buffers(model_path: Path | str) -> Iterator[None]:
+def safe_cpu_buffers(model_path: Path | str, repack: bool = True) -> Iterator[None]:
     """While in the block, Llama() loads `model_path` without AMX but with repacked weights.
 
     A no-op where the workaround is not needed. The overrides are only read during the load
@@ -248,7 +248,7 @@ def safe_cpu_buffers(model_path: Path | str) -> Iterator[None]:
         return
     import llama_cpp.llama as llama_module
 
-    overrides = repack_overrides(Path(model_path))
+    overrides = repack_overrides(Path(model_path)) if repack else None  # plain: benchmarks
     before = file_mappings(Path(model_path))  # others' (another model on the same file)
     c_api = llama_module.llama_cpp
     with _patch_lock:
