@@ -90,13 +90,19 @@ def _counting_stream(pulled: list[str], closed: threading.Event) -> Iterator[str
         closed.set()
 
 
-def test_an_undecided_speculation_stops_early_and_a_cancelled_one_stops_for_good():
+def _run_speculation() -> tuple[Speculation, threading.Thread, list[str], threading.Event]:
+    """A speculation generating on its own thread, given half a second to run ahead."""
     pulled: list[str] = []
     closed = threading.Event()
     spec = Speculation("hello", [{"role": "user", "content": "hello"}])
     worker = threading.Thread(target=spec.run, args=(_counting_stream(pulled, closed),))
     worker.start()
     worker.join(0.5)
+    return spec, worker, pulled, closed
+
+
+def test_an_undecided_speculation_stops_early_and_a_cancelled_one_stops_for_good():
+    spec, worker, pulled, closed = _run_speculation()
     # A long hold does not keep the CPU busy on a reply nobody may want.
     assert worker.is_alive() and len(pulled) == AHEAD_PIECES
     spec.cancel()
@@ -106,12 +112,7 @@ def test_an_undecided_speculation_stops_early_and_a_cancelled_one_stops_for_good
 
 
 def test_an_adopted_speculation_hands_over_its_pieces_in_order_then_streams():
-    pulled: list[str] = []
-    closed = threading.Event()
-    spec = Speculation("hello", [{"role": "user", "content": "hello"}])
-    worker = threading.Thread(target=spec.run, args=(_counting_stream(pulled, closed),))
-    worker.start()
-    worker.join(0.5)
+    spec, worker, _pulled, _closed = _run_speculation()
     got: list[str] = []
     spec.adopt(got.append)
     worker.join(5)
