@@ -33,6 +33,19 @@ from tests.realtools import parley
 pytestmark = [pytest.mark.models, pytest.mark.timeout(300)]
 
 GERMAN = "Ich möchte gerne einen Kaffee trinken."
+# The words of GERMAN that whisper base always hears. Not the last two: it hears this espeak
+# clip as "Kaffee trinken", "Cafet finden" or "cafetinken" depending on 20 ms more or less
+# of silence around it and on the CPU it runs on (measured); tiny.en hears none of these.
+GERMAN_WORDS = {"ich", "möchte", "gern", "einen"}
+
+
+def german_words(transcript: str) -> set[str]:
+    """The words of GERMAN_WORDS in `transcript` ("gerne" counts as "gern")."""
+    words = {
+        w.removesuffix("e") if w.startswith("gern") else w
+        for w in re.findall(r"\w+", transcript.casefold())
+    }
+    return words & GERMAN_WORDS
 
 
 def espeak_german(text: str, path: Path) -> Path:
@@ -82,8 +95,8 @@ def test_speech_model_by_name_on_the_command_line(tmp_path):
         "--max-tokens", "1", "--json", env=env, timeout=240,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    transcript = json.loads(run.stdout)["transcript"].casefold()
-    assert "kaffee" in transcript and "trinken" in transcript, transcript
+    transcript = json.loads(run.stdout)["transcript"]
+    assert german_words(transcript) == GERMAN_WORDS, transcript
 
 
 def test_speech_model_by_folder(settings):
@@ -134,7 +147,7 @@ def test_switch_to_multilingual_base_in_settings_then_german_is_understood(gui, 
     wav = espeak_german(GERMAN, tmp_path / "german.wav")
 
     before = _say(gui, qtbot, wav).casefold()
-    assert "kaffee" not in before and "möchte" not in before, before  # tiny.en: English words
+    assert not german_words(before), before  # tiny.en: English words
 
     statuses: list[tuple[str, str]] = []
     gui.bus.subscribe(
@@ -160,10 +173,7 @@ def test_switch_to_multilingual_base_in_settings_then_german_is_understood(gui, 
     assert saved.stt_model == "base" and saved.stt_language == "de"
 
     after = _say(gui, qtbot, wav)
-    # German words, where tiny.en heard none. Not the last two: whisper base hears this espeak
-    # clip as "Kaffee trinken" or "Cafet finden" depending on 20 ms more or less of silence
-    # before it (measured), which the real-time microphone path does not fix.
-    assert {"ich", "möchte", "gern", "einen"} <= set(re.findall(r"\w+", after.casefold())), after
+    assert german_words(after) == GERMAN_WORDS, after  # where tiny.en heard none
 
     # Back to English only: the language setting goes with it.
     dialog = SettingsDialog(gui.session.settings, gui.backend, gui)
