@@ -185,10 +185,13 @@ def test_settings_choose_devices_and_silence_replies(gui, qtbot):
     dialog.output_box.setCurrentIndex(dialog.output_box.findData("Fake Speaker"))
     dialog.input_box.setCurrentIndex(dialog.input_box.findData("Fake Microphone"))
     dialog.speak.setChecked(False)
+    assert dialog.speculate.isChecked()  # on by default
+    dialog.speculate.setChecked(False)
     gui.apply_settings(dialog)
     saved = Settings.load()
     assert saved.output_device == "Fake Speaker" and saved.input_device == "Fake Microphone"
-    assert saved.speak_replies is False
+    assert saved.speak_replies is False and saved.speculative_replies is False
+    assert gui.session.turns.settings.speculative_replies is False  # the next turn obeys
     assert gui.session.player is not None and gui.session.player.device.name == "Fake Speaker"
 
     before = len(gui.backend.played_audio())

@@ -866,3 +866,36 @@ def test_stop_while_a_speculative_reply_waits_frees_the_llm_at_once(settings: Se
         assert done.reply.strip() == "Fine."
 
     run(body, settings, llm=llm, speed=1.0)
+
+
+@pytest.mark.parametrize("speculate", [True, False])
+def test_speculative_replies_setting_decides_whether_a_pause_starts_the_reply(
+    settings: Settings, speculate: bool
+) -> None:
+    """Off (Settings: "Start the answer at a pause"), a pause with the key held is still
+    transcribed, but the LLM first hears the question at release."""
+    settings.speculative_replies = speculate
+    stt = FakeSTT("what time is it")
+    llm = FakeLLM("It is noon.", token_delay=0.001)
+
+    async def body(h: Harness) -> None:
+        recorder = h.session.recorder
+        assert recorder is not None
+        tid = h.turns.begin_listening(recorder)
+        recorder.start()
+        t = np.arange(int(0.6 * 48000)) / 48000
+        h.backend.feed((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 48000)
+        h.backend.feed(np.zeros(48000, np.float32), 48000)  # a pause, key still held
+        await h.until(lambda: stt.calls, "the transcript at the pause")
+        if speculate:
+            await h.until(lambda: llm.tokens_yielded > 0, "the speculative reply")
+        else:
+            await asyncio.sleep(0.5)
+            await h.quiesce()
+            assert llm.prompts == [] and llm.tokens_yielded == 0
+        h.turns.submit_audio(tid, recorder.stop())
+        done = await h.finished(tid)
+        assert done.transcript == "what time is it" and done.reply.strip() == "It is noon."
+        assert len(llm.prompts) == 1  # adopted, or asked once at release
+
+    run(body, settings, stt=stt, llm=llm, speed=1.0)

@@ -1,5 +1,6 @@
 """Settings: microphone and speaker, speech model and language, voice, speaking replies, sound
-cues, custom instructions, and a remote model (an OpenAI-compatible server).
+cues, speculative replies, custom instructions, and a remote model (an OpenAI-compatible
+server).
 
 A changed speech model, language, voice or remote model is not written into the settings here:
 `engine_changes()` hands it to the window, which reloads that engine on its worker
@@ -59,6 +60,13 @@ class SettingsDialog(QDialog):
         self.speak.setChecked(settings.speak_replies)
         self.cues = QCheckBox("Play a chime when listening starts and stops")
         self.cues.setChecked(settings.sound_cues)
+        self.speculate = QCheckBox("Start the answer at a pause, before the key is let go")
+        self.speculate.setObjectName("speculativeReplies")
+        self.speculate.setChecked(settings.speculative_replies)
+        self.speculate.setToolTip(
+            "Quicker replies. An answer started on words you then go on from is thrown away "
+            "unseen, so this costs some processor time (and battery)."
+        )
         self.stt_box = self._speech_box(settings.stt_model)
         self.stt_box.setObjectName("sttModel")
         self.language_box = QComboBox()
@@ -90,6 +98,7 @@ class SettingsDialog(QDialog):
         form.addRow("Voice", self.voice_box)
         form.addRow(self.speak)
         form.addRow(self.cues)
+        form.addRow(self.speculate)
         form.addRow("Custom instructions", self.prompt)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -260,6 +269,7 @@ class SettingsDialog(QDialog):
         s.output_device = self.output_box.currentData() or ""
         s.speak_replies = self.speak.isChecked()
         s.sound_cues = self.cues.isChecked()
+        s.speculative_replies = self.speculate.isChecked()
         s.system_prompt = self.prompt.toPlainText().strip() or s.system_prompt
         remote, reload = self._remote_changed()
         if not reload:  # no server in use: nothing to load, just remember them
