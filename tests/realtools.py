@@ -32,6 +32,23 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, "".join(words(a)), "".join(words(b))).ratio()
 
 
+def mapped_rss(path: Path, pid: int | str = "self", starts: set[int] | None = None) -> int:
+    """Resident bytes of a process's mappings of the file `path` (only those beginning at
+    `starts`, if given), from /proc/PID/smaps."""
+    real = os.path.realpath(path)
+    total = 0
+    inside = False
+    with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            fields = line.split(maxsplit=5)
+            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+                low = int(fields[0].split("-")[0], 16)
+                inside = fields[-1].rstrip("\n") == real and (starts is None or low in starts)
+            elif inside and fields[0] == "Rss:":
+                total += int(fields[1]) * 1024
+    return total
+
+
 def parley(*args: str, env: dict[str, str] | None = None, timeout: float = 180):
     """Run the installed `parley` console script (the one users run) and capture its output."""
     cmd = [str(PARLEY)] if PARLEY.exists() else [sys.executable, "-m", "app"]

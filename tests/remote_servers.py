@@ -146,14 +146,15 @@ class ScriptedServer:
 
             def _json(self, status: int, data: Any) -> None:
                 payload = data if isinstance(data, bytes) else json.dumps(data).encode()
+                if owner.script.drop_idle:  # as servers do with idle keep-alive connections
+                    self.close_connection = True
+                    # Counted before the answer goes out: the client may act on it at once.
+                    owner.connections_closed += 1
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                if owner.script.drop_idle:  # as servers do with idle keep-alive connections
-                    self.close_connection = True
-                owner.connections_closed += owner.script.drop_idle
 
             def do_GET(self) -> None:
                 self._record(None)

@@ -9,23 +9,9 @@ import pytest
 from app.llm.cpu_buffers import file_mappings, needs_amx_workaround, repack_plan
 from app.models.defaults import default_llm_target
 from app.models.gguf_info import read_gguf_header
+from tests.realtools import mapped_rss
 
 Q4_K = 12
-
-
-def _rss_of(mappings: set[tuple[int, int, int]]) -> int:
-    """Resident bytes of these mappings (start, end, offset), from /proc/self/smaps."""
-    starts = {low for low, _high, _offset in mappings}
-    total = 0
-    inside = False
-    with open("/proc/self/smaps", encoding="ascii", errors="replace") as fh:
-        for line in fh:
-            fields = line.split()
-            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
-                inside = int(fields[0].split("-")[0], 16) in starts
-            elif inside and fields[0] == "Rss:":
-                total += int(fields[1]) * 1024
-    return total
 
 
 def test_repack_plan_names_exactly_the_repackable_weights_of_the_default_model():
@@ -63,7 +49,7 @@ def test_a_loaded_model_does_not_keep_the_repacked_weights_mapped(settings):
         assert "4" in "".join(llm.stream_chat(messages, 8, 0.0))
         # ...and its mapping of the 1.1 GB file holds only the weights it reads from there
         # (without the release, the whole file stays resident next to the repacked copy).
-        resident = _rss_of(mine)
+        resident = mapped_rss(path, starts={low for low, _high, _offset in mine})
         assert mine and 0 < resident < 0.5 * path.stat().st_size, resident
     finally:
         llm.close()

@@ -28,7 +28,7 @@ from app.models.errors import ModelError
 from app.pipeline.attachments import vision_content
 from app.pipeline.engines import Engines
 from app.pipeline.turns import TurnManager
-from tests.realtools import assert_clean_failure, parley
+from tests.realtools import assert_clean_failure, mapped_rss, parley
 from tests.remote_servers import (
     HangingServer,
     LlamaServer,
@@ -127,6 +127,21 @@ def test_streams_a_reply_from_the_real_server(llama_server, caplog):
     no_key_anywhere(caplog.text)  # ... without the key
     no_key_anywhere(repr(chat) + str(vars(chat).get("name")))
     chat.close()
+
+
+@pytest.mark.models
+def test_the_server_does_not_keep_the_repacked_weights_mapped(llama_server):
+    """On AMX CPUs the server loads as the app does: its mapping of the 1.1 GB file holds
+    only the weights it reads from there, not a second copy of the repacked ones."""
+    from app.llm.cpu_buffers import needs_amx_workaround
+    from app.models.defaults import default_llm
+
+    if not needs_amx_workaround():
+        pytest.skip("only CPUs with AMX get Parley's own buffer choice")
+    assert "".join(RemoteChat(llama_server.url, api_key=KEY).stream_chat(HI, 4, 0.0)).strip()
+    path = default_llm()
+    resident = mapped_rss(path, pid=llama_server.proc.pid)
+    assert 0 < resident < 0.5 * path.stat().st_size, resident
 
 
 @pytest.mark.models

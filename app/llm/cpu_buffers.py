@@ -266,8 +266,9 @@ def safe_cpu_buffers(model_path: Path | str, repack: bool = True) -> Iterator[No
         log.debug("released %d MB of mapped, repacked weights", released >> 20)
 
 
-def install_for_process(model_path: Path | str) -> bool:
-    """Make every Llama this process creates use the safe buffers (for the single-model server).
+def install_for_process() -> bool:
+    """Make every Llama this process creates load as `safe_cpu_buffers` loads it, mapped copies
+    released too (for the single-model server, which creates its Llama itself).
 
     Returns whether anything was changed.
     """
@@ -275,9 +276,11 @@ def install_for_process(model_path: Path | str) -> bool:
         return False
     import llama_cpp.llama as llama_module
 
-    c_api = llama_module.llama_cpp
-    overrides = repack_overrides(Path(model_path))
-    factory = params_factory(c_api.llama_model_default_params, overrides)
-    factory.overrides = overrides  # kept alive as long as the factory is installed
-    c_api.llama_model_default_params = factory
+    original = llama_module.Llama.__init__
+
+    def init(self: Any, model_path: str, *args: Any, **kwargs: Any) -> None:
+        with safe_cpu_buffers(model_path):
+            original(self, model_path, *args, **kwargs)
+
+    llama_module.Llama.__init__ = init  # type: ignore[method-assign]
     return True

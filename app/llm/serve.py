@@ -4,22 +4,19 @@
 
 Takes exactly the arguments of `python -m llama_cpp.server` (it needs the `server` extra:
 `pip install 'llama-cpp-python[server]'`). The only difference: on a CPU with AMX, the
-weights go in the buffers app/llm/cpu_buffers.py chooses, as for the embedded engine, because
-llama.cpp's own choice (AMX) crashes where the OS does not grant the AMX tile state. The
-tests and bench/remote.py run the remote engine against this.
+weights go in the buffers app/llm/cpu_buffers.py chooses and the mapped copies of the repacked
+ones are released, as for the embedded engine, because llama.cpp's own choice (AMX) crashes
+where the OS does not grant the AMX tile state. The tests and bench/remote.py run the remote
+engine against this.
 """
 
 from __future__ import annotations
-
-import sys
 
 
 def main() -> None:
     from app.llm.cpu_buffers import install_for_process
 
-    args = sys.argv[1:]
-    if "--model" in args[:-1]:
-        install_for_process(args[args.index("--model") + 1])
+    install_for_process()
     from llama_cpp.server.__main__ import main as serve
 
     serve()
