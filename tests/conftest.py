@@ -4,7 +4,6 @@ engines, spoken test audio made with espeak-ng, and the virtual PulseAudio sound
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from app.bus import EventBus  # noqa: E402
 from app.bus.events import LlmDelta, PlaybackStarted, TtsChunk, TurnFinished  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
+from tests.realtools import espeak  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 VIRTUAL_AUDIO = REPO.parent / "shared" / "virtual-audio"
@@ -95,17 +95,6 @@ class RealModels:
 @pytest.fixture(scope="session")
 def real_models() -> RealModels:
     return RealModels()
-
-
-def espeak(text: str, path: Path, rate: int = 48000, channels: int = 2) -> Path:
-    """Speak `text` with espeak-ng into a WAV at `rate` Hz with `channels` channels."""
-    if not shutil.which("espeak-ng") or not shutil.which("sox"):
-        pytest.fail("espeak-ng and sox are needed: run scripts/setup.sh --test")
-    raw = path.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", str(channels), str(path)], check=True)
-    raw.unlink()
-    return path
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
 from app.audio.resample import resample, to_mono
@@ -30,6 +32,20 @@ def similarity(a: str, b: str) -> float:
     """0..1: how alike two texts sound, letter by letter, ignoring case and punctuation (so
     a word boundary heard in the wrong place, 'France is' -> 'Francis', costs little)."""
     return difflib.SequenceMatcher(None, "".join(words(a)), "".join(words(b))).ratio()
+
+
+def espeak(
+    text: str, path: Path, rate: int = 48000, channels: int = 2, voice: str = "en", wpm: int = 150
+) -> Path:
+    """Speak `text` with espeak-ng's `voice` into a WAV at `rate` Hz with `channels` channels
+    (48 kHz stereo: as a desktop microphone records)."""
+    if not shutil.which("espeak-ng") or not shutil.which("sox"):
+        pytest.fail("espeak-ng and sox are needed: run scripts/setup.sh --test")
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", str(channels), str(path)], check=True)
+    raw.unlink()
+    return path
 
 
 def mapped_rss(path: Path, pid: int | str = "self", starts: set[int] | None = None) -> int:

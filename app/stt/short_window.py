@@ -7,8 +7,11 @@ silence, and never less than 10 s (shorter windows make whisper repeat itself), 
 takes 0.09 s, and on 40 spoken questions (piper's voice, two passes) the word error rate was no
 worse: 5.0 % against 5.3 % for the 30 s window; on espeak-ng's voice 9.1 % against 18.9 %.
 
-It is used for utterances up to 20 s with English-only models (tiny.en, the default): with
-the multilingual base model it misheard a German test sentence that the 30 s window got right.
+It is used for utterances up to 20 s with English-only models (tiny.en, the default). With
+the multilingual base model and a set language it was also 3x faster (0.26 s against 0.78 s)
+at the same overall word error rate on espeak-ng's German, French and Spanish
+(bench/stt_window.py), but it changed single sentences, and espeak's voices in those languages
+are too poor (about 60 % WER either way) to show it is no worse on real speech; so not there.
 A result that looks like a hallucination (repetitive text) goes to the standard 30 s pass; a
 window that whisper judges to hold no speech gives "".
 """
@@ -31,17 +34,19 @@ LOG_PROB = -1.0
 COMPRESSION_RATIO = 2.4
 
 
-def window_seconds(audio_seconds: float) -> float:
-    return float(max(MIN_WINDOW_SECONDS, math.ceil(audio_seconds + SILENCE_AFTER_SECONDS)))
+def window_seconds(audio_seconds: float, minimum: float = MIN_WINDOW_SECONDS) -> float:
+    return float(max(minimum, math.ceil(audio_seconds + SILENCE_AFTER_SECONDS)))
 
 
-def transcribe_short(model: Any, tokenizer: Any, audio: np.ndarray) -> str | None:
+def transcribe_short(
+    model: Any, tokenizer: Any, audio: np.ndarray, min_window: float = MIN_WINDOW_SECONDS
+) -> str | None:
     """The text of `audio` (16 kHz mono, at most MAX_SECONDS) from a short window, "" for no
     speech, or None where the standard pass should decide (a looping result)."""
     import ctranslate2
 
     seconds = audio.size / RATE
-    padded = np.zeros(int(window_seconds(seconds) * RATE), np.float32)
+    padded = np.zeros(int(window_seconds(seconds, min_window) * RATE), np.float32)
     padded[: audio.size] = audio
     features = model.feature_extractor(padded)
     frames = min(3000, features.shape[-1] - features.shape[-1] % 2)  # the conv has stride 2

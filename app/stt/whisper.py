@@ -57,8 +57,11 @@ class WhisperSTT:
             )
         # English-only models (tiny.en, ...) must not be asked to detect a language.
         self.language = language or ("en" if not self.multilingual else None)
-        # Short utterances take a window sized to them (short_window.py), with English-only
-        # models: that is where it was measured. Multilingual base misheard German with it.
+        # Short utterances take a window sized to them (short_window.py) with English-only
+        # models. Multilingual base keeps whisper's 30 s window: on espeak-ng's German, French
+        # and Spanish the short one was 3x faster with the same word error rate overall, but
+        # it changed single sentences ("Kaffee trinken" -> "Cafetwinken") and no real speech
+        # in those languages was at hand to show that it is no worse there (bench/stt_window.py).
         self._tokenizer = None
         if not self.multilingual:
             from faster_whisper.tokenizer import Tokenizer
@@ -67,7 +70,8 @@ class WhisperSTT:
                 self.model.hf_tokenizer, False, task="transcribe", language="en"
             )
 
-    def transcribe(self, audio: np.ndarray) -> str:
+    def transcribe(self, audio: np.ndarray, short: bool = True) -> str:
+        """The words in `audio` (16 kHz mono); `short=False` always takes the 30 s window."""
         if audio.size < 1600:  # under 0.1 s: nothing anyone could have said
             return ""
         # Whisper's words shift with the length of the quiet after the last one (measured:
@@ -75,7 +79,7 @@ class WhisperSTT:
         # transcription cuts 0.12 s after it. The same 0.4 s of silence after any audio (what
         # faster-whisper's VAD keeps around speech) makes the result independent of the cut.
         audio = np.concatenate([audio, np.zeros(TAIL_SAMPLES, np.float32)])
-        if self._tokenizer is not None and audio.size <= short_window.MAX_SECONDS * 16000:
+        if short and self._tokenizer is not None and audio.size <= short_window.MAX_SECONDS * 16000:
             text = short_window.transcribe_short(self.model, self._tokenizer, audio)
             if text is not None:
                 return "" if text.casefold() in _NON_SPEECH else text
