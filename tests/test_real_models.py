@@ -40,7 +40,7 @@ SENTENCES = [
 @pytest.mark.parametrize("sentence", SENTENCES)
 def test_piper_speech_is_transcribed_back_nearly_word_for_word(real_models, sentence):
     """Piper draws random noise for every rendering (VITS), so the same sentence sounds a
-    little different each time: tiny.en once heard "quick" as "quit" (in CI). One word may
+    little different each time: tiny.en once heard "quick" as "quit" in a full run. One word may
     differ; a voice or an ear that is broken gets most of them wrong."""
     tts, stt = real_models.tts, real_models.stt
     chunks = list(tts.synthesize(sentence))
