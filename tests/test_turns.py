@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.audio.capture import Recorder
 from app.audio.fake import FakeAudioBackend
 from app.bus import EventBus
 from app.bus.events import (
@@ -312,17 +313,24 @@ class TimedTTS(FakeTTS):
             yield chunk
 
 
+SPIDER_REPLY = "Spiders have eight legs. They also have many eyes and spin silk for their webs."
+
+
+async def ask_about_spiders(h: Harness) -> None:
+    """Ask the timed engines' question and wait for the whole reply."""
+    h.turns.ask("How many legs does a spider have?")
+    done = await h.finished(h.of(UserTurn)[0].turn_id)
+    assert done.reply.strip() == SPIDER_REPLY  # held back, maybe, but not cut short
+
+
 def test_the_llm_waits_while_the_first_clause_is_synthesised(settings: Settings) -> None:
     """On two cores the LLM and piper slow each other down; the first clause is what the
     user is waiting to hear, so the LLM generates nothing while it is being rendered."""
-    reply = "Spiders have eight legs. They also have many eyes and spin silk for their webs."
-    llm = TimedLLM(reply, token_delay=0.02)
+    llm = TimedLLM(SPIDER_REPLY, token_delay=0.02)
     tts = TimedTTS(delay=0.3)
 
     async def body(h: Harness) -> None:
-        h.turns.ask("How many legs does a spider have?")
-        done = await h.finished(h.of(UserTurn)[0].turn_id)
-        assert done.reply.strip() == reply  # held back, not cut short
+        await ask_about_spiders(h)
         first_clause_words = 4  # "Spiders have eight legs."
         after_clause = llm.piece_times[first_clause_words:]
         assert after_clause, llm.piece_times
@@ -339,14 +347,11 @@ def test_the_llm_waits_while_the_first_clause_is_synthesised(settings: Settings)
 
 def test_without_a_voice_the_llm_never_waits(settings: Settings) -> None:
     settings.speak_replies = False
-    reply = "Spiders have eight legs. They also have many eyes and spin silk for their webs."
-    llm = TimedLLM(reply, token_delay=0.0)
+    llm = TimedLLM(SPIDER_REPLY, token_delay=0.0)
     tts = TimedTTS(delay=5.0)
 
     async def body(h: Harness) -> None:
-        h.turns.ask("How many legs does a spider have?")
-        done = await h.finished(h.of(UserTurn)[0].turn_id)
-        assert done.reply.strip() == reply
+        await ask_about_spiders(h)
         assert llm.piece_times[-1] - llm.piece_times[0] < 2.0  # far less than a 5 s TTS hold
         assert tts.spoken == []
 
@@ -837,6 +842,18 @@ def test_playback_finished_of_another_turn_does_not_end_this_one(settings: Setti
     run(body, settings, llm=llm, tts=FakeTTS(seconds_per_word=0.05), speed=2.0)
 
 
+def hold_the_key_through_a_pause(h: Harness) -> tuple[int, Recorder]:
+    """Press the key and say something (0.6 s of tone), then 1 s of quiet, key still held."""
+    recorder = h.session.recorder
+    assert recorder is not None
+    turn_id = h.turns.begin_listening(recorder)
+    recorder.start()
+    t = np.arange(int(0.6 * 48000)) / 48000
+    h.backend.feed((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 48000)
+    h.backend.feed(np.zeros(48000, np.float32), 48000)
+    return turn_id, recorder
+
+
 def test_stop_while_a_speculative_reply_waits_frees_the_llm_at_once(settings: Settings) -> None:
     """A reply started at a pause (key still held) that nobody adopts must not keep the LLM
     worker: Stop (or closing the window) ends it, and the next question is answered."""
@@ -845,13 +862,7 @@ def test_stop_while_a_speculative_reply_waits_frees_the_llm_at_once(settings: Se
     llm = FakeLLM(" ".join(f"word{i}" for i in range(200)), token_delay=0.001)
 
     async def body(h: Harness) -> None:
-        recorder = h.session.recorder
-        assert recorder is not None
-        h.turns.begin_listening(recorder)
-        recorder.start()
-        t = np.arange(int(0.6 * 48000)) / 48000
-        h.backend.feed((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 48000)
-        h.backend.feed(np.zeros(48000, np.float32), 48000)  # a pause, key still held
+        _turn_id, recorder = hold_the_key_through_a_pause(h)
         await h.until(lambda: llm.tokens_yielded >= AHEAD_PIECES, "the speculative reply")
         await asyncio.sleep(0.2)
         assert llm.tokens_yielded == AHEAD_PIECES  # it waits instead of generating on
@@ -879,13 +890,7 @@ def test_speculative_replies_setting_decides_whether_a_pause_starts_the_reply(
     llm = FakeLLM("It is noon.", token_delay=0.001)
 
     async def body(h: Harness) -> None:
-        recorder = h.session.recorder
-        assert recorder is not None
-        tid = h.turns.begin_listening(recorder)
-        recorder.start()
-        t = np.arange(int(0.6 * 48000)) / 48000
-        h.backend.feed((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 48000)
-        h.backend.feed(np.zeros(48000, np.float32), 48000)  # a pause, key still held
+        tid, recorder = hold_the_key_through_a_pause(h)
         await h.until(lambda: stt.calls, "the transcript at the pause")
         if speculate:
             await h.until(lambda: llm.tokens_yielded > 0, "the speculative reply")

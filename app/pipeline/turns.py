@@ -93,7 +93,6 @@ class Turn:
     transcript: str = ""
     reply: str = ""
     sentences: list[str] = field(default_factory=list)
-    splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
     feed: ReplyFeed = field(init=False)  # the LLM worker's side of the reply (see _new_turn)
     marks: dict[str, float] = field(default_factory=dict)
     finished: bool = False
@@ -254,11 +253,11 @@ class TurnManager:
         self.interrupt("barge-in")
         speaking = self.sink is not None and self.settings.speak_replies
         turn = Turn(id=self._next_id, spoken_input=spoken_input, speaking=speaking)
-        turn.splitter = SentenceSplitter(
+        splitter = SentenceSplitter(
             clause_words=self.settings.tts_clause_words or None,
             first_clause_words=self.settings.tts_first_clause_words or None,
         )
-        turn.feed = ReplyFeed(self.bus, turn.id, turn.splitter, lambda: turn.speaking)
+        turn.feed = ReplyFeed(self.bus, turn.id, splitter, lambda: turn.speaking)
         self._next_id += 1
         self.current = turn
         return turn
