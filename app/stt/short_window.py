@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-RATE = 16000
+from app.audio.capture import STT_RATE
+
 MAX_SECONDS = 20.0  # longer utterances take the standard (30 s, VAD-cut) path
 MIN_WINDOW_SECONDS = 10.0
 SILENCE_AFTER_SECONDS = 3.0
@@ -45,8 +46,8 @@ def transcribe_short(
     speech, or None where the standard pass should decide (a looping result)."""
     import ctranslate2
 
-    seconds = audio.size / RATE
-    padded = np.zeros(int(window_seconds(seconds, min_window) * RATE), np.float32)
+    seconds = audio.size / STT_RATE
+    padded = np.zeros(int(window_seconds(seconds, min_window) * STT_RATE), np.float32)
     padded[: audio.size] = audio
     features = model.feature_extractor(padded)
     frames = min(3000, features.shape[-1] - features.shape[-1] % 2)  # the conv has stride 2

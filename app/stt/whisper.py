@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from app.audio.capture import STT_RATE
 from app.models.errors import ModelError
 from app.stt import short_window
 from app.stt.languages import LANGUAGES as _LANGUAGE_CODES
 from app.stt.languages import language_name
 
+TAIL_SAMPLES = int(0.4 * STT_RATE)  # the silence appended to every clip (see transcribe)
 # Whisper hallucinates these on near-silence; a transcript made only of them means "no speech".
-TAIL_SAMPLES = 6400  # 0.4 s at 16 kHz
 _NON_SPEECH = {"", "you", "thank you.", "thanks for watching!", ".", "[blank_audio]"}
 
 
@@ -79,7 +80,8 @@ class WhisperSTT:
         # transcription cuts 0.12 s after it. The same 0.4 s of silence after any audio (what
         # faster-whisper's VAD keeps around speech) makes the result independent of the cut.
         audio = np.concatenate([audio, np.zeros(TAIL_SAMPLES, np.float32)])
-        if short and self._tokenizer is not None and audio.size <= short_window.MAX_SECONDS * 16000:
+        fits = audio.size <= short_window.MAX_SECONDS * STT_RATE
+        if short and fits and self._tokenizer is not None:
             text = short_window.transcribe_short(self.model, self._tokenizer, audio)
             if text is not None:
                 return "" if text.casefold() in _NON_SPEECH else text
