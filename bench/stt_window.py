@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -95,9 +96,9 @@ def with_tail(audio: np.ndarray) -> np.ndarray:
     return np.concatenate([audio, np.zeros(TAIL_SAMPLES, np.float32)])
 
 
-def timed(fn: object, *args: object) -> tuple[str, float]:
+def timed(fn: Callable[[np.ndarray], str | None], audio: np.ndarray) -> tuple[str, float]:
     start = time.perf_counter()
-    text = fn(*args)  # type: ignore[operator]
+    text = fn(audio)
     return (text or ""), time.perf_counter() - start
 
 
@@ -109,7 +110,8 @@ def main() -> None:
     args = parser.parse_args()
     from faster_whisper.tokenizer import Tokenizer
 
-    results: dict[str, dict[str, dict[str, list]]] = {}
+    # language -> path -> (sentence, transcript, seconds) per utterance
+    results: dict[str, dict[str, list[tuple[str, str, float]]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for language, sentences in SENTENCES.items():
             settings = Settings(stt_model=args.model, stt_language=language)
@@ -121,7 +123,7 @@ def main() -> None:
             for w in args.min_windows:
                 short = partial(short_window.transcribe_short, model, tokenizer, min_window=w)
                 paths[f"short{w:g}"] = lambda a, short=short: short(with_tail(a))
-            per = results.setdefault(language, {name: [] for name in paths})
+            per = results[language] = {name: [] for name in paths}
             for wpm in SPEEDS:
                 for sentence in sentences:
                     audio = speak(sentence, language, wpm, Path(tmp))
