@@ -132,7 +132,6 @@ class RepackOverrides:
         self._array = (_Override * (len(patterns) + 1))(
             *[_Override(p, buft) for p in self._patterns], _Override(None, None)
         )
-        self.count = len(patterns)
         self.ranges = ranges
 
     @property
