@@ -15,7 +15,7 @@ apt_pkgs=(libportaudio2 libsndfile1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 li
           libfontconfig1 libdbus-1-3 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
           libxcb-render-util0 libxcb-image0 libxcb-randr0 libxcb-xinerama0 fonts-dejavu-core
           python3-venv cmake build-essential)
-[ $want_test = 1 ] && apt_pkgs+=(xvfb espeak-ng sox pulseaudio pulseaudio-utils
+[ $want_test = 1 ] && apt_pkgs+=(xvfb xdotool x11-xserver-utils espeak-ng sox pulseaudio pulseaudio-utils
                                   libasound2-plugins alsa-utils)
 
 missing=()

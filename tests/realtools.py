@@ -106,6 +106,11 @@ def speech_span(samples: np.ndarray, rate: int, threshold: float = 0.02) -> floa
     return (loud[-1] - loud[0]) / rate if loud.size else 0.0
 
 
+def say_into_mic(wav: Path) -> None:
+    """Play a WAV into the virtual microphone; returns once it has all been played."""
+    subprocess.run([str(VIRTUAL_AUDIO), "say", str(wav)], check=True, timeout=60)
+
+
 class SpeakerRecording:
     """`virtual-audio record` running in the background until stop(); the WAV it wrote."""
 

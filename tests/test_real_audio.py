@@ -36,6 +36,7 @@ from tests.realtools import (
     assert_clean_failure,
     parley,
     rms,
+    say_into_mic,
     similarity,
     speech_span,
     words,
@@ -70,11 +71,6 @@ def backend(virtual_audio: str) -> SoundDeviceBackend:
         sounddevice._terminate()
         sounddevice._initialize()
     return b
-
-
-def say_into_mic(wav: Path) -> None:
-    """Play a WAV into the virtual microphone; returns once it has all been played."""
-    subprocess.run([str(VIRTUAL_AUDIO), "say", str(wav)], check=True, timeout=60)
 
 
 # --- devices ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,11 @@ from app.session import Session
 from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.model_panel import ModelPanel, is_model_file
+from app.ui.push_to_talk import HoldToTalk
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.style import STYLE
 from app.ui.widgets import LevelMeter, StatusLine, TalkButton, Waterfall
+from app.ui.x11_keyboard import X11Keyboard
 from app.vision.images import ImageError
 
 log = logging.getLogger(__name__)
@@ -80,8 +83,21 @@ class MainWindow(QMainWindow):
         self.send_button.setObjectName("sendButton")
         self.send_button.clicked.connect(self.send_typed)
         self.talk_button = TalkButton()
-        self.talk_button.pressed.connect(self.start_talking)
-        self.talk_button.released.connect(self.stop_talking)
+        self.keyboard = X11Keyboard(QApplication.instance())
+        # PARLEY_X11_AUTOREPEAT=plain leaves the server's fake releases on (the key-state check
+        # alone then tells them apart; tests cover both ways).
+        plain = os.environ.get("PARLEY_X11_AUTOREPEAT") == "plain"
+        if not plain and self.keyboard.detectable_autorepeat():
+            log.info("X11: detectable autorepeat is on (no fake key releases)")
+        self.hold = HoldToTalk(
+            self,
+            self.start_talking,
+            self.stop_talking,
+            self.keyboard,
+            session.settings.max_talk_seconds,
+        )
+        self.talk_button.held.connect(self.hold.button_pressed)
+        self.talk_button.let_go.connect(self.hold.button_released)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setToolTip("Stop speaking and generating (Esc)")
@@ -173,9 +189,10 @@ class MainWindow(QMainWindow):
         self._pending_bubbles.append(bubble)
         self._update_buttons()
 
-    def start_talking(self) -> None:
+    def start_talking(self) -> bool:
+        """Push-to-talk went down (HoldToTalk calls this once per hold); whether it listens."""
         if self._listening_turn:
-            return
+            return True
         recorder = self.session.recorder
         if recorder is None:
             self.chat.add(
@@ -184,7 +201,7 @@ class MainWindow(QMainWindow):
                 + (f": {self.session.audio_error}" if self.session.audio_error else ".")
                 + " You can type instead.",
             )
-            return
+            return False
         turn_id = self.session.turns.begin_listening(recorder)
         self.attachments.clear()  # the spoken turn has taken them
         try:
@@ -192,14 +209,16 @@ class MainWindow(QMainWindow):
         except AudioUnavailable as exc:
             self.session.turns.interrupt("no microphone")
             self.chat.add("error", f"{exc} You can type instead.")
-            return
+            return False
         self._listening_turn = turn_id
         self._cue("listen-start")
         self.talk_button.set_listening(True)
         self._level_timer.start()
         self._update_buttons()
+        return True
 
-    def stop_talking(self) -> None:
+    def stop_talking(self, reason: str = "released") -> None:
+        """Push-to-talk came up (or the hold ended: focus lost, too long): send the audio."""
         turn_id, self._listening_turn = self._listening_turn, 0
         if not turn_id or self.session.recorder is None:
             return
@@ -208,9 +227,15 @@ class MainWindow(QMainWindow):
         self.meter.set_level(0.0)
         self.talk_button.set_listening(False)
         self._cue("listen-stop")
+        if reason == "too long":
+            seconds = self.session.settings.max_talk_seconds
+            self.chat.add("notice", f"Stopped listening after {seconds:g} seconds.")
+        elif reason == "focus lost":
+            self.chat.add("notice", "Stopped listening: the window lost focus.")
         self.session.turns.submit_audio(turn_id, audio)
 
     def stop(self) -> None:
+        self.hold.reset()
         if self._listening_turn and self.session.recorder is not None:
             self._listening_turn = 0
             self.session.recorder.stop()
@@ -406,6 +431,11 @@ class MainWindow(QMainWindow):
     def _update_buttons(self) -> None:
         self.stop_button.setEnabled(bool(self._listening_turn) or self.session.turns.busy)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            self.hold.focus_lost()  # the key's release would go to another window
+        super().changeEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
         if event.key() == Qt.Key.Key_Escape:
             self.stop()
@@ -422,7 +452,8 @@ class MainWindow(QMainWindow):
 
 
 class PushToTalkKeys(QObject):
-    """Hold Space to talk, anywhere in the window except while typing in the text box."""
+    """Hold Space to talk, anywhere in the window except while typing in the text box
+    (HoldToTalk tells a real release from autorepeat)."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -442,13 +473,13 @@ class PushToTalkKeys(QObject):
             return self.window.attach_from_mime(QApplication.clipboard().mimeData())
         if key_event.key() != Qt.Key.Key_Space or not self.window.isActiveWindow():
             return False
-        focus = QApplication.focusWidget()
-        if isinstance(focus, QLineEdit):
-            return False
-        if key_event.isAutoRepeat():
+        hold = self.window.hold
+        if kind == QEvent.Type.KeyRelease:
+            if hold.held_by != "key":
+                return False  # e.g. the end of a space typed in the text box
+            hold.key_released(key_event)  # wherever the focus has moved meanwhile
             return True
-        if kind == QEvent.Type.KeyPress:
-            self.window.start_talking()
-        else:
-            self.window.stop_talking()
+        if isinstance(QApplication.focusWidget(), QLineEdit):
+            return False
+        hold.key_pressed(key_event)
         return True

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -20,15 +20,34 @@ _STATE_TEXT = {"loading": "loading…", "ready": "ready", "error": "error", "una
 
 
 class TalkButton(QPushButton):
-    """The big push-to-talk button: hold it while you speak."""
+    """The big push-to-talk button: hold it while you speak.
+
+    `held` and `let_go` come once per press of the left button. QPushButton's own pressed
+    and released also fire when the pointer slides off and back on while held, which would
+    cut one question into several turns."""
 
     IDLE = "Hold to talk  (Space)"
+    held = Signal()
+    let_go = Signal()
 
     def __init__(self) -> None:
         super().__init__(self.IDLE)
         self.setObjectName("talkButton")
         self.setMinimumHeight(64)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must reach the window, not "click"
+        self._holding = False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and not self._holding:
+            self._holding = True
+            self.held.emit()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self._holding:
+            self._holding = False
+            self.let_go.emit()
 
     def set_listening(self, listening: bool) -> None:
         self.setText("Listening… release to send" if listening else self.IDLE)

@@ -1,0 +1,149 @@
+"""A real X server (Xvfb) and the real Parley window on it, driven from outside with xdotool
+and xset, for push-to-talk tests and the heard-latency benchmark. No fakes in here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class XServer:
+    """Xvfb on a free display number; `env` carries DISPLAY for the programs that use it."""
+
+    def __init__(self, size: str = "800x900x24") -> None:
+        for tool in ("Xvfb", "xdotool", "xset"):
+            if not shutil.which(tool):
+                raise RuntimeError(f"{tool} is needed: run scripts/setup.sh --test")
+        read, write = os.pipe()
+        self.proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", size, "-nolisten", "tcp"],
+            pass_fds=(write,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        os.close(write)
+        with os.fdopen(read) as fh:
+            number = fh.readline().strip()
+        if not number:
+            raise RuntimeError("Xvfb did not start")
+        self.display = f":{number}"
+        self.env = {**os.environ, "DISPLAY": self.display}
+
+    def run(self, *cmd: str) -> str:
+        out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=20)
+        if out.returncode:
+            raise RuntimeError(f"{' '.join(cmd)}: {out.stderr.strip()}")
+        return out.stdout
+
+    def key(self, action: str, key: str = "space") -> float:
+        """`xdotool keydown|keyup KEY` as its own process, as a person's finger; returns the
+        CLOCK_MONOTONIC time at which xdotool had sent it."""
+        self.run("xdotool", action, key)
+        return time.monotonic()
+
+    def autorepeat(self, delay_ms: int = 250, rate_hz: int = 30) -> None:
+        """Turn key autorepeat on, as every desktop has it. Xvfb resets keyboard settings when
+        its last client leaves, so call this while the window is connected."""
+        self.run("xset", "r", "on")
+        self.run("xset", "r", "rate", str(delay_ms), str(rate_hz))
+        state = self.run("xset", "q")
+        if "auto repeat:  on" not in state or f"repeat delay:  {delay_ms}" not in state:
+            raise RuntimeError(f"xset did not take: {state}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> XServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Window:
+    """tests/window_app.py (the real window, real audio, default models) on `xserver`."""
+
+    def __init__(
+        self,
+        xserver: XServer,
+        workdir: Path,
+        busy: str = "",
+        settings: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.xserver = xserver
+        self.events_path = workdir / "events.jsonl"
+        self.events_path.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "tests.window_app", "--events", str(self.events_path)]
+        if busy:
+            cmd += ["--busy", busy]
+        for key, value in (settings or {}).items():
+            cmd += ["--setting", f"{key}={json.dumps(value)}"]
+        child_env = {**xserver.env, **(env or {})}
+        child_env.pop("QT_QPA_PLATFORM", None)  # the real xcb window, not offscreen
+        child_env.setdefault("PARLEY_CONFIG_DIR", str(workdir / "config"))
+        self.log_path = workdir / "window.log"
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, env=child_env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        if not self.events_path.exists():
+            return []
+        lines = self.events_path.read_text(encoding="utf-8").splitlines()
+        found = [json.loads(line) for line in lines if line.strip()]
+        return [e for e in found if kind is None or e["kind"] == kind]
+
+    def wait_for(self, kind: str, count: int = 1, timeout: float = 60.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.events(kind)
+            if len(found) >= count:
+                return found
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the window exited ({self.proc.returncode}): {self.log()}")
+            time.sleep(0.02)
+        raise AssertionError(f"no {kind!r} within {timeout} s; events: {self.events()}")
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        ready = self.wait_for("ready", timeout=timeout)[0]
+        errors = self.events("error")
+        if errors:
+            raise AssertionError(f"the window reported errors: {errors}")
+        # Focus the window as a click would (Xvfb has no window manager to do it).
+        wid = str(ready["window"])
+        self.xserver.run("xdotool", "windowfocus", "--sync", wid)
+        self.xserver.run("xdotool", "mousemove", "--window", wid, "200", "60")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> Window:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
