@@ -52,6 +52,7 @@ class Settings:
     llm_max_tokens: int = 256
     llm_temperature: float = 0.3
     llm_threads: int = 0  # 0 = let the engine choose
+    stt_threads: int = 0  # whisper's threads; 0 = half the cores
     # A remote LLM: any OpenAI-compatible server (llama.cpp, vLLM, Ollama, LM Studio). When
     # llm_url is set it replaces the local model. The key is kept in this file, which is
     # therefore written readable by the user only (0600); PARLEY_LLM_API_KEY works too.

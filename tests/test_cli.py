@@ -163,6 +163,28 @@ def test_ask_silence_says_nothing_was_heard_and_does_not_answer(tmp_path, as_jso
     assert not out.exists()  # nothing was spoken
 
 
+@pytest.mark.models
+@pytest.mark.parametrize("live", [False, True], ids=["file", "realtime"])
+@pytest.mark.parametrize("noise", ["white", "hum"])
+def test_noise_is_not_a_question_from_a_file_or_spoken_live(tmp_path, live, noise):
+    """Whisper writes something for any sound: white noise held live came back as "A" and
+    was answered ("A is a fundamental element…") on the code before this test."""
+    rng = np.random.default_rng(7)
+    t = np.arange(3 * 16000) / 16000
+    samples = (
+        0.3 * rng.standard_normal(t.size)
+        if noise == "white"
+        else 0.3 * np.sin(2 * np.pi * 120 * t) + 0.1 * np.sin(2 * np.pi * 240 * t)
+    )
+    wav = tmp_path / "noise.wav"
+    soundfile.write(str(wav), samples.astype(np.float32), 16000)
+
+    run = parley("ask", "--audio", str(wav), *(["--realtime"] if live else []), "--json")
+
+    assert_clean_failure(run, code=3)
+    assert json.loads(run.stdout) == {"error": NO_SPEECH}
+
+
 def test_ask_empty_typed_question():
     run = parley("ask", "--text", "   ", timeout=60)
     line = assert_clean_failure(run, code=2)

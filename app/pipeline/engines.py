@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -119,6 +120,29 @@ class Engines:
             self._reader = ImageReader(threads=self.settings.llm_threads)
         return self._reader
 
+    # On two cores a thread more than there are cores is not a little slower but several
+    # times slower: llama.cpp's threads wait for each other in a spin barrier at every step,
+    # so one of them losing its core to piper or whisper stalls both (measured here: 25
+    # tokens/s alone, 6 with piper synthesising; with one thread 14 and piper unslowed). So
+    # the LLM takes every core only while no other engine computes, and piper takes every core
+    # only while the LLM does not (the first clause, while the LLM holds back for it).
+    # `share_cpu = False` gives every engine its fixed thread count (bench/levers.py).
+
+    share_cpu: bool = True
+
+    def llm_threads_now(self) -> int:
+        cores = os.cpu_count() or 1
+        if not self.share_cpu:
+            return cores
+        others = sum(self.workers[n].busy for n in ("stt", "tts", "vision"))
+        return max(1, cores - others)
+
+    def tts_threads_now(self) -> int:
+        cores = os.cpu_count() or 1
+        if not self.share_cpu:
+            return cores
+        return 1 if self.workers["llm"].busy or self.workers["stt"].busy else cores
+
     def is_loaded(self, name: EngineName) -> bool:
         fut = self._loads.get(name)
         return fut is not None and fut.done()
@@ -150,6 +174,8 @@ class Engines:
             engine = self.llm_factory(settings, self._progress(name))
         else:
             engine = self.tts_factory(settings)
+        if hasattr(engine, "threads_now"):  # local engines share the cores (see below)
+            engine.threads_now = self.llm_threads_now if name == "llm" else self.tts_threads_now
         if self.warm_up and hasattr(engine, "warm_up"):
             # The first inference pays one-off costs: pay them now, not mid-turn.
             if "system_prompt" in inspect.signature(engine.warm_up).parameters:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from app.bus import EventBus
 from app.bus.events import LlmDelta, LlmSentence
 from app.pipeline.sentences import SentenceSplitter
+from app.pipeline.worker import waiting
 
 # Longest the LLM waits for the first clause's audio (piper takes ~0.1 s for a short one).
 MAX_HOLD_SECONDS = 2.0
@@ -59,7 +60,8 @@ class ReplyFeed:
     def hold(self) -> None:
         """Between two pieces (LLM worker): wait while the first clause is being synthesised."""
         if self.first_clause_out.is_set() and not self.first_audio_ready.is_set():
-            self.first_audio_ready.wait(MAX_HOLD_SECONDS)
+            with waiting():  # piper may have both cores meanwhile
+                self.first_audio_ready.wait(MAX_HOLD_SECONDS)
 
     def release(self) -> None:
         """The first clause's audio is ready, or will never be (failure, barge-in)."""

@@ -20,6 +20,7 @@ from typing import Any
 from app.config import Settings
 from app.llm.base import ChatModel, Message
 from app.pipeline.history import History
+from app.pipeline.worker import waiting
 
 # Pieces generated ahead before waiting to hear whether the reply is wanted: the first clause
 # and a little more, so a long hold does not keep both cores busy for a reply nobody asked.
@@ -98,8 +99,10 @@ class Speculation:
                 return
             self._kept.append(piece)
             wait = len(self._kept) >= AHEAD_PIECES
-        if wait and not self._decided.wait(UNDECIDED_TIMEOUT):
-            self.cancel()
+        if wait:
+            with waiting():
+                if not self._decided.wait(UNDECIDED_TIMEOUT):
+                    self.cancel()
 
     def matches(self, text: str, messages: list[Message]) -> bool:
         return not self.cancelled.is_set() and text == self.text and messages == self.messages

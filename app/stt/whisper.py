@@ -75,6 +75,10 @@ class WhisperSTT:
         """The words in `audio` (16 kHz mono); `short=False` always takes the 30 s window."""
         if audio.size < 1600:  # under 0.1 s: nothing anyone could have said
             return ""
+        if not has_speech(audio):
+            # Whisper writes something for any sound (white noise came back as "…" and was
+            # answered); the short window has no VAD of its own, so ask Silero first.
+            return ""
         # Whisper's words shift with the length of the quiet after the last one (measured:
         # "Kaffee trinken" at a 0.2 s tail, "Kaffee tun können" at 0.17 s or 0.5 s), and live
         # transcription cuts 0.12 s after it. The same 0.4 s of silence after any audio (what
@@ -101,9 +105,18 @@ class WhisperSTT:
         return "" if text.casefold() in _NON_SPEECH else text
 
     def warm_up(self) -> None:
+        has_speech(np.zeros(STT_RATE, np.float32))  # loads the VAD model now, not mid-turn
         # `segments` is lazy: nothing is decoded until it is consumed.
         segments, _ = self.model.transcribe(
             np.zeros(16000, np.float32), language=self.language or "en"
         )
         for _ in segments:
             pass
+
+
+def has_speech(audio: np.ndarray) -> bool:
+    """Whether Silero VAD (bundled with faster-whisper) finds any speech in `audio`: the same
+    test whisper's own VAD-cut 30 s path applies, for every path (file, live, partial)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return bool(get_speech_timestamps(audio, VadOptions(min_speech_duration_ms=100)))
