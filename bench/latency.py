@@ -81,22 +81,24 @@ async def streaming(settings: Settings, engines: Engines, audio: np.ndarray, tmp
 
 
 async def sequential(settings: Settings, engines: Engines, audio: np.ndarray) -> dict:
+    """Each stage on its own engine's worker, as in the app, one after the other."""
     stt, llm, tts = engines.stt, engines.llm, engines.tts
+    released = time.monotonic()
+    text = await engines.worker("stt").run(stt.transcribe, audio)
+    transcribed = time.monotonic()
 
-    def job() -> dict:
-        released = time.monotonic()
-        text = stt.transcribe(audio)
-        transcribed = time.monotonic()
+    def generate() -> str:
         history = History(settings.system_prompt, [{"role": "user", "content": text}])
         prompt = history.prompt(llm.count_tokens, llm.context_size, settings.llm_max_tokens)
-        reply = "".join(llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature))
-        samples = np.concatenate(list(tts.synthesize(speakable(reply))))
-        ready = time.monotonic()
-        assert samples.size
-        return {"first_audio": ready - released, "stt": transcribed - released, "reply": reply}
+        return "".join(llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature))
 
-    # Each engine runs on its own worker, as in the app; here they run one after the other.
-    return await engines.worker("llm").run(job)
+    reply = await engines.worker("llm").run(generate)
+    samples = await engines.worker("tts").run(
+        lambda: np.concatenate(list(tts.synthesize(speakable(reply))))
+    )
+    ready = time.monotonic()
+    assert samples.size
+    return {"first_audio": ready - released, "stt": transcribed - released, "reply": reply}
 
 
 def summary(values: list[float]) -> dict[str, float]:

@@ -5,7 +5,8 @@ outside (an X server, xdotool, the virtual sound stack), the way a person uses i
 
 It builds the window exactly as `parley` does (real sounddevice audio, the offline default
 models) and appends one JSON line per event a person would notice to OUT.jsonl: `ready` once
-every engine has loaded, then `listening`, `user_turn` (what was heard), `notice`, `error`,
+every engine has loaded, then `key` (each Space press and release Qt delivers), `listening`,
+`speech_ended` (the recording handed over), `user_turn` (what was heard), `notice`, `error`,
 `first_audio` and `turn_finished` (with the turn's timings), each with `t`, the
 CLOCK_MONOTONIC time (shared by all processes on the machine), so the driver can line them up
 with its own key presses and recordings. `--busy 150/200` blocks the GUI thread for 150 ms of
@@ -35,6 +36,7 @@ from app.bus.events import (
     Notice,
     PlaybackStarted,
     RecordingStarted,
+    SpeechEnded,
     TurnFinished,
     UserTurn,
 )
@@ -79,6 +81,7 @@ def main() -> int:
         UserTurn,
         lambda e: write("user_turn", e.at, turn=e.turn_id, text=e.text, spoken=e.spoken),
     )
+    bus.subscribe(SpeechEnded, lambda e: write("speech_ended", e.at, turn=e.turn_id))
     bus.subscribe(Notice, lambda e: write("notice", e.at, turn=e.turn_id, message=e.message))
     bus.subscribe(ErrorRaised, lambda e: write("error", e.at, turn=e.turn_id, message=e.message))
     bus.subscribe(PlaybackStarted, lambda e: write("first_audio", e.at, turn=e.turn_id))

@@ -1,0 +1,200 @@
+"""Latency as a person hears it: key release to the first reply sample at the output device,
+through the real window and the real sound stack, against the in-process figure and the
+sequential pipeline, in one run.
+
+The window (tests/window_app.py: the app as `parley` builds it, real sounddevice audio, the
+default models) runs on Xvfb with key autorepeat on. For each question:
+  (w) window: `xdotool keydown space`, the question spoken into the virtual microphone in real
+      time (`virtual-audio say`, espeak-ng plus 0.3 s of quiet, as bench/latency.py), `xdotool
+      keyup space`; the virtual speaker's monitor is read continuously (parec, 5 ms
+      fragments) and the first loud sample after the release is the answer heard;
+  (p) in-process: the same audio through the capture path at real-time pace with the key held
+      in this process (what `parley ask --realtime` reports: release to the first sample
+      handed to the output);
+  (s) sequential: transcribe all, generate all, synthesise all;
+interleaved (w, p, s, w, p, s, ...) so all see the same machine. For (w) the time is split
+where it goes: the X server and Qt delivering the release, stopping the microphone, the
+pipeline (the app's own first_audio), and the output device (buffers, the sound server).
+
+    .venv/bin/python bench/heard_latency.py [--n 10] [--out artifacts/heard.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.audio.capture import STT_RATE  # noqa: E402
+from app.audio.wavfile import write_wav  # noqa: E402
+from app.bus import EventBus  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.pipeline.engines import Engines  # noqa: E402
+from bench.latency import QUESTIONS, sequential, speak, streaming, summary  # noqa: E402
+from tests.x11 import Window, XServer  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+VIRTUAL_AUDIO = REPO.parent / "shared" / "virtual-audio"
+MONITOR_RATE = 48000
+LOUD = 0.01  # the reply's first sample above this (piper's onsets are steep)
+
+
+class SpeakerMonitor:
+    """Reads the virtual speaker's monitor as it plays; `first_loud_after(t)` is the
+    CLOCK_MONOTONIC time of the first loud sample after `t`."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            ["parec", "-d", "speaker.monitor", "--format=s16le", f"--rate={MONITOR_RATE}",
+             "--channels=1", "--latency-msec=5", "--raw"],
+            stdout=subprocess.PIPE,
+        )  # fmt: skip
+        self._lock = threading.Lock()
+        self._blocks: list[tuple[float, np.ndarray]] = []  # (time of the block's last sample, x)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while True:
+            data = self.proc.stdout.read1(4096)  # type: ignore[attr-defined]
+            if not data:
+                return
+            now = time.monotonic()
+            samples = np.frombuffer(data[: len(data) // 2 * 2], np.int16) / 32768.0
+            with self._lock:
+                self._blocks.append((now, samples))
+                if len(self._blocks) > 20000:
+                    del self._blocks[:10000]
+
+    def first_loud_after(self, t: float) -> float | None:
+        with self._lock:
+            blocks = list(self._blocks)
+        for end, samples in blocks:
+            start = end - samples.size / MONITOR_RATE
+            if end < t:
+                continue
+            loud = np.flatnonzero(np.abs(samples) > LOUD)
+            for i in loud:
+                at = start + i / MONITOR_RATE
+                if at > t:
+                    return at
+        return None
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, i: int) -> dict:
+    x.key("keydown")
+    window.wait_for("listening", i + 1, timeout=10)
+    subprocess.run([str(VIRTUAL_AUDIO), "say", str(wav)], check=True, timeout=60)
+    released = x.key("keyup")
+    finished = window.wait_for("turn_finished", i + 1, timeout=120)[i]
+    deadline = time.monotonic() + 5
+    heard = None
+    while heard is None and time.monotonic() < deadline:
+        heard = monitor.first_loud_after(released)
+        time.sleep(0.05)
+    time.sleep(0.3)
+    keys = [e for e in window.events("key") if e["action"] == "release" and e["t"] >= released - 1]
+    ended = window.events("speech_ended")[i]["t"]
+    inside = finished["timings"]["first_audio"]
+    key_seen = keys[0]["t"] if keys else None
+    return {
+        "heard": None if heard is None else round(heard - released, 4),
+        "release_delivered": None if key_seen is None else round(key_seen - released, 4),
+        "microphone_stopped": None if key_seen is None else round(ended - key_seen, 4),
+        "pipeline": inside,
+        "output_device": None if heard is None or inside is None else round(
+            heard - (ended + inside), 4),
+        "transcript": finished["transcript"],
+        "reply": finished["reply"],
+        "waterfall": {k: v for k, v in finished["timings"].items() if k.startswith("t_")},
+    }  # fmt: skip
+
+
+async def main_async(n: int, tmp: Path) -> dict:
+    loop = asyncio.get_running_loop()
+    settings = Settings()
+    settings.sound_cues = False
+    settings.llm_temperature = 0.0
+    bus = EventBus(loop)
+    engines = Engines(bus, settings)
+    engines.start()
+    await loop.run_in_executor(None, engines.wait)
+    subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
+    os.environ["PULSE_SERVER"] = "unix:/tmp/parley-pulse/sock"
+    runs = []
+    with XServer() as x, Window(x, tmp, settings={"sound_cues": False,
+                                                "llm_temperature": 0.0}) as window:  # fmt: skip
+        window.wait_ready()
+        x.autorepeat(250, 30)
+        monitor = SpeakerMonitor()
+        try:
+            for i, question in enumerate((QUESTIONS * 3)[:n]):
+                audio = speak(question, tmp / f"q{i}.wav")
+                wav = tmp / f"q{i}-16k.wav"
+                write_wav(wav, audio, STT_RATE)
+                w = await asyncio.to_thread(window_turn, x, window, monitor, wav, i)
+                p = await streaming(settings, engines, audio, tmp)
+                s = await sequential(settings, engines, audio)
+                runs.append({"question": question, "window": w, "in_process": p,
+                             "sequential": s})  # fmt: skip
+                print(f"{question!r}: window heard {w['heard']} s (pipeline {w['pipeline']}), "
+                      f"in-process {p['first_audio']:.3f} s, sequential "
+                      f"{s['first_audio']:.3f} s", file=sys.stderr)  # fmt: skip
+        finally:
+            monitor.close()
+    engines.shutdown()
+    heard = [r["window"]["heard"] for r in runs if r["window"]["heard"] is not None]
+    parts = ("release_delivered", "microphone_stopped", "pipeline", "output_device")
+    result = {
+        "n": len(runs),
+        "heard_from_outside": summary(heard),
+        "in_process": summary([r["in_process"]["first_audio"] for r in runs]),
+        "sequential": summary([r["sequential"]["first_audio"] for r in runs]),
+        "window_breakdown_median": {
+            part: summary([r["window"][part] for r in runs if r["window"][part] is not None])[
+                "median"
+            ]
+            for part in parts
+        },
+        "missed": len(runs) - len(heard),
+        "runs": runs,
+    }
+    result["ratio_heard_to_sequential"] = round(
+        result["heard_from_outside"]["median"] / result["sequential"]["median"], 3
+    )
+    result["gap_heard_minus_in_process"] = round(
+        result["heard_from_outside"]["median"] - result["in_process"]["median"], 3
+    )
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = asyncio.run(main_async(args.n, Path(tmp)))
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
