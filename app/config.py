@@ -68,6 +68,7 @@ class Settings:
     tts_clause_words: int = 8
     live_transcription: bool = True  # transcribe at pauses while the key is held
     speculative_replies: bool = True  # and start the reply at a pause, before release
+    speculative_audio: bool = True  # and synthesise that reply's first clause, too
     sound_cues: bool = True  # a short chime when listening starts and stops
     max_talk_seconds: float = 120.0  # a hold longer than this ends (a key stuck down)
 

@@ -100,7 +100,10 @@ def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, 
     x.key("keydown")
     window.wait_for("listening", i + 1, timeout=10)
     subprocess.run([str(VIRTUAL_AUDIO), "say", str(wav)], check=True, timeout=60)
-    released = x.key("keyup")
+    # From just before xdotool starts: the finger lifts somewhere in the few milliseconds
+    # xdotool takes, so this errs against Parley.
+    released = time.monotonic()
+    sent = x.key("keyup")
     finished = window.wait_for("turn_finished", i + 1, timeout=120)[i]
     deadline = time.monotonic() + 5
     heard = None
@@ -114,7 +117,8 @@ def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, 
     key_seen = keys[0]["t"] if keys else None
     return {
         "heard": None if heard is None else round(heard - released, 4),
-        "release_delivered": None if key_seen is None else round(key_seen - released, 4),
+        "xdotool": round(sent - released, 4),
+        "release_delivered": None if key_seen is None else round(key_seen - sent, 4),
         "microphone_stopped": None if key_seen is None else round(ended - key_seen, 4),
         "pipeline": inside,
         "output_device": None if heard is None or inside is None else round(
@@ -125,7 +129,7 @@ def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, 
     }  # fmt: skip
 
 
-async def main_async(n: int, tmp: Path) -> dict:
+async def main_async(n: int, tmp: Path, autorepeat: bool) -> dict:
     loop = asyncio.get_running_loop()
     settings = Settings()
     settings.sound_cues = False
@@ -140,7 +144,10 @@ async def main_async(n: int, tmp: Path) -> dict:
     with XServer() as x, Window(x, tmp, settings={"sound_cues": False,
                                                 "llm_temperature": 0.0}) as window:  # fmt: skip
         window.wait_ready()
-        x.autorepeat(250, 30)
+        if autorepeat:
+            x.autorepeat(250, 30)
+        else:  # code from before the autorepeat fix would make several turns of one hold
+            x.run("xset", "r", "off")
         monitor = SpeakerMonitor()
         try:
             for i, question in enumerate((QUESTIONS * 3)[:n]):
@@ -159,7 +166,7 @@ async def main_async(n: int, tmp: Path) -> dict:
             monitor.close()
     engines.shutdown()
     heard = [r["window"]["heard"] for r in runs if r["window"]["heard"] is not None]
-    parts = ("release_delivered", "microphone_stopped", "pipeline", "output_device")
+    parts = ("xdotool", "release_delivered", "microphone_stopped", "pipeline", "output_device")
     result = {
         "n": len(runs),
         "heard_from_outside": summary(heard),
@@ -187,9 +194,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--no-autorepeat", action="store_true", help="xset r off")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(main_async(args.n, Path(tmp)))
+        result = asyncio.run(main_async(args.n, Path(tmp), not args.no_autorepeat))
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))

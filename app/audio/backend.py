@@ -95,17 +95,19 @@ def open_native_stream(
     kind: Kind,
     device: DeviceInfo,
     callback: InputCallback | OutputCallback,
+    block_seconds: float = 0.02,
 ) -> Stream:
-    """A stream at the device's own rate with 20 ms blocks: mono where the device takes it,
-    else its own channel count (raw hardware devices often refuse mono). Callers mix down
-    (capture) or copy the mono signal to every channel (playback)."""
+    """A stream at the device's own rate with `block_seconds` blocks: mono where the device
+    takes it, else its own channel count (raw hardware devices often refuse mono). Callers mix
+    down (capture) or copy the mono signal to every channel (playback)."""
     rate = device.default_samplerate
     most = device.max_input_channels if kind == "input" else device.max_output_channels
     attempts = [1] + [c for c in (2, most) if 1 < c <= max(most, 1)]
     error: AudioUnavailable | None = None
     for channels in dict.fromkeys(attempts):
         try:
-            return backend.open_stream(kind, device, rate, channels, rate // 50, callback)
+            blocksize = max(1, int(rate * block_seconds))
+            return backend.open_stream(kind, device, rate, channels, blocksize, callback)
         except AudioUnavailable as exc:
             error = exc
     assert error is not None

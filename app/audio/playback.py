@@ -2,7 +2,7 @@
 
 The stream stays open while the app runs, so the first reply sample plays within one block of
 being queued. `stop()` empties the queue, so the next block the device pulls is silence: with
-20 ms blocks that is a barge-in within a few tens of milliseconds. The player counts how many
+10 ms blocks that is a barge-in within a few tens of milliseconds. The player counts how many
 samples of each sentence were really played, so an interrupted reply keeps only what the user
 heard.
 """
@@ -18,6 +18,11 @@ import numpy as np
 
 from app.audio.backend import AudioBackend, DeviceInfo, Stream, open_native_stream
 from app.audio.resample import resample
+
+# 10 ms blocks: PortAudio then buffers 20 ms ahead instead of 40 ms (measured through the
+# PulseAudio ALSA plugin), which the user hears as 20 ms less delay, and barge-in silences
+# the speaker within 10 ms. 100 callbacks a second cost nothing measurable.
+BLOCK_SECONDS = 0.01
 
 
 @dataclass
@@ -57,7 +62,9 @@ class Player:
             return
         self.device = self.backend.resolve(self.device_spec, "output")
         self.rate = self.device.default_samplerate
-        stream = open_native_stream(self.backend, "output", self.device, self._callback)
+        stream = open_native_stream(
+            self.backend, "output", self.device, self._callback, BLOCK_SECONDS
+        )
         stream.start()
         self._stream = stream
 

@@ -6,8 +6,10 @@ milliseconds after the last word), the reply can start right then. A `Speculatio
 LLM on that transcript on the LLM worker and keeps the pieces to itself. At release the turn
 manager either adopts it, when the final transcript is the same text (the kept pieces are
 published at once and the rest streams as usual), or cancels it: the worker stops at the next
-token and the real reply is queued behind it. Whatever happens, the prompt it evaluated stays
-in llama.cpp's KV cache, so even a cancelled speculation shortens the real prompt.
+token and the real reply is queued behind it. Its first clause is also synthesised ahead, on
+the idle TTS worker, so an adopted reply is heard as soon as the key goes up. Whatever happens,
+the prompt it evaluated stays in llama.cpp's KV cache, so even a cancelled speculation
+shortens the real prompt.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from app.config import Settings
 from app.llm.base import ChatModel, Message
 from app.pipeline.history import History
+from app.pipeline.sentences import SentenceSplitter
 from app.pipeline.worker import waiting
 
 # Pieces generated ahead before waiting to hear whether the reply is wanted: the first clause
@@ -71,11 +74,25 @@ def consume(
 
 
 class Speculation:
-    """A reply generated for `text` before anyone knows it is wanted."""
+    """A reply generated for `text` before anyone knows it is wanted.
 
-    def __init__(self, text: str, messages: list[Message]) -> None:
+    With a `splitter` (the turn's own rules), its first clause goes to `on_first_clause` as
+    soon as it is complete, key still held, so that its audio can be ready too (`audio`)."""
+
+    def __init__(
+        self,
+        text: str,
+        messages: list[Message],
+        splitter: SentenceSplitter | None = None,
+        on_first_clause: Callable[[str], None] | None = None,
+    ) -> None:
         self.text = text
         self.messages = messages  # the conversation it answers, ending with `text`
+        self.splitter = splitter
+        self.on_first_clause = on_first_clause
+        self.first_clause: str | None = None
+        # (clause, chunks, sample rate) once the first clause is synthesised (TTS worker).
+        self.audio: tuple[str, list[Any], int] | None = None
         self.cancelled = threading.Event()
         self.future: Future[str] | None = None
         self._decided = threading.Event()
@@ -99,10 +116,23 @@ class Speculation:
                 return
             self._kept.append(piece)
             wait = len(self._kept) >= AHEAD_PIECES
+        if self.splitter is not None and self.first_clause is None:
+            clauses = self.splitter.push(piece)
+            if clauses:
+                self.first_clause = clauses[0]
+                if self.on_first_clause is not None:
+                    self.on_first_clause(clauses[0])
         if wait:
             with waiting():
                 if not self._decided.wait(UNDECIDED_TIMEOUT):
                     self.cancel()
+
+    def audio_for(self, clause: str) -> tuple[list[Any], int] | None:
+        """The first clause's audio, if it was synthesised ahead and is this clause."""
+        audio = self.audio
+        if audio is None or self.cancelled.is_set() or audio[0] != clause:
+            return None
+        return audio[1], audio[2]
 
     def matches(self, text: str, messages: list[Message]) -> bool:
         return not self.cancelled.is_set() and text == self.text and messages == self.messages

@@ -253,14 +253,16 @@ class TurnManager:
         self.interrupt("barge-in")
         speaking = self.sink is not None and self.settings.speak_replies
         turn = Turn(id=self._next_id, spoken_input=spoken_input, speaking=speaking)
-        splitter = SentenceSplitter(
-            clause_words=self.settings.tts_clause_words or None,
-            first_clause_words=self.settings.tts_first_clause_words or None,
-        )
-        turn.feed = ReplyFeed(self.bus, turn.id, splitter, lambda: turn.speaking)
+        turn.feed = ReplyFeed(self.bus, turn.id, self._splitter(), lambda: turn.speaking)
         self._next_id += 1
         self.current = turn
         return turn
+
+    def _splitter(self) -> SentenceSplitter:
+        return SentenceSplitter(
+            clause_words=self.settings.tts_clause_words or None,
+            first_clause_words=self.settings.tts_first_clause_words or None,
+        )
 
     def _turn(self, turn_id: int) -> Turn | None:
         turn = self.current
@@ -438,7 +440,13 @@ class TurnManager:
         self._drop_speculation(turn)
         settings = self.settings
         messages = [*self.history.messages, {"role": "user", "content": text}]
-        spec = Speculation(text, messages)
+        ahead = settings.speculative_audio and turn.speaking
+        spec = Speculation(
+            text,
+            messages,
+            self._splitter() if ahead else None,
+            (lambda clause: self._synthesize_ahead(spec, clause)) if ahead else None,
+        )
 
         def job() -> str:
             if spec.cancelled.is_set():  # superseded while queued
@@ -448,6 +456,27 @@ class TurnManager:
 
         spec.future = self.engines.worker("llm").submit(job)
         turn.speculation = spec
+
+    def _synthesize_ahead(self, spec: Speculation, clause: str) -> None:
+        """The speculative reply's first clause (from the LLM worker): synthesise it now on
+        the TTS worker, which is idle while the key is held, and keep the audio."""
+
+        def job() -> None:
+            if spec.cancelled.is_set():
+                return
+            try:
+                tts: TextToSpeech = self.engines.require("tts")
+                words = speakable(clause)
+                chunks = []
+                for samples in tts.synthesize(words) if words else ():
+                    if spec.cancelled.is_set():
+                        return
+                    chunks.append(samples)
+                spec.audio = (clause, chunks, tts.sample_rate)
+            except Exception:  # the turn synthesises it again if it is wanted
+                log.exception("synthesising the speculative first clause failed")
+
+        self.engines.worker("tts").submit(job)
 
     @staticmethod
     def _drop_speculation(turn: Turn) -> None:
@@ -477,6 +506,7 @@ class TurnManager:
         """Queue the sentence on the TTS thread now, so sentences (and the TtsDone marker that
         follows them) are synthesised in order; await the result in a task."""
         bus = self.bus
+        spec = turn.speculation if index == 0 else None
 
         def job() -> None:
             try:
@@ -486,10 +516,12 @@ class TurnManager:
                 words = speakable(text)
                 if not words:
                     return
-                for samples in tts.synthesize(words):
+                # Synthesised while the key was held (queued before this job, so done by now).
+                ahead = spec.audio_for(text) if spec is not None else None
+                chunks, rate = ahead or (tts.synthesize(words), tts.sample_rate)
+                for samples in chunks:
                     if turn.cancel.is_set():
                         return
-                    rate = tts.sample_rate
                     bus.publish_threadsafe(
                         TtsChunk(turn_id=turn.id, index=index, samples=samples, sample_rate=rate)
                     )
