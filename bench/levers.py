@@ -1,0 +1,141 @@
+"""What each latency lever gives on this CPU, side by side in one run.
+
+Every spoken question (espeak-ng, as bench/latency.py) goes through the streaming pipeline
+(the file fed through the capture path at real-time pace, key held) once per configuration,
+configurations interleaved question by question so all see the same machine:
+
+  all           the app as it ships
+  -llm-threads  the LLM keeps every core even while piper or whisper computes
+  -stt-1thread  whisper on CTranslate2's default four threads
+  -piper-nospin piper on one onnxruntime session with its defaults (all cores, spin-waiting)
+  -clause-ahead the speculative reply's first clause is not synthesised while the key is held
+  -speculation  no reply started before release at all (nor its first clause)
+  before        all of the above off: the pipeline before these levers
+
+Prints the median, p90 and max of first_audio (release to the first reply sample) for each,
+and writes every turn's waterfall as JSON.
+
+    .venv/bin/python bench/levers.py [--n 10] [--out artifacts/levers.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.bus import EventBus  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.models.defaults import default_voice  # noqa: E402
+from app.models.speech import resolve_stt_model  # noqa: E402
+from app.pipeline.engines import Engines  # noqa: E402
+from app.stt.whisper import WhisperSTT  # noqa: E402
+from bench.latency import QUESTIONS, speak, streaming, summary  # noqa: E402
+
+
+class DefaultPiper:
+    """piper as PiperVoice.load makes it: one session, onnxruntime's default threads and
+    spin-waiting (how Parley ran it before)."""
+
+    def __init__(self) -> None:
+        from piper import PiperVoice
+
+        model, config = default_voice()
+        self.voice = PiperVoice.load(model, config_path=config)
+        self.name = "piper-defaults"
+        self.sample_rate = int(self.voice.config.sample_rate)
+
+    def synthesize(self, text: str) -> Iterator[np.ndarray]:
+        for chunk in self.voice.synthesize(text):
+            yield np.asarray(chunk.audio_float_array, dtype=np.float32)
+
+    def warm_up(self) -> None:
+        for _ in self.synthesize("Ready."):
+            pass
+
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "all": {},
+    "-llm-threads": {"share_cpu": False},
+    "-stt-1thread": {"stt": "default"},
+    "-piper-nospin": {"tts": "default"},
+    "-clause-ahead": {"speculative_audio": False},
+    "-speculation": {"speculative_replies": False, "speculative_audio": False},
+    "before": {
+        "share_cpu": False,
+        "stt": "default",
+        "tts": "default",
+        "speculative_audio": False,
+    },
+}
+
+
+async def main_async(n: int, tmp: Path) -> dict:
+    loop = asyncio.get_running_loop()
+    base = Settings()
+    base.sound_cues = False
+    base.llm_temperature = 0.0
+    bus = EventBus(loop)
+    engines = Engines(bus, base)
+    engines.start()
+    await loop.run_in_executor(None, engines.wait)
+    if engines.errors:
+        raise SystemExit(f"models failed to load: {engines.errors}")
+    ours = {"stt": engines.stt, "tts": engines.tts}
+    defaults = {
+        # CTranslate2's own default, as Parley passed it before (threads=0).
+        "stt": await engines.worker("stt").run(lambda: WhisperSTT(resolve_stt_model(""), 0)),
+        "tts": await engines.worker("tts").run(DefaultPiper),
+    }
+    for name, engine in defaults.items():
+        await engines.worker(name).run(engine.warm_up)
+    results: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    for i, question in enumerate((QUESTIONS * 3)[:n]):
+        audio = speak(question, tmp / f"q{i}.wav")
+        line = []
+        for name, config in CONFIGS.items():
+            settings = replace(
+                base,
+                speculative_replies=config.get("speculative_replies", True),
+                speculative_audio=config.get("speculative_audio", True),
+            )
+            engines.share_cpu = config.get("share_cpu", True)
+            engines.stt = defaults["stt"] if config.get("stt") else ours["stt"]
+            engines.tts = defaults["tts"] if config.get("tts") else ours["tts"]
+            turn = await streaming(settings, engines, audio, tmp)
+            results[name].append(turn)
+            line.append(f"{name} {turn['first_audio']:.3f}")
+        print(f"{question!r}: " + ", ".join(line), file=sys.stderr)
+    engines.shutdown()
+    table = {name: summary([t["first_audio"] for t in turns]) for name, turns in results.items()}
+    return {"n": n, "first_audio": table, "runs": results}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = asyncio.run(main_async(args.n, Path(tmp)))
+    print(f"{'configuration':14s} {'median':>7s} {'p90':>7s} {'max':>7s}  max/median")
+    for name, s in result["first_audio"].items():
+        ratio = s["max"] / s["median"] if s["median"] else float("inf")
+        print(f"{name:14s} {s['median']:7.3f} {s['p90']:7.3f} {s['max']:7.3f}  {ratio:5.2f}")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
