@@ -41,7 +41,14 @@ from app.audio.wavfile import write_wav  # noqa: E402
 from app.bus import EventBus  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
-from bench.latency import QUESTIONS, sequential, speak, streaming, summary  # noqa: E402
+from bench.latency import (  # noqa: E402
+    QUESTIONS,
+    fresh_cache,
+    sequential,
+    speak,
+    streaming,
+    summary,
+)
 from tests.x11 import Window, XServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -155,7 +162,9 @@ async def main_async(n: int, tmp: Path, autorepeat: bool) -> dict:
                 wav = tmp / f"q{i}-16k.wav"
                 write_wav(wav, audio, STT_RATE)
                 w = await asyncio.to_thread(window_turn, x, window, monitor, wav, i)
+                await fresh_cache(settings, engines)
                 p = await streaming(settings, engines, audio, tmp)
+                await fresh_cache(settings, engines)
                 s = await sequential(settings, engines, audio)
                 runs.append({"question": question, "window": w, "in_process": p,
                              "sequential": s})  # fmt: skip

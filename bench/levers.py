@@ -40,7 +40,7 @@ from app.models.defaults import default_voice  # noqa: E402
 from app.models.speech import resolve_stt_model  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
 from app.stt.whisper import WhisperSTT  # noqa: E402
-from bench.latency import QUESTIONS, speak, streaming, summary  # noqa: E402
+from bench.latency import QUESTIONS, fresh_cache, speak, streaming, summary  # noqa: E402
 
 
 class DefaultPiper:
@@ -103,7 +103,13 @@ async def main_async(n: int, tmp: Path) -> dict:
     for i, question in enumerate((QUESTIONS * 3)[:n]):
         audio = speak(question, tmp / f"q{i}.wav")
         line = []
-        for name, config in CONFIGS.items():
+        names = list(CONFIGS)
+        names = names[i % len(names) :] + names[: i % len(names)]  # no config always first
+        for name in names:
+            config = CONFIGS[name]
+            # Every turn starts from the KV cache as after start-up: the previous
+            # configuration's turn on this question must not leave it cached for the next.
+            await fresh_cache(base, engines)
             settings = replace(
                 base,
                 speculative_replies=config.get("speculative_replies", True),

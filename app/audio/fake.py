@@ -57,6 +57,9 @@ class FakeStream:
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
 
+    def abort(self) -> None:
+        self.stop()
+
     def close(self) -> None:
         self.stop()
         self.closed = True

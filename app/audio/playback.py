@@ -48,6 +48,7 @@ class Player:
         self.on_started = on_started
         self.on_finished = on_finished
         self._queue: deque[_Chunk] = deque()
+        self._cues: list[list] = []  # [samples, position] of interface sounds playing
         self._lock = threading.Lock()
         self._stream: Stream | None = None
         self._started: set[int] = set()
@@ -91,9 +92,12 @@ class Player:
             per_turn.setdefault(index, [0, 0])[0] += len(data)
 
     def play_cue(self, samples: np.ndarray, rate: int) -> None:
-        """A short interface sound; not part of any turn (turn id 0)."""
+        """A short interface sound, mixed over whatever plays: the chime at the key's release
+        must not hold the reply back for its 0.18 s (queued, it did). Not part of any turn."""
         if self._stream is not None:
-            self.enqueue(0, 0, samples, rate)
+            data = resample(samples, rate, self.rate)
+            with self._lock:
+                self._cues.append([data, 0])
 
     def finish(self, turn_id: int) -> None:
         """No more audio will come for `turn_id`; report on_finished once it has played."""
@@ -160,6 +164,14 @@ class Player:
                         c.turn_id == chunk.turn_id for c in self._queue
                     ):
                         done.append(chunk.turn_id)
+            for cue in self._cues:
+                samples, pos = cue
+                take = min(frames, len(samples) - pos)
+                out[:take, 0] += samples[pos : pos + take]
+                cue[1] = pos + take
+            if self._cues:
+                np.clip(out[:, 0], -1.0, 1.0, out=out[:, 0])
+            self._cues = [c for c in self._cues if c[1] < len(c[0])]
         if out.shape[1] > 1:
             out[:, 1:] = out[:, :1]
         # Callbacks only post to the loop (call_soon_threadsafe); they never block this thread.
