@@ -10,7 +10,10 @@ configurations interleaved question by question so all see the same machine:
   -piper-nospin piper on one onnxruntime session with its defaults (all cores, spin-waiting)
   -clause-ahead the speculative reply's first clause is not synthesised while the key is held
   -speculation  no reply started before release at all (nor its first clause)
+  +first-cut    the first chunk also ends after 5 words, before a phrase-starting word
   before        all of the above off: the pipeline before these levers
+
+`--only NAME,NAME` runs just those configurations.
 
 Prints the median, p90 and max of first_audio (release to the first reply sample) for each,
 and writes every turn's waterfall as JSON.
@@ -71,6 +74,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "-piper-nospin": {"tts": "default"},
     "-clause-ahead": {"speculative_audio": False},
     "-speculation": {"speculative_replies": False, "speculative_audio": False},
+    "+first-cut": {"tts_first_max_words": 5},
     "before": {
         "share_cpu": False,
         "stt": "default",
@@ -80,7 +84,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-async def main_async(n: int, tmp: Path) -> dict:
+async def main_async(n: int, tmp: Path, only: list[str]) -> dict:
     loop = asyncio.get_running_loop()
     base = Settings()
     base.sound_cues = False
@@ -99,14 +103,15 @@ async def main_async(n: int, tmp: Path) -> dict:
     }
     for name, engine in defaults.items():
         await engines.worker(name).run(engine.warm_up)
-    results: dict[str, list[dict]] = {name: [] for name in CONFIGS}
+    configs = {name: CONFIGS[name] for name in only or CONFIGS}
+    results: dict[str, list[dict]] = {name: [] for name in configs}
     for i, question in enumerate((QUESTIONS * 3)[:n]):
         audio = speak(question, tmp / f"q{i}.wav")
         line = []
-        names = list(CONFIGS)
+        names = list(configs)
         names = names[i % len(names) :] + names[: i % len(names)]  # no config always first
         for name in names:
-            config = CONFIGS[name]
+            config = configs[name]
             # Every turn starts from the KV cache as after start-up: the previous
             # configuration's turn on this question must not leave it cached for the next.
             await fresh_cache(base, engines)
@@ -114,6 +119,7 @@ async def main_async(n: int, tmp: Path) -> dict:
                 base,
                 speculative_replies=config.get("speculative_replies", True),
                 speculative_audio=config.get("speculative_audio", True),
+                tts_first_max_words=config.get("tts_first_max_words", 0),
             )
             engines.share_cpu = config.get("share_cpu", True)
             engines.stt = defaults["stt"] if config.get("stt") else ours["stt"]
@@ -131,9 +137,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--only", default="", help="comma-separated configuration names")
     args = parser.parse_args()
+    only = [name for name in args.only.split(",") if name]
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(main_async(args.n, Path(tmp)))
+        result = asyncio.run(main_async(args.n, Path(tmp), only))
     print(f"{'configuration':14s} {'median':>7s} {'p90':>7s} {'max':>7s}  max/median")
     for name, s in result["first_audio"].items():
         ratio = s["max"] / s["median"] if s["median"] else float("inf")

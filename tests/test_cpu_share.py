@@ -4,8 +4,9 @@ llama.cpp's threads wait for each other in a spin barrier at every step of a tok
 piper or whisper takes one of its two cores, both of its threads crawl: measured here on the
 code before this test, the LLM generated at 0.25x its speed alone while piper ran and piper at
 0.41x (together 0.66 of one engine's work: less than running them one after the other), and
-at 0.22x while whisper ran, whisper at 0.62x (0.84). That is how a reply could wait many seconds for its first words while a partial
-transcript or an older turn's speech was being computed. The engines now share the cores
+at 0.22x while whisper ran, whisper at 0.62x (0.84). That is how a reply could wait many
+seconds for its first words while a partial transcript or an older turn's speech was being
+computed. The engines now share the cores
 (Engines.llm_threads_now, piper's one-thread session, whisper's one thread), so two at once
 get more done than one. Real models, the app's own workers; ratios measured side by side.
 """

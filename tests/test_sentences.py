@@ -216,3 +216,46 @@ def test_clause_mode_never_speaks_a_bare_number_first() -> None:
     s = SentenceSplitter(clause_words=8, first_clause_words=3)
     assert s.push("1. ") == [] and s.push("2") == []
     assert s.push(". Boil the water first. ") == ["1. 2. Boil the water first."]
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        (
+            "You should cook a simple stir-fry with vegetables and chicken.",
+            "You should cook a simple stir-fry",
+        ),
+        (
+            "The tallest mountain in the world is Mount Everest, located in Nepal.",
+            "The tallest mountain in the world",
+        ),
+        # Short sentences and earlier marks are untouched.
+        ("The capital of France is Paris.", "The capital of France is Paris."),
+        ("To make a cup of tea, first, boil water.", "To make a cup of tea,"),
+        # No phrase start in sight: cut at the fourth word after the limit at the latest.
+        (
+            "Quantum computers exploit superposition entanglement interference phenomena "
+            "simultaneously everywhere today.",
+            "Quantum computers exploit superposition entanglement interference phenomena "
+            "simultaneously",
+        ),
+    ],
+)
+def test_a_long_first_sentence_is_cut_before_a_phrase(text: str, first: str) -> None:
+    """first_max_words: the voice need not wait for the end of a long first sentence."""
+    chunks = _stream(
+        SentenceSplitter(clause_words=8, first_clause_words=3, first_max_words=5), text
+    )
+    assert chunks[0] == first
+    assert " ".join(chunks) == text
+    # Off, the first sentence stays whole unless a mark cuts it.
+    off = _stream(SentenceSplitter(clause_words=8, first_clause_words=3), text)
+    assert len(off[0]) >= len(first)
+
+
+def test_the_first_cut_never_splits_a_code_block() -> None:
+    text = "```\nprint('a b c d e f g h i j')\n``` That is the code."
+    chunks = _stream(
+        SentenceSplitter(clause_words=8, first_clause_words=3, first_max_words=5), text
+    )
+    assert chunks[0].startswith("```\nprint('a b c d e f g h i j')\n```")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -64,6 +65,14 @@ def main() -> int:
 
     def write(kind: str, at: float | None = None, **fields: Any) -> None:
         log.write(json.dumps({"kind": kind, "t": at or time.monotonic(), **fields}) + "\n")
+
+    class ToEvents(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            write("log", name=record.name, message=record.getMessage())
+
+    handler = ToEvents(logging.DEBUG)
+    logging.getLogger("app.pipeline").addHandler(handler)
+    logging.getLogger("app.pipeline").setLevel(logging.DEBUG)
 
     ready: set[str] = set()
 

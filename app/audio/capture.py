@@ -16,6 +16,9 @@ from app.audio.backend import AudioBackend, DeviceInfo, Stream, open_native_stre
 from app.audio.resample import resample, to_mono
 
 STT_RATE = 16000
+# 10 ms blocks: PortAudio then holds 20 ms of capture instead of 40 ms, so the end of the
+# question (the pause that starts the reply early) is seen 20 ms sooner.
+BLOCK_SECONDS = 0.01
 
 
 class Recorder:
@@ -48,7 +51,9 @@ class Recorder:
         with self._lock:
             self._blocks = []
             self._rms = []
-        stream = open_native_stream(self.backend, "input", self.device, self._callback)
+        stream = open_native_stream(
+            self.backend, "input", self.device, self._callback, BLOCK_SECONDS
+        )
         stream.start()
         self._stream = stream
 

@@ -54,6 +54,38 @@ _MIN_CHARS = 12  # don't speak "1." or "Yes." on its own when more text follows 
 _FIRST_MIN_CHARS = 4
 
 
+# Where the first chunk may be cut with no punctuation at all (first_max_words): before a
+# word that starts a phrase, so the voice pauses where a speaker could.
+_PHRASE_STARTS = frozenset(
+    [
+        "with",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "to",
+        "of",
+        "by",
+        "about",
+        "like",
+        "and",
+        "or",
+        "that",
+        "which",
+        "who",
+        "the",
+        "a",
+        "an",
+        "is",
+        "are",
+        "was",
+        "located",
+        "including",
+    ]
+)
+
+
 class SentenceSplitter:
     """Feed streamed text with `push`; complete sentences come out, the rest waits."""
 
@@ -62,9 +94,15 @@ class SentenceSplitter:
         min_chars: int = _MIN_CHARS,
         clause_words: int | None = None,
         first_clause_words: int | None = None,
+        first_max_words: int | None = None,
     ) -> None:
         """`clause_words`: end a chunk at a clause mark once it has this many words (None:
-        whole sentences only); `first_clause_words`: the same for the first chunk."""
+        whole sentences only); `first_clause_words`: the same for the first chunk;
+        `first_max_words`: the first chunk ends after at most this many words even without a
+        mark (before a phrase-starting word from two words earlier on), so a long first
+        sentence ("The moon is approximately 384,400 kilometers away from Earth.") does not
+        keep the voice waiting for its end."""
+        self._first_max = first_max_words
         self._buf = ""
         self._min = min_chars
         self._clause = clause_words
@@ -88,6 +126,8 @@ class SentenceSplitter:
             start = end
         if self._clause is not None or self._first_clause is not None:
             start = self._eager_end(start, out)
+        if self._first_max and not (self._emitted or out):
+            start = self._capped_first(start, out)
         self._buf = self._buf[start:]
         self._emitted += len(out)
         return [s for s in (clean for clean in map(str.strip, out)) if s]
@@ -106,6 +146,26 @@ class SentenceSplitter:
         ):
             out.append(rest)
             return len(self._buf)
+        return start
+
+    def _capped_first(self, start: int, out: list[str]) -> int:
+        """The first chunk, once it has first_max words, cut before the next word that starts
+        a phrase ("with", "in", "is", ...), or before the fourth word after that at the latest;
+        never inside a code block."""
+        rest = self._buf[start:]
+        limit = self._first_max or 0
+        if "```" in rest:
+            return start
+        spans = [m.span() for m in re.finditer(r"\S+", rest)]
+        for n in range(limit, len(spans)):
+            begun, end = spans[n]
+            complete = rest[end:].startswith((" ", "\t"))
+            phrase = complete and rest[begun:end].lower().strip("\"'(") in _PHRASE_STARTS
+            if phrase or n >= limit + 3:
+                out.append(rest[:begun])
+                return start + begun
+            if not complete:
+                break
         return start
 
     def flush(self) -> list[str]:

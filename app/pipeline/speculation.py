@@ -14,6 +14,7 @@ shortens the real prompt.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -22,8 +23,11 @@ from typing import Any
 from app.config import Settings
 from app.llm.base import ChatModel, Message
 from app.pipeline.history import History
+from app.pipeline.reply_feed import MAX_HOLD_SECONDS
 from app.pipeline.sentences import SentenceSplitter
 from app.pipeline.worker import waiting
+
+log = logging.getLogger(__name__)
 
 # Pieces generated ahead before waiting to hear whether the reply is wanted: the first clause
 # and a little more, so a long hold does not keep both cores busy for a reply nobody asked.
@@ -93,6 +97,7 @@ class Speculation:
         self.first_clause: str | None = None
         # (clause, chunks, sample rate) once the first clause is synthesised (TTS worker).
         self.audio: tuple[str, list[Any], int] | None = None
+        self.audio_done = threading.Event()  # set by the TTS job, whatever its outcome
         self.cancelled = threading.Event()
         self.future: Future[str] | None = None
         self._decided = threading.Event()
@@ -116,12 +121,17 @@ class Speculation:
                 return
             self._kept.append(piece)
             wait = len(self._kept) >= AHEAD_PIECES
+            if len(self._kept) == 1:
+                log.debug("speculative reply: first piece %r", piece)
         if self.splitter is not None and self.first_clause is None:
             clauses = self.splitter.push(piece)
             if clauses:
                 self.first_clause = clauses[0]
                 if self.on_first_clause is not None:
                     self.on_first_clause(clauses[0])
+                    # As ReplyFeed.hold: piper renders the clause faster with both cores.
+                    with waiting():
+                        self.audio_done.wait(MAX_HOLD_SECONDS)
         if wait:
             with waiting():
                 if not self._decided.wait(UNDECIDED_TIMEOUT):
@@ -151,3 +161,4 @@ class Speculation:
     def cancel(self) -> None:
         self.cancelled.set()
         self._decided.set()
+        self.audio_done.set()

@@ -262,6 +262,7 @@ class TurnManager:
         return SentenceSplitter(
             clause_words=self.settings.tts_clause_words or None,
             first_clause_words=self.settings.tts_first_clause_words or None,
+            first_max_words=self.settings.tts_first_max_words or None,
         )
 
     def _turn(self, turn_id: int) -> Turn | None:
@@ -438,6 +439,7 @@ class TurnManager:
         if "input_end" in turn.marks:
             return  # released already: the real reply follows the final transcript
         self._drop_speculation(turn)
+        log.debug("turn %d: a reply started at a pause, on %r", turn.id, text)
         settings = self.settings
         messages = [*self.history.messages, {"role": "user", "content": text}]
         ahead = settings.speculative_audio and turn.speaking
@@ -460,11 +462,12 @@ class TurnManager:
     def _synthesize_ahead(self, spec: Speculation, clause: str) -> None:
         """The speculative reply's first clause (from the LLM worker): synthesise it now on
         the TTS worker, which is idle while the key is held, and keep the audio."""
+        log.debug("first clause ahead: %r", clause)
 
         def job() -> None:
-            if spec.cancelled.is_set():
-                return
             try:
+                if spec.cancelled.is_set():
+                    return
                 tts: TextToSpeech = self.engines.require("tts")
                 words = speakable(clause)
                 chunks = []
@@ -475,8 +478,13 @@ class TurnManager:
                 spec.audio = (clause, chunks, tts.sample_rate)
             except Exception:  # the turn synthesises it again if it is wanted
                 log.exception("synthesising the speculative first clause failed")
+            finally:
+                spec.audio_done.set()  # the speculative reply may go on
 
-        self.engines.worker("tts").submit(job)
+        try:
+            self.engines.worker("tts").submit(job)
+        except RuntimeError:  # shutting down
+            spec.audio_done.set()
 
     @staticmethod
     def _drop_speculation(turn: Turn) -> None:

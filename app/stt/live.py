@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 PAUSE_SECONDS = 0.12
 MIN_SPEECH_RMS = 0.01  # quieter than this is background, not a voice
 PAUSE_RATIO = 0.12  # a pause is this much quieter than the loudest speech since the cut
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.02  # how often the watcher looks for a pause (a cheap look at block levels)
 WHOLE_AGAIN_SECONDS = 12.0  # up to this long, an utterance is always decoded whole
 
 
