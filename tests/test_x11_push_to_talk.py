@@ -7,6 +7,8 @@ thread is kept busy meanwhile (150 ms of every 200 ms), as on a loaded machine."
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -15,7 +17,7 @@ import pytest
 from app.audio.resample import resample
 from app.pipeline.turns import NO_SPEECH
 from tests.realtools import SpeakerRecording, say_into_mic, similarity, words
-from tests.x11 import Window, XServer
+from tests.x11 import REPO, Window, XServer
 
 QUESTION = "How many legs does a spider have?"
 
@@ -70,12 +72,7 @@ def test_holding_space_with_autorepeat_is_one_turn_and_an_answer(
     turns = [e for e in events if e["kind"] == "listening"]
     notices = [e["message"] for e in events if e["kind"] == "notice"]
     said = [e["text"] for e in events if e["kind"] == "user_turn"]
-    releases = [
-        e for e in events if e["kind"] == "key" and e["action"] == "release" and not e["autorepeat"]
-    ]
     assert len(turns) == 1, f"{len(turns)} turns for one hold of Space; notices: {notices}"
-    if autorepeat == "plain":  # the case is real: Qt let fake releases through unflagged
-        assert len(releases) >= 2, releases
     assert NO_SPEECH not in notices, notices
     assert len(said) == 1 and similarity(said[0], QUESTION) >= 0.85, said
     reply = finished[0]["reply"]
@@ -86,3 +83,53 @@ def test_holding_space_with_autorepeat_is_one_turn_and_an_answer(
     spoken = heard[max(0, loud[0] - rate // 4) : loud[-1] + rate // 2]
     back = real_models.stt.transcribe(resample(spoken, rate, 16000))
     assert similarity(back, reply) >= 0.6, (back, reply)
+
+
+KEY_STATE_CHECK = """
+import subprocess, sys
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from app.ui.push_to_talk import HoldToTalk
+from app.ui.x11_keyboard import X11Keyboard
+
+app = QApplication([])
+window = QWidget()
+window.show()
+calls = []
+hold = HoldToTalk(window, lambda: calls.append("start") or True, calls.append, X11Keyboard(app))
+assert hold.keyboard.available
+space = 65  # the X keycode of Space on Xvfb's default keymap
+
+
+def event(kind):
+    return QKeyEvent(kind, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, space, 0, 0, " ")
+
+
+subprocess.run(["xdotool", "keydown", "space"], check=True)
+hold.key_pressed(event(QEvent.Type.KeyPress))
+for _ in range(5):  # fake releases Qt did not flag, the key still down at the server
+    hold.key_released(event(QEvent.Type.KeyRelease))
+    hold.key_pressed(event(QEvent.Type.KeyPress))
+print("held", hold.held_by, calls)
+subprocess.run(["xdotool", "keyup", "space"], check=True)
+hold.key_released(event(QEvent.Type.KeyRelease))
+print("after", hold.held_by, calls, hold.repeats_ignored)
+"""
+
+
+def test_an_unflagged_release_while_the_key_is_down_is_told_from_the_real_one(xserver):
+    """The key-state check on its own, against the real X server: Qt's autorepeat flag is a
+    race, so the window test above cannot force a fake release to arrive unflagged."""
+    env = {**xserver.env, "QT_QPA_PLATFORM": "xcb"}
+    run = subprocess.run(
+        [sys.executable, "-c", KEY_STATE_CHECK],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "held key ['start']" in run.stdout, run.stdout
+    assert "after  ['start', 'released'] 5" in run.stdout, run.stdout
