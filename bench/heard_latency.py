@@ -37,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.audio.capture import STT_RATE  # noqa: E402
+from app.audio.resample import resample  # noqa: E402
 from app.audio.wavfile import write_wav  # noqa: E402
 from app.bus import EventBus  # noqa: E402
 from app.config import Settings  # noqa: E402
@@ -54,6 +55,7 @@ from tests.x11 import Window, XServer  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 VIRTUAL_AUDIO = REPO.parent / "shared" / "virtual-audio"
 MONITOR_RATE = 48000
+SERVER_RATE = 44100  # virtual-audio's sinks and sources
 LOUD = 0.01  # the reply's first sample above this (piper's onsets are steep)
 
 
@@ -159,8 +161,11 @@ async def main_async(n: int, tmp: Path, autorepeat: bool) -> dict:
         try:
             for i, question in enumerate((QUESTIONS * 3)[:n]):
                 audio = speak(question, tmp / f"q{i}.wav")
-                wav = tmp / f"q{i}-16k.wav"
-                write_wav(wav, audio, STT_RATE)
+                # At the sound server's own rate, so that PulseAudio does not resample it
+                # (its resampler made whisper mishear: "Why is this Kai Blue?"), and the
+                # window hears what the in-process run is given.
+                wav = tmp / f"q{i}-44k.wav"
+                write_wav(wav, resample(audio, STT_RATE, SERVER_RATE), SERVER_RATE)
                 w = await asyncio.to_thread(window_turn, x, window, monitor, wav, i)
                 await fresh_cache(settings, engines)
                 p = await streaming(settings, engines, audio, tmp)

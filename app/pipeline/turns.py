@@ -185,6 +185,7 @@ class TurnManager:
 
     def submit_audio(self, turn_id: int, audio: np.ndarray) -> None:
         """Push-to-talk was released with this 16 kHz mono audio."""
+        log.debug("turn %d: released after %.2f s of audio", turn_id, audio.size / 16000)
         self.bus.publish(SpeechEnded(turn_id=turn_id, audio=audio))
 
     def ask(self, text: str) -> bool:
