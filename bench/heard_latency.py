@@ -150,8 +150,11 @@ async def main_async(n: int, tmp: Path, autorepeat: bool) -> dict:
     subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
     os.environ["PULSE_SERVER"] = "unix:/tmp/parley-pulse/sock"
     runs = []
-    with XServer() as x, Window(x, tmp, settings={"sound_cues": False,
-                                                "llm_temperature": 0.0}) as window:  # fmt: skip
+    # A new chat before every question, as each in-process turn starts a fresh conversation:
+    # the same question then gets the same context and (mostly) the same reply both ways.
+    window_settings = {"sound_cues": False, "llm_temperature": 0.0}
+    with XServer() as x, Window(x, tmp, settings=window_settings,
+                                new_chat_each_turn=True) as window:  # fmt: skip
         window.wait_ready()
         if autorepeat:
             x.autorepeat(250, 30)
@@ -201,6 +204,14 @@ async def main_async(n: int, tmp: Path, autorepeat: bool) -> dict:
     result["gap_heard_minus_in_process"] = round(
         result["heard_from_outside"]["median"] - result["in_process"]["median"], 3
     )
+    # The same question both ways: the median of the paired differences, and of those turns
+    # whose replies came out the same (the pipeline's time depends on the reply).
+    pairs = [r for r in runs if r["window"]["heard"] is not None]
+    same = [r for r in pairs if r["window"]["reply"].strip() == r["in_process"]["reply"].strip()]
+    for key, group in (("gap_paired_median", pairs), ("gap_same_reply_median", same)):
+        gaps = [r["window"]["heard"] - r["in_process"]["first_audio"] for r in group]
+        result[key] = summary(gaps)["median"] if gaps else None
+    result["same_reply_turns"] = len(same)
     return result
 
 

@@ -50,6 +50,9 @@ def main() -> int:
     parser.add_argument("--events", type=Path, required=True)
     parser.add_argument("--busy", default="", help="MS/PERIOD: block the GUI thread")
     parser.add_argument("--setting", action="append", default=[], metavar="KEY=JSON")
+    parser.add_argument(
+        "--new-chat-each-turn", action="store_true", help='press "New chat" after every turn'
+    )
     args = parser.parse_args()
 
     settings = Settings()
@@ -120,6 +123,9 @@ def main() -> int:
 
     key_log = KeyLog()
     app.installEventFilter(key_log)
+
+    if args.new_chat_each_turn:
+        bus.subscribe(TurnFinished, lambda e: QTimer.singleShot(0, window.new_chat))
 
     if args.busy:
         block_ms, period_ms = (int(x) for x in args.busy.split("/"))

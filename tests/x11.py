@@ -82,6 +82,7 @@ class Window:
         busy: str = "",
         settings: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
+        new_chat_each_turn: bool = False,
     ) -> None:
         self.xserver = xserver
         self.events_path = workdir / "events.jsonl"
@@ -89,6 +90,8 @@ class Window:
         cmd = [sys.executable, "-m", "tests.window_app", "--events", str(self.events_path)]
         if busy:
             cmd += ["--busy", busy]
+        if new_chat_each_turn:
+            cmd.append("--new-chat-each-turn")
         for key, value in (settings or {}).items():
             cmd += ["--setting", f"{key}={json.dumps(value)}"]
         child_env = {**xserver.env, **(env or {})}
