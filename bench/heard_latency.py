@@ -39,12 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.audio.capture import STT_RATE  # noqa: E402
 from app.audio.resample import resample  # noqa: E402
 from app.audio.wavfile import write_wav  # noqa: E402
-from app.bus import EventBus  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.pipeline.engines import Engines  # noqa: E402
 from bench.latency import (  # noqa: E402
     QUESTIONS,
     fresh_cache,
+    load_engines,
     sequential,
     speak,
     streaming,
@@ -139,14 +137,7 @@ def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, 
 
 
 async def main_async(n: int, tmp: Path, autorepeat: bool) -> dict:
-    loop = asyncio.get_running_loop()
-    settings = Settings()
-    settings.sound_cues = False
-    settings.llm_temperature = 0.0
-    bus = EventBus(loop)
-    engines = Engines(bus, settings)
-    engines.start()
-    await loop.run_in_executor(None, engines.wait)
+    settings, engines = await load_engines()
     subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
     os.environ["PULSE_SERVER"] = "unix:/tmp/parley-pulse/sock"
     runs = []

@@ -114,17 +114,22 @@ def summary(values: list[float]) -> dict[str, float]:
             "min": round(ordered[0], 3), "max": round(ordered[-1], 3)}  # fmt: skip
 
 
-async def main_async(n: int) -> dict:
+async def load_engines() -> tuple[Settings, Engines]:
+    """The benchmarks' settings (no chimes, greedy replies) and the default engines, loaded."""
     loop = asyncio.get_running_loop()
     settings = Settings()
     settings.sound_cues = False
     settings.llm_temperature = 0.0
-    bus = EventBus(loop)
-    engines = Engines(bus, settings)
+    engines = Engines(EventBus(loop), settings)
     engines.start()
     await loop.run_in_executor(None, engines.wait)
     if engines.errors:
         raise SystemExit(f"models failed to load: {engines.errors}")
+    return settings, engines
+
+
+async def main_async(n: int) -> dict:
+    settings, engines = await load_engines()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, question in enumerate((QUESTIONS * 3)[:n]):

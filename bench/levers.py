@@ -37,13 +37,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.bus import EventBus  # noqa: E402
-from app.config import Settings  # noqa: E402
 from app.models.defaults import default_voice  # noqa: E402
 from app.models.speech import resolve_stt_model  # noqa: E402
-from app.pipeline.engines import Engines  # noqa: E402
 from app.stt.whisper import WhisperSTT  # noqa: E402
-from bench.latency import QUESTIONS, fresh_cache, speak, streaming, summary  # noqa: E402
+from bench.latency import (  # noqa: E402
+    QUESTIONS,
+    fresh_cache,
+    load_engines,
+    speak,
+    streaming,
+    summary,
+)
 
 
 class DefaultPiper:
@@ -85,16 +89,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 
 async def main_async(n: int, tmp: Path, only: list[str]) -> dict:
-    loop = asyncio.get_running_loop()
-    base = Settings()
-    base.sound_cues = False
-    base.llm_temperature = 0.0
-    bus = EventBus(loop)
-    engines = Engines(bus, base)
-    engines.start()
-    await loop.run_in_executor(None, engines.wait)
-    if engines.errors:
-        raise SystemExit(f"models failed to load: {engines.errors}")
+    base, engines = await load_engines()
     ours = {"stt": engines.stt, "tts": engines.tts}
     defaults = {
         # CTranslate2's own default, as Parley passed it before (threads=0).
