@@ -147,6 +147,14 @@ class MainWindow(QMainWindow):
 
         self._listening_turn = 0
         self._pending_bubbles: list[Bubble] = []
+        # Reply text not yet on screen: drawn once per frame, not once per token (a reply
+        # started early arrives as two dozen tokens at once, and laying the bubble out for
+        # each kept the event loop from handing its first clause to the voice).
+        self._unshown: dict[int, str] = {}
+        self._show_timer = QTimer(self)
+        self._show_timer.setSingleShot(True)
+        self._show_timer.setInterval(16)
+        self._show_timer.timeout.connect(self._show_deltas)
         self._cues: dict[str, tuple[np.ndarray, int]] = {}
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(33)
@@ -382,15 +390,23 @@ class MainWindow(QMainWindow):
         self._update_buttons()
 
     def _on_delta(self, ev: LlmDelta) -> None:
-        bubble = self.chat.find("assistant", ev.turn_id)
-        if bubble is None:
-            bubble = self.chat.add("assistant", "", ev.turn_id)
-        bubble.append(ev.text)
+        self._unshown[ev.turn_id] = self._unshown.get(ev.turn_id, "") + ev.text
+        if not self._show_timer.isActive():
+            self._show_timer.start()
+
+    def _show_deltas(self) -> None:
+        unshown, self._unshown = self._unshown, {}
+        for turn_id, text in unshown.items():
+            bubble = self.chat.find("assistant", turn_id)
+            if bubble is None:
+                bubble = self.chat.add("assistant", "", turn_id)
+            bubble.append(text)
 
     def _on_cancelled(self, ev: TurnCancelled) -> None:
         self._update_buttons()
 
     def _on_turn_finished(self, ev: TurnFinished) -> None:
+        self._show_deltas()
         bubble = self.chat.find("assistant", ev.turn_id)
         if bubble is not None:
             if ev.interrupted:
