@@ -67,7 +67,7 @@ class Settings:
     tts_first_clause_words: int = 3
     tts_clause_words: int = 8
     # ...and the first chunk even without a mark, once this long, before a phrase start (0: no)
-    tts_first_max_words: int = 0
+    tts_first_max_words: int = 5
     live_transcription: bool = True  # transcribe at pauses while the key is held
     speculative_replies: bool = True  # and start the reply at a pause, before release
     speculative_audio: bool = True  # and synthesise that reply's first clause, too

@@ -624,6 +624,7 @@ def test_barge_in_between_sentences_keeps_the_sentence_already_heard(
     """Interrupted while the next sentence is still being synthesised: the first one was
     heard in full and must be what the history and the screen keep."""
     reply = "This first sentence is played in full. This second one is never heard at all."
+    settings.tts_first_max_words = 0  # whole sentences here, not "This first sentence is…"
     tts = GatedTTS(seconds_per_word=0.02)
 
     async def body(h: Harness) -> None:
