@@ -49,21 +49,22 @@ GERMAN_WORDS = {"ich", "möchte", "gern", "einen"}
 GERMAN_VOCABULARY = GERMAN_WORDS | {"meinen", "kaffee", "trinken", "muss", "sogar", "zu", "den"}
 
 
-def sounds_german(transcript: str) -> bool:
-    words = {
+def _words(transcript: str) -> set[str]:
+    """Lower-case words ("gerne" counts as "gern")."""
+    return {
         w.removesuffix("e") if w.startswith("gern") else w
         for w in re.findall(r"\w+", transcript.casefold())
     }
+
+
+def sounds_german(transcript: str) -> bool:
+    words = _words(transcript)
     return "ich" in words and len(words & GERMAN_VOCABULARY) >= 4
 
 
 def german_words(transcript: str) -> set[str]:
-    """The words of GERMAN_WORDS in `transcript` ("gerne" counts as "gern")."""
-    words = {
-        w.removesuffix("e") if w.startswith("gern") else w
-        for w in re.findall(r"\w+", transcript.casefold())
-    }
-    return words & GERMAN_WORDS
+    """The words of GERMAN_WORDS in `transcript`."""
+    return _words(transcript) & GERMAN_WORDS
 
 
 def espeak_german(text: str, path: Path) -> Path:
