@@ -86,7 +86,7 @@ def test_holding_space_with_autorepeat_is_one_turn_and_an_answer(
 
 
 KEY_STATE_CHECK = """
-import subprocess, sys
+import subprocess
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget

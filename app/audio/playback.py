@@ -48,7 +48,7 @@ class Player:
         self.on_started = on_started
         self.on_finished = on_finished
         self._queue: deque[_Chunk] = deque()
-        self._cues: list[list] = []  # [samples, position] of interface sounds playing
+        self._cues: list[_Chunk] = []  # interface sounds playing (turn 0), mixed over the queue
         self._lock = threading.Lock()
         self._stream: Stream | None = None
         self._started: set[int] = set()
@@ -97,7 +97,7 @@ class Player:
         if self._stream is not None:
             data = resample(samples, rate, self.rate)
             with self._lock:
-                self._cues.append([data, 0])
+                self._cues.append(_Chunk(0, 0, data))
 
     def finish(self, turn_id: int) -> None:
         """No more audio will come for `turn_id`; report on_finished once it has played."""
@@ -164,14 +164,13 @@ class Player:
                         c.turn_id == chunk.turn_id for c in self._queue
                     ):
                         done.append(chunk.turn_id)
-            for cue in self._cues:
-                samples, pos = cue
-                take = min(frames, len(samples) - pos)
-                out[:take, 0] += samples[pos : pos + take]
-                cue[1] = pos + take
             if self._cues:
+                for cue in self._cues:
+                    take = min(frames, len(cue.samples) - cue.pos)
+                    out[:take, 0] += cue.samples[cue.pos : cue.pos + take]
+                    cue.pos += take
                 np.clip(out[:, 0], -1.0, 1.0, out=out[:, 0])
-            self._cues = [c for c in self._cues if c[1] < len(c[0])]
+                self._cues = [c for c in self._cues if c.pos < len(c.samples)]
         if out.shape[1] > 1:
             out[:, 1:] = out[:, :1]
         # Callbacks only post to the loop (call_soon_threadsafe); they never block this thread.
