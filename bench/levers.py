@@ -10,7 +10,8 @@ configurations interleaved question by question so all see the same machine:
   -piper-nospin piper on one onnxruntime session with its defaults (all cores, spin-waiting)
   -clause-ahead the speculative reply's first clause is not synthesised while the key is held
   -speculation  no reply started before release at all (nor its first clause)
-  +first-cut    the first chunk also ends after 5 words, before a phrase-starting word
+  -first-cut    the first chunk is not cut after 5 words (before a phrase-starting word)
+  -number-cut   the first chunk is not cut before a long number ("384,400")
   before        all of the above off: the pipeline before these levers
 
 `--only NAME,NAME` runs just those configurations.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.models.defaults import default_voice  # noqa: E402
 from app.models.speech import resolve_stt_model  # noqa: E402
+from app.pipeline import sentences  # noqa: E402
 from app.stt.whisper import WhisperSTT  # noqa: E402
 from bench.latency import (  # noqa: E402
     QUESTIONS,
@@ -78,14 +81,21 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "-piper-nospin": {"tts": "default"},
     "-clause-ahead": {"speculative_audio": False},
     "-speculation": {"speculative_replies": False, "speculative_audio": False},
-    "+first-cut": {"tts_first_max_words": 5},
+    "-first-cut": {"tts_first_max_words": 0},
+    "-number-cut": {"number_cut": False},
     "before": {
+        "tts_first_max_words": 0,
+        "number_cut": False,
         "share_cpu": False,
         "stt": "default",
         "tts": "default",
         "speculative_audio": False,
     },
 }
+
+
+_LONG_NUMBER = sentences._LONG_NUMBER
+_NEVER = re.compile(r"(?!)")
 
 
 async def main_async(n: int, tmp: Path, only: list[str]) -> dict:
@@ -114,8 +124,9 @@ async def main_async(n: int, tmp: Path, only: list[str]) -> dict:
                 base,
                 speculative_replies=config.get("speculative_replies", True),
                 speculative_audio=config.get("speculative_audio", True),
-                tts_first_max_words=config.get("tts_first_max_words", 0),
+                tts_first_max_words=config.get("tts_first_max_words", base.tts_first_max_words),
             )
+            sentences._LONG_NUMBER = _LONG_NUMBER if config.get("number_cut", True) else _NEVER
             engines.share_cpu = config.get("share_cpu", True)
             engines.stt = defaults["stt"] if config.get("stt") else ours["stt"]
             engines.tts = defaults["tts"] if config.get("tts") else ours["tts"]

@@ -229,6 +229,15 @@ def test_clause_mode_never_speaks_a_bare_number_first() -> None:
             "The tallest mountain in the world is Mount Everest, located in Nepal.",
             "The tallest mountain in the world",
         ),
+        # A long number ends the first chunk from its third word on.
+        (
+            "The moon is approximately 384,400 kilometers away from Earth.",
+            "The moon is approximately",
+        ),
+        ("It costs about $1,200 a year.", "It costs about"),
+        ("The Eiffel Tower is 330 metres tall.", "The Eiffel Tower is"),
+        # Single digits are one token and one spoken word: no cut for them.
+        ("I have 3 cats and 2 dogs at home now.", "I have 3 cats and 2 dogs"),
         # Short sentences and earlier marks are untouched.
         ("The capital of France is Paris.", "The capital of France is Paris."),
         ("To make a cup of tea, first, boil water.", "To make a cup of tea,"),

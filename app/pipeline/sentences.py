@@ -86,6 +86,11 @@ _PHRASE_STARTS = frozenset(
 )
 
 
+# A number of two characters or more ("38", "384,400", "$1.5"): a cut before it is worth it.
+_LONG_NUMBER = re.compile(r"[$€£]?\d[\d,.]{1,}")
+_NUMBER_CUT_WORDS = 3
+
+
 class SentenceSplitter:
     """Feed streamed text with `push`; complete sentences come out, the rest waits."""
 
@@ -151,14 +156,23 @@ class SentenceSplitter:
     def _capped_first(self, start: int, out: list[str]) -> int:
         """The first chunk, once it has first_max words, cut before the next word that starts
         a phrase ("with", "in", "is", ...), or before the fourth word after that at the latest;
-        never inside a code block."""
+        never inside a code block. A long number is a cut from three words on: the model
+        writes it a digit per token and piper speaks it as several words ("384,400"), so the
+        words before it are the quickest clause to voice ("The moon is approximately")."""
         rest = self._buf[start:]
         limit = self._first_max or 0
         if "```" in rest:
             return start
         spans = [m.span() for m in re.finditer(r"\S+", rest)]
+        for n in range(min(_NUMBER_CUT_WORDS, limit), min(limit, len(spans))):
+            if _LONG_NUMBER.match(rest, spans[n][0]):
+                out.append(rest[: spans[n][0]])
+                return start + spans[n][0]
         for n in range(limit, len(spans)):
             begun, end = spans[n]
+            if _LONG_NUMBER.match(rest, begun):
+                out.append(rest[:begun])
+                return start + begun
             complete = rest[end:].startswith((" ", "\t"))
             phrase = complete and rest[begun:end].lower().strip("\"'(") in _PHRASE_STARTS
             if phrase or n >= limit + 3:
