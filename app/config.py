@@ -32,6 +32,13 @@ def data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def history_dir() -> Path:
+    """Where conversations and their attachments are kept: the data directory, or
+    PARLEY_HISTORY_DIR (tests, or keeping them on another disk)."""
+    override = os.environ.get("PARLEY_HISTORY_DIR")
+    return Path(override) if override else data_dir()
+
+
 def config_dir() -> Path:
     override = os.environ.get("PARLEY_CONFIG_DIR")
     return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))

@@ -15,6 +15,7 @@ from app.bus.events import EngineStatus, PlaybackFinished, PlaybackStarted
 from app.config import Settings
 from app.pipeline.engines import Engines
 from app.pipeline.turns import AudioSink, TurnManager
+from app.storage.chats import ChatStore
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class Session:
         engines: Engines | None = None,
         backend: AudioBackend | None = None,
         sink: AudioSink | None = None,
+        store: ChatStore | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
@@ -37,7 +39,8 @@ class Session:
         self.audio_error = ""
         if sink is None and backend is not None:
             sink = self._open_audio(backend)
-        self.turns = TurnManager(bus, self.engines, settings, sink)
+        self.store = store
+        self.turns = TurnManager(bus, self.engines, settings, sink, store)
 
     def _open_audio(self, backend: AudioBackend) -> AudioSink | None:
         """Open the speaker and find the microphone; on failure say why and carry on as text."""

@@ -30,8 +30,10 @@ PULSE_SERVER = "unix:/tmp/parley-pulse/sock"
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Settings never touch the developer's real config; the joined default LLM is shared."""
+    """Settings and conversations never touch the developer's real ones; the joined default
+    LLM is shared."""
     monkeypatch.setenv("PARLEY_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("PARLEY_HISTORY_DIR", str(tmp_path_factory.mktemp("history")))
 
 
 @pytest.fixture

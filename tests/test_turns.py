@@ -111,6 +111,7 @@ class Harness:
         llm_error: str = "",
         tts_error: str = "",
         speed: float = 1.0,
+        store: Any = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.bus = EventBus(self.loop)
@@ -141,7 +142,9 @@ class Harness:
             warm_up=False,
         )
         self.backend = FakeAudioBackend(speed=speed)
-        self.session = Session(settings, self.bus, engines=self.engines, backend=self.backend)
+        self.session = Session(
+            settings, self.bus, engines=self.engines, backend=self.backend, store=store
+        )
         self.turns = self.session.turns
         assert self.session.player is not None
 

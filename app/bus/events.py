@@ -86,6 +86,16 @@ class TurnFinished(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChatSaved(Event):
+    """A message of the conversation was stored (`chat_id` is new when the chat just began)."""
+
+    chat_id: int
+    message_id: int
+    role: Literal["user", "assistant"]
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Shutdown(Event):
     """The app is closing; services release their resources."""
 

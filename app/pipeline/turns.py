@@ -27,6 +27,7 @@ import numpy as np
 from app.audio.capture import Recorder
 from app.bus import EventBus
 from app.bus.events import (
+    ChatSaved,
     ErrorRaised,
     Event,
     LlmDelta,
@@ -53,11 +54,13 @@ from app.pipeline.attachments import (
     prepare_user_message,
     vision_content,
 )
+from app.pipeline.chat_log import ChatLog, history_messages
 from app.pipeline.engines import Engines, EngineUnavailable
 from app.pipeline.history import History
 from app.pipeline.reply_feed import ReplyFeed
 from app.pipeline.sentences import SentenceSplitter, speakable
 from app.pipeline.speculation import Speculation, consume, stream_reply
+from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
 from app.tts.base import TextToSpeech
@@ -133,12 +136,14 @@ class TurnManager:
         engines: Engines,
         settings: Settings,
         sink: AudioSink | None = None,
+        store: ChatStore | None = None,
     ) -> None:
         self.bus = bus
         self.engines = engines
         self.settings = settings
         self.sink = sink
         self.history = History(settings.system_prompt)
+        self.chat = ChatLog(store, lambda text: bus.publish(Notice(message=text)))
         self.current: Turn | None = None
         self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
         self.attachments: list[Any] = []  # images for the next turn, typed or spoken
@@ -235,9 +240,24 @@ class TurnManager:
         return True
 
     def reset(self) -> None:
-        """Forget the conversation (a new chat)."""
+        """Forget the conversation (a new chat); the old one stays in the store."""
         self.interrupt("new conversation", clear_pending=True)
         self.history.clear()
+        self.chat.chat_id = None
+
+    def open_chat(self, chat_id: int) -> list[StoredMessage]:
+        """Go on with a stored chat: its questions and answers become the LLM's history (as
+        the model saw them; trimmed to the context as always). Returns its messages, for the
+        screen; an unknown or deleted chat gives [] and changes nothing."""
+        store = self.chat.store
+        if store is None or store.chat(chat_id) is None:
+            return []
+        stored = store.messages(chat_id)
+        self.interrupt("another conversation", clear_pending=True)
+        self.history.clear()
+        self.history.messages.extend(history_messages(stored))
+        self.chat.chat_id = chat_id
+        return stored
 
     def close(self) -> None:
         if self.current is not None:  # a speculation waiting on the LLM worker must not
@@ -287,6 +307,7 @@ class TurnManager:
         if turn.in_history:
             # What the user heard is what the assistant said, as far as the model is concerned.
             self.history.add_assistant(spoken.strip() or "…")
+            self._save(turn, "assistant", spoken.strip() or "…", interrupted=interrupted)
         self.last_turn = turn
         self.bus.publish(
             TurnFinished(
@@ -302,6 +323,23 @@ class TurnManager:
             self.current = None
         if self.pending and not self.busy:
             asyncio.get_running_loop().call_soon(self._ask_next, *self.pending.popleft())
+
+    def _save(
+        self, turn: Turn, role: Role, text: str, context: str | None = None, **kw: Any
+    ) -> None:
+        new = self.chat.chat_id is None
+        message_id = self.chat.save(role, text, context, **kw)
+        if message_id is not None and self.chat.chat_id is not None:
+            title = self.chat.title() if new or role == "user" else ""
+            self.bus.publish(
+                ChatSaved(
+                    turn_id=turn.id,
+                    chat_id=self.chat.chat_id,
+                    message_id=message_id,
+                    role=role,
+                    title=title,
+                )
+            )
 
     def _ask_next(self, text: str, images: tuple[Any, ...]) -> None:
         if self.busy:  # someone started talking meanwhile; keep the question for later
@@ -405,6 +443,7 @@ class TurnManager:
             bus.publish(Notice(turn_id=turn.id, message=notice))
         self.history.add_user(message.history_text)
         turn.in_history = True
+        self._save(turn, "user", text, message.history_text, images=turn.images)
         messages = list(self.history.messages)
         images = message.images
 

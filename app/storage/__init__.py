@@ -1,0 +1,1 @@
+"""Persistence: conversations and their attachments in SQLite in the data directory."""

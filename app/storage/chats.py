@@ -1,0 +1,340 @@
+"""The conversation store: chats, one row per message, attachments, search, and a trash.
+
+Every method commits before it returns (one short transaction each), so what a method has
+stored survives the process being killed right after. Deleting puts a chat in the trash,
+where it can be restored until `purge_trash` removes it for good (the window purges chats
+deleted more than a day ago when it starts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from app.storage.blobs import BlobStore
+from app.storage.database import open_database
+
+DB_NAME = "conversations.db"
+TRASH_SECONDS = 24 * 3600
+TITLE_CHARS = 60
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatSummary:
+    id: int
+    title: str
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    sha256: str
+    name: str
+    mime: str
+    size: int
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    chat_id: int
+    role: Role
+    text: str
+    context: str | None
+    interrupted: bool
+    created: float
+    meta: dict[str, Any]
+    images: tuple[StoredImage, ...] = ()
+
+    @property
+    def model_text(self) -> str:
+        """What the model saw: the context where it differs from what was shown."""
+        return self.text if self.context is None else self.context
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chat_id: int
+    title: str
+    updated: float
+    message_id: int | None  # None: the title matched
+    snippet: str
+
+
+def make_title(question: str) -> str:
+    """A chat's title from its first question: one line, at most TITLE_CHARS, cut at a word."""
+    text = " ".join(question.split())
+    if len(text) <= TITLE_CHARS:
+        return text or "New chat"
+    cut = text[: TITLE_CHARS - 1]
+    if " " in cut[TITLE_CHARS // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+class ChatStore:
+    def __init__(self, data_dir: Path) -> None:
+        opened = open_database(data_dir / DB_NAME)
+        self._conn = opened.conn
+        self.problem = opened.problem  # a damaged or newer file was kept aside (see Opened)
+        self.path = data_dir / DB_NAME
+        self.blobs = BlobStore(data_dir / "attachments")
+        self._lock = threading.RLock()
+        row = self._conn.execute("SELECT value FROM store_info WHERE key = 'search'").fetchone()
+        self.full_text = row is not None and row[0] == "fts5"
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # SQLite itself rolls back on a full disk
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    # --- chats ---------------------------------------------------------------------------
+
+    def new_chat(self, title: str = "") -> int:
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO chats (title, created, updated) VALUES (?, ?, ?)", (title, now, now)
+            )
+            return int(cur.lastrowid or 0)
+
+    def chats(self, limit: int = -1, offset: int = 0) -> list[ChatSummary]:
+        """Chats not in the trash, the most recently used first."""
+        rows = self._read(
+            "SELECT id, title, created, updated FROM chats WHERE deleted IS NULL "
+            "ORDER BY updated DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [ChatSummary(r["id"], r["title"], r["created"], r["updated"]) for r in rows]
+
+    def count_chats(self) -> int:
+        return self._read("SELECT count(*) FROM chats WHERE deleted IS NULL")[0][0]
+
+    def chat(self, chat_id: int) -> ChatSummary | None:
+        rows = self._read(
+            "SELECT id, title, created, updated FROM chats WHERE id = ? AND deleted IS NULL",
+            (chat_id,),
+        )
+        return ChatSummary(*tuple(rows[0])) if rows else None
+
+    def latest_chat(self) -> int | None:
+        chats = self.chats(limit=1)
+        return chats[0].id if chats else None
+
+    def rename(self, chat_id: int, title: str) -> bool:
+        title = " ".join(title.split())
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE chats SET title = ? WHERE id = ? AND deleted IS NULL", (title, chat_id)
+            )
+            return cur.rowcount > 0
+
+    def delete(self, chat_id: int) -> bool:
+        """Into the trash (restore brings it back); only this one chat, nothing else."""
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE chats SET deleted = ? WHERE id = ? AND deleted IS NULL",
+                (time.time(), chat_id),
+            )
+            return cur.rowcount > 0
+
+    def restore(self, chat_id: int) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE chats SET deleted = NULL WHERE id = ? AND deleted IS NOT NULL", (chat_id,)
+            )
+            return cur.rowcount > 0
+
+    def purge_trash(self, older_than: float | None = None) -> int:
+        """Remove for good the chats deleted before `older_than` (default: a day ago), their
+        messages, and the attachment files nothing refers to any more."""
+        cutoff = time.time() - TRASH_SECONDS if older_than is None else older_than
+        with self._write() as db:
+            n = db.execute(
+                "DELETE FROM chats WHERE deleted IS NOT NULL AND deleted < ?", (cutoff,)
+            ).rowcount
+        if n:
+            used = {r[0] for r in self._read("SELECT DISTINCT sha256 FROM attachments")}
+            self.blobs.remove_unreferenced(used, older_than=time.time() - 3600)
+        return n
+
+    # --- messages ------------------------------------------------------------------------
+
+    def add_message(
+        self,
+        chat_id: int,
+        role: Role,
+        text: str,
+        context: str | None = None,
+        interrupted: bool = False,
+        images: Iterable[Any] = (),
+        meta: dict[str, Any] | None = None,
+    ) -> int:
+        """Store one message (and its images, PreparedImage-like: data, mime, name, width,
+        height), and make it the chat's latest activity. The first user message names an
+        untitled chat."""
+        stored = [
+            (self.blobs.put(img.data, img.mime), img) for img in images
+        ]  # files first: a row never points at a file that is not there
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO messages (chat_id, role, text, context, interrupted, created, meta)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chat_id,
+                    role,
+                    text,
+                    None if context == text else context,
+                    int(interrupted),
+                    now,
+                    json.dumps(meta) if meta else None,
+                ),
+            )
+            message_id = int(cur.lastrowid or 0)
+            for digest, img in stored:
+                db.execute(
+                    "INSERT INTO attachments (message_id, sha256, name, mime, size, width, height)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        message_id,
+                        digest,
+                        img.name or "image",
+                        img.mime,
+                        len(img.data),
+                        getattr(img, "width", None),
+                        getattr(img, "height", None),
+                    ),
+                )
+            db.execute("UPDATE chats SET updated = ? WHERE id = ?", (now, chat_id))
+            if role == "user":
+                db.execute(
+                    "UPDATE chats SET title = ? WHERE id = ? AND title = ''",
+                    (make_title(text), chat_id),
+                )
+        return message_id
+
+    def messages(self, chat_id: int) -> list[StoredMessage]:
+        rows = self._read("SELECT * FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,))
+        images: dict[int, list[StoredImage]] = {}
+        for a in self._read(
+            "SELECT a.* FROM attachments a JOIN messages m ON m.id = a.message_id "
+            "WHERE m.chat_id = ? ORDER BY a.id",
+            (chat_id,),
+        ):
+            images.setdefault(a["message_id"], []).append(
+                StoredImage(a["sha256"], a["name"], a["mime"], a["size"], a["width"], a["height"])
+            )
+        return [
+            StoredMessage(
+                r["id"],
+                r["chat_id"],
+                r["role"],
+                r["text"],
+                r["context"],
+                bool(r["interrupted"]),
+                r["created"],
+                json.loads(r["meta"]) if r["meta"] else {},
+                tuple(images.get(r["id"], ())),
+            )
+            for r in rows
+        ]
+
+    def image_bytes(self, image: StoredImage) -> bytes | None:
+        return self.blobs.get(image.sha256, image.mime)
+
+    # --- search --------------------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Chats whose title or messages contain every word of `text` (word prefixes, any
+        case and accents with full-text search), newest first, one hit per chat."""
+        words = re.findall(r"\w+", text.lower())
+        if not words:
+            return []
+        hits: dict[int, SearchHit] = {}
+        like = [f"%{_escape_like(w)}%" for w in words]
+        title_sql = " AND ".join(["title LIKE ? ESCAPE '\\'"] * len(words))
+        for r in self._read(
+            f"SELECT id, title, updated FROM chats WHERE deleted IS NULL AND {title_sql} "
+            "ORDER BY updated DESC LIMIT ?",
+            (*like, limit),
+        ):
+            hits[r["id"]] = SearchHit(r["id"], r["title"], r["updated"], None, r["title"])
+        if len(hits) < limit:
+            with closing(self._message_hits(words, like)) as found:  # ends the read at once
+                for hit in found:
+                    if hit.chat_id not in hits:
+                        hits[hit.chat_id] = hit
+                        if len(hits) >= limit:
+                            break
+        return sorted(hits.values(), key=lambda h: h.updated, reverse=True)
+
+    def _message_hits(self, words: list[str], like: list[str]) -> Generator[SearchHit, None, None]:
+        """Matching messages, newest first, read lazily (the caller stops at its limit)."""
+        if self.full_text:
+            query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+            sql = (
+                "SELECT m.id, m.chat_id, c.title, c.updated, "
+                "snippet(messages_fts, 0, '[', ']', '…', 12) AS snip "
+                "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+                "JOIN chats c ON c.id = m.chat_id "
+                "WHERE messages_fts MATCH ? AND c.deleted IS NULL "
+                "ORDER BY messages_fts.rowid DESC"
+            )
+            params: tuple[Any, ...] = (query,)
+        else:
+            text_sql = " AND ".join(["m.text LIKE ? ESCAPE '\\'"] * len(words))
+            sql = (
+                "SELECT m.id, m.chat_id, c.title, c.updated, m.text AS snip FROM messages m "
+                f"JOIN chats c ON c.id = m.chat_id WHERE c.deleted IS NULL AND {text_sql} "
+                "ORDER BY m.id DESC"
+            )
+            params = tuple(like)
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            try:
+                while rows := cursor.fetchmany(64):
+                    for r in rows:
+                        snip = r["snip"] if self.full_text else _snippet(r["snip"], words)
+                        yield SearchHit(r["chat_id"], r["title"], r["updated"], r["id"], snip)
+            finally:
+                cursor.close()
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _snippet(text: str, words: list[str], width: int = 80) -> str:
+    at = text.lower().find(words[0])
+    start = max(0, at - width // 3)
+    out = text[start : start + width]
+    return ("…" if start else "") + out + ("…" if start + width < len(text) else "")

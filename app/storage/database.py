@@ -1,0 +1,112 @@
+"""Opening the conversation database: WAL, foreign keys, migrations, and a damaged or newer
+file kept aside rather than replaced.
+
+WAL with synchronous=NORMAL: a committed transaction survives the app being killed at any
+moment (it is in the WAL file, which the OS holds); only a power cut can lose the last few.
+One connection writes (the ChatStore's), readers never block it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.storage import schema
+
+log = logging.getLogger(__name__)
+
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+@dataclass
+class Opened:
+    conn: sqlite3.Connection
+    # Set when the file there could not be used: what happened and where it now is, for the
+    # user to read. The conversation store then started empty.
+    problem: str = ""
+    kept_aside: Path | None = None
+
+
+class NewerDatabase(Exception):
+    pass
+
+
+class StoreUnavailable(Exception):
+    """The database can't be opened right now (locked, no permission, disk full); nothing
+    was moved. The message says what to do."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+def _prepare(path: Path) -> sqlite3.Connection:
+    conn = connect(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > schema.VERSION:
+            raise NewerDatabase(version)
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"integrity check: {check}")
+        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            log.warning("%s: WAL is not available here; using the default journal", path)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        schema.migrate(conn)
+        return conn
+    except BaseException:
+        conn.close()
+        raise
+
+
+def keep_aside(path: Path, why: str) -> Path:
+    """Rename the file (and its WAL) out of the way, never deleting it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.{why}-{stamp}{path.suffix}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.stem}.{why}-{stamp}-{n}{path.suffix}")
+    for suffix in _SIDE_FILES:
+        side = Path(str(path) + suffix)
+        if side.exists():
+            side.rename(Path(str(target) + suffix))
+    path.rename(target)
+    return target
+
+
+def open_database(path: Path) -> Opened:
+    """The database at `path`, created or migrated as needed. A file that is not a database,
+    fails its integrity check, or was made by a newer Parley is renamed aside (with its WAL)
+    and a fresh one is started; `Opened.problem` says so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return Opened(_prepare(path))
+    except NewerDatabase as exc:
+        aside = keep_aside(path, "newer")
+        problem = (
+            f"Your conversations were saved by a newer version of Parley (database version "
+            f"{exc.args[0]}, this one reads up to {schema.VERSION}). They are kept, untouched, "
+            f"in {aside}; update Parley to see them again. Parley started a new history."
+        )
+    except sqlite3.OperationalError as exc:
+        # Locked by another program, unreadable, a full disk: not damage, so leave it alone.
+        raise StoreUnavailable(
+            f"Could not open the conversation history {path}: {exc}. Close other programs "
+            "using it, or check the folder's permissions and free space."
+        ) from exc
+    except sqlite3.DatabaseError as exc:
+        log.warning("conversation database %s is unusable: %s", path, exc)
+        aside = keep_aside(path, "damaged")
+        problem = (
+            f"The conversation history could not be read ({exc}). The file is kept, "
+            f"untouched, as {aside}, so nothing is lost; Parley started a new history."
+        )
+    return Opened(_prepare(path), problem, aside)

@@ -1,0 +1,126 @@
+"""The database schema as numbered migrations; `PRAGMA user_version` says which have run.
+
+A migration is appended, never edited: a user's file made by an older Parley is brought up to
+date step by step, and a file from a newer Parley (a higher version than the last one here) is
+never opened for writing (see database.open_database).
+
+Full-text search uses FTS5 where this sqlite3 build has it. The index is an external-content
+table kept in step by triggers, so a message is stored once and searching 250,000 of them
+does not scan them all. Where FTS5 is missing, migration 2 records that and search falls back
+to LIKE (slower, still correct).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# 1: conversations, one row per message, attachments as content-addressed files.
+_V1 = """
+CREATE TABLE chats (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    deleted REAL  -- in the trash since then (undo is possible); NULL: not deleted
+);
+CREATE INDEX chats_by_update ON chats (updated DESC) WHERE deleted IS NULL;
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    text TEXT NOT NULL,  -- as the user saw it
+    context TEXT,  -- as the model saw it, where different (an image's OCR reading); NULL: text
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    meta TEXT  -- JSON: timings and the like
+);
+CREATE INDEX messages_by_chat ON messages (chat_id, id);
+CREATE TABLE attachments (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    width INTEGER,
+    height INTEGER
+);
+CREATE INDEX attachments_by_message ON attachments (message_id);
+CREATE INDEX attachments_by_hash ON attachments (sha256);
+"""
+
+# 2: full-text search over messages (and whatever was stored before, backfilled).
+_V2_FTS = """
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages;
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+END;
+"""
+_V2_COMMON = """
+CREATE TABLE store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def has_fts5(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5 (x)")
+        conn.execute("DROP TABLE temp.fts5_probe")
+        return True
+    except sqlite3.OperationalError:
+        return False
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run each statement of `script` inside the current transaction (executescript would
+    commit it first, so a migration failing half-way would leave half a schema)."""
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        # complete_statement knows the semicolons inside a trigger's BEGIN ... END.
+        if sqlite3.complete_statement(current):
+            conn.execute(current)
+            current = ""
+    if current.strip():
+        conn.execute(current)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    run_script(conn, _V1)
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    run_script(conn, _V2_COMMON)
+    fts = has_fts5(conn)
+    if fts:
+        run_script(conn, _V2_FTS)
+    conn.execute("INSERT INTO store_info VALUES ('search', ?)", ("fts5" if fts else "like",))
+
+
+MIGRATIONS = [_v1, _v2]  # MIGRATIONS[n - 1] takes a file from version n - 1 to n
+VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, target: int = VERSION) -> None:
+    """Run the migrations after the file's version up to `target`, each in one transaction.
+    `conn` must be in autocommit mode (isolation_level=None): the transactions are ours."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version in range(current + 1, target + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version - 1](conn)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
