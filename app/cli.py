@@ -1,4 +1,5 @@
-"""Command line: `parley` (the window), `parley ask`, `parley devices`, `parley --version`."""
+"""Command line: `parley` (the window), `parley ask`, `parley chats`, `parley devices`,
+`parley models`, `parley --version`."""
 
 from __future__ import annotations
 
@@ -76,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
         "first_audio counts from the end of the file",
     )
     ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")
+    which = ask.add_mutually_exclusive_group()
+    which.add_argument("--chat", type=int, metavar="ID", help="go on with this saved conversation")
+    which.add_argument(
+        "--continue",
+        dest="continue_chat",
+        action="store_true",
+        help="go on with the most recent conversation",
+    )
+    which.add_argument("--no-save", action="store_true", help="keep this one out of the history")
     _add_model_options(ask)
 
     sub.add_parser("devices", help="list audio input and output devices")
@@ -83,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_models import add_models_parser
 
     add_models_parser(sub)
+    from app.cli_chats import add_chats_parser
+
+    add_chats_parser(sub)
     return parser
 
 
@@ -129,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.cli_models import run_models
 
         return run_models(args)
+    if args.command == "chats":
+        from app.cli_chats import run_chats
+
+        return run_chats(args)
     settings = settings_from_args(args)
     if args.command == "ask":
         from app.headless import run_ask

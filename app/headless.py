@@ -29,6 +29,8 @@ from app.bus.events import (
 from app.config import Settings
 from app.pipeline.engines import Engines
 from app.session import Session
+from app.storage.chats import ChatStore
+from app.storage.database import StoreUnavailable
 
 
 class WavSink:
@@ -118,17 +120,57 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
                 images.append(load_attachment(Path(path)))
             except ImageError as exc:
                 return _fail(str(exc), args.json, 2)
-    return asyncio.run(_ask(args, settings, audio, images))
+    store, chat_id, problem = _history(args)
+    if problem:
+        return _fail(problem, args.json, 2)
+    try:
+        return asyncio.run(_ask(args, settings, audio, images, store, chat_id))
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _history(args: argparse.Namespace) -> tuple[ChatStore | None, int | None, str]:
+    """The store this turn is saved in (None with --no-save, or if it can't be opened: the
+    turn still runs), the chat it continues, or why the chat asked for does not exist."""
+    if getattr(args, "no_save", False):
+        return None, None, ""
+    from app.cli_chats import open_store
+
+    try:
+        store = open_store()
+    except StoreUnavailable as exc:
+        if args.chat is not None or args.continue_chat:
+            return None, None, str(exc)
+        print(f"parley: {exc} This answer will not be saved.", file=sys.stderr)
+        return None, None, ""
+    chat_id = args.chat
+    if args.continue_chat:
+        chat_id = store.latest_chat()
+        if chat_id is None:
+            store.close()
+            return None, None, "There is no conversation to continue yet."
+    elif chat_id is not None and store.chat(chat_id) is None:
+        store.close()
+        return None, None, f"There is no conversation {chat_id}; `parley chats list` shows them."
+    return store, chat_id, ""
 
 
 async def _ask(
-    args: argparse.Namespace, settings: Settings, audio: np.ndarray | None, images: list[Any]
+    args: argparse.Namespace,
+    settings: Settings,
+    audio: np.ndarray | None,
+    images: list[Any],
+    store: ChatStore | None = None,
+    chat_id: int | None = None,
 ) -> int:
     bus = EventBus(asyncio.get_running_loop())
     settings.speak_replies = bool(args.say)
     sink = WavSink(bus, Path(args.say)) if args.say else None
     engines = Engines(bus, settings)
-    session = Session(settings, bus, engines=engines, sink=sink)
+    session = Session(settings, bus, engines=engines, sink=sink, store=store)
+    if chat_id is not None:
+        session.turns.open_chat(chat_id)
     needed: list[EngineName] = ["llm"]
     if audio is not None:
         needed.append("stt")
@@ -187,6 +229,7 @@ async def _ask(
                     "images": [img.name for img in images],
                     "notices": notices,
                     "say": str(args.say) if args.say else None,
+                    "chat_id": session.turns.chat.chat_id,
                 },
                 ensure_ascii=False,
             )
