@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -13,9 +14,11 @@ from pathlib import Path
 from app.audio.backend import AudioBackend, AudioUnavailable
 from app.bus import EventBus
 from app.bus.events import EngineStatus
-from app.config import Settings
+from app.config import Settings, history_dir
 from app.pipeline.engines import Engines
 from app.session import Session
+from app.storage.chats import ChatStore
+from app.storage.database import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,24 @@ def build_window(
     """The session and its window (tests call this with a fake audio device)."""
     from app.ui.main_window import MainWindow
 
-    session = Session(settings, bus, engines=engines, backend=backend)
+    store = open_history()
+    session = Session(settings, bus, engines=engines, backend=backend, store=store)
     return MainWindow(session)
+
+
+def open_history() -> ChatStore | None:
+    """The conversation store, with a day's trash emptied; None (and a log line: the window
+    says the history is off) if it can't be opened at all."""
+    try:
+        store = ChatStore(history_dir())
+    except StoreUnavailable as exc:
+        log.warning("%s", exc)
+        return None
+    try:
+        store.purge_trash()
+    except sqlite3.Error as exc:
+        log.warning("could not empty the trash: %s", exc)
+    return store
 
 
 def _no_display() -> bool:

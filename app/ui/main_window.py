@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeyEvent, QKeySequence
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeyEvent,
+    QKeySequence,
+    QPixmap,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -23,6 +33,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +41,7 @@ from PySide6.QtWidgets import (
 from app.audio.backend import AudioUnavailable
 from app.audio.wavfile import AudioFileError, read_audio
 from app.bus.events import (
+    ChatSaved,
     EngineStatus,
     ErrorRaised,
     LlmDelta,
@@ -47,6 +59,7 @@ from app.ui.chat_view import Bubble, ChatView
 from app.ui.model_panel import ModelPanel, is_model_file
 from app.ui.push_to_talk import HoldToTalk
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.sidebar import Sidebar
 from app.ui.style import STYLE
 from app.ui.widgets import LevelMeter, StatusLine, TalkButton, Waterfall
 from app.ui.x11_keyboard import X11Keyboard
@@ -66,7 +79,7 @@ class MainWindow(QMainWindow):
         icon = ASSETS / "icon.png"
         if icon.exists():
             self.setWindowIcon(QIcon(str(icon)))
-        self.resize(520, 720)
+        self.resize(820, 720)
         self.setStyleSheet(STYLE)
 
         self.chat = ChatView()
@@ -131,6 +144,24 @@ class MainWindow(QMainWindow):
         toolbar.addStretch(1)
         toolbar.addWidget(self.models_button)
         toolbar.addWidget(self.settings_button)
+        self.sidebar: Sidebar | None = None
+        self.chats_button = QPushButton("Chats")
+        self.chats_button.setObjectName("chatsButton")
+        self.chats_button.setCheckable(True)
+        self.chats_button.setToolTip("Show or hide your conversations (Ctrl+K searches them)")
+        self._sidebar_auto = True  # shown or hidden by the window's width until the user says
+        store = session.store
+        if store is not None:
+            self.sidebar = Sidebar(store)
+            self.sidebar.open_requested.connect(self.open_chat)
+            self.sidebar.deleted.connect(self._on_chat_deleted)
+            self.chats_button.setChecked(True)
+            self.chats_button.toggled.connect(self._toggle_sidebar)
+            QShortcut(QKeySequence("Ctrl+K"), self, activated=self._search_chats)
+        else:
+            self.chats_button.setEnabled(False)
+            self.chats_button.setToolTip("The conversation history could not be opened")
+        toolbar.insertWidget(0, self.chats_button)
         column = QVBoxLayout()
         column.setContentsMargins(8, 8, 8, 4)
         column.addLayout(toolbar)
@@ -143,7 +174,17 @@ class MainWindow(QMainWindow):
         column.addWidget(self.status)
         central = QWidget()
         central.setLayout(column)
-        self.setCentralWidget(central)
+        if self.sidebar is not None:
+            splitter = QSplitter(Qt.Orientation.Horizontal)
+            splitter.setObjectName("mainSplitter")
+            splitter.addWidget(self.sidebar)
+            splitter.addWidget(central)
+            splitter.setStretchFactor(1, 1)
+            splitter.setCollapsible(1, False)
+            splitter.setSizes([240, 580])
+            self.setCentralWidget(splitter)
+        else:
+            self.setCentralWidget(central)
 
         self._listening_turn = 0
         self._pending_bubbles: list[Bubble] = []
@@ -174,8 +215,11 @@ class MainWindow(QMainWindow):
             subscribe(TurnFinished, self._on_turn_finished),
             subscribe(ErrorRaised, self._on_error),
             subscribe(Notice, self._on_notice),
+            subscribe(ChatSaved, self._on_chat_saved),
         ]
         self._show_audio_state()
+        if store is not None and store.problem:
+            self.chat.add("error", store.problem)
 
     # --- user actions ------------------------------------------------------------------------
 
@@ -190,11 +234,13 @@ class MainWindow(QMainWindow):
         bubble = self.chat.add("user", text)
         if images:
             bubble.add_images([img.thumbnail(THUMB * 2) for img in images])
+        # Pending until its UserTurn claims it (at once, or when a queued question's turn
+        # comes).
+        self._pending_bubbles.append(bubble)
         started = self.session.turns.ask(text)
         self.attachments.clear()  # the turn (or the queue) has taken them
         if not started:
             bubble.set_dimmed(True)  # queued: shown at once, answered after the current reply
-        self._pending_bubbles.append(bubble)
         self._update_buttons()
 
     def start_talking(self) -> bool:
@@ -306,6 +352,80 @@ class MainWindow(QMainWindow):
         self.stop()
         self.session.turns.reset()
         self.chat.clear()
+        self._pending_bubbles.clear()
+        if self.sidebar is not None:
+            self.sidebar.set_current(None)
+
+    def open_chat(self, chat_id: int) -> bool:
+        """Show a saved chat and go on with it: its bubbles, its images, its context."""
+        store = self.session.store
+        if store is None or store.chat(chat_id) is None:
+            return False
+        self.stop()
+        messages = self.session.turns.open_chat(chat_id)
+        self.chat.clear()
+        self._pending_bubbles.clear()
+        for m in messages:
+            text = m.text + ("\n\n*— interrupted*" if m.interrupted else "")
+            bubble = self.chat.add(m.role, text)
+            thumbs = [store.image_bytes(img) for img in m.images]
+            if any(thumbs):
+                bubble.add_images([self._thumbnail(t) for t in thumbs if t])
+        if self.sidebar is not None:
+            self.sidebar.set_current(chat_id)
+        return True
+
+    @staticmethod
+    def _thumbnail(data: bytes) -> bytes:
+        """A stored image fitted into the bubble's thumbnail box (PNG bytes)."""
+        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+        pixmap = QPixmap()
+        pixmap.loadFromData(data)
+        side = THUMB * 2
+        small = pixmap.scaled(
+            side,
+            side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        out = QByteArray()
+        buffer = QBuffer(out)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        small.save(buffer, "PNG")
+        return bytes(out.data())
+
+    def _on_chat_saved(self, ev: ChatSaved) -> None:
+        if self.sidebar is None:
+            return
+        self.sidebar.current = ev.chat_id
+        if not self.sidebar.model.query:  # a search being read is left as it is
+            self.sidebar.refresh()
+
+    def _on_chat_deleted(self, chat_id: int) -> None:
+        if self.session.turns.chat.chat_id == chat_id:
+            self.new_chat()
+
+    def _search_chats(self) -> None:
+        if self.sidebar is not None:
+            self._sidebar_auto = False
+            self.chats_button.setChecked(True)
+            self.sidebar.focus_search()
+
+    def _toggle_sidebar(self, shown: bool) -> None:
+        if self.sidebar is not None:
+            self._sidebar_auto = False
+            self.sidebar.setVisible(shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        # Narrow, the chat gets the whole width; the Chats button still opens the list.
+        if self.sidebar is not None and self._sidebar_auto:
+            wide = event.size().width() >= 640
+            self.sidebar.setVisible(wide)
+            self.chats_button.blockSignals(True)
+            self.chats_button.setChecked(wide)
+            self.chats_button.blockSignals(False)
+        super().resizeEvent(event)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.session.settings, self.session.backend, self)

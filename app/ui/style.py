@@ -34,4 +34,9 @@ QLabel[state="ready"] { color: #1a7f37; }
 QLabel[state="loading"] { color: #9a6700; }
 QLabel[state="error"] { color: #cf222e; }
 #timings { color: #5c6370; }
+#chatSearch { padding: 6px; border: 1px solid #c9ced6; border-radius: 8px; background: white; }
+#chatList { background: white; border: 1px solid #dde1e7; border-radius: 8px; }
+#chatList::item { padding: 6px 8px; border-bottom: 1px solid #eef0f3; color: #1d2330; }
+#chatList::item:selected { background: #dbe6fb; color: #1d2330; }
+#sidebarEmpty { color: #5c6370; }
 """
