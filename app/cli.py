@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="go on with the most recent conversation",
     )
     which.add_argument("--no-save", action="store_true", help="keep this one out of the history")
+    ask.add_argument(
+        "--assistant", metavar="NAME", help="who answers a new chat (see `parley assistants`)"
+    )
     _add_model_options(ask)
 
     sub.add_parser("devices", help="list audio input and output devices")
@@ -96,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_chats import add_chats_parser
 
     add_chats_parser(sub)
+    from app.cli_assistants import add_assistants_parser
+
+    add_assistants_parser(sub)
+    from app.cli_feedback import add_feedback_parsers
+
+    add_feedback_parsers(sub)
     return parser
 
 
@@ -147,6 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_chats(args)
     settings = settings_from_args(args)
+    if args.command in ("rate", "export-dataset"):
+        from app.cli_feedback import run_feedback
+
+        return run_feedback(args, settings)
+    if args.command == "assistants":
+        from app.cli_assistants import run_assistants
+
+        return run_assistants(args, settings)
     if args.command == "ask":
         from app.headless import run_ask
 

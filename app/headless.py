@@ -29,8 +29,11 @@ from app.bus.events import (
 from app.config import Settings
 from app.pipeline.engines import Engines
 from app.session import Session
+from app.storage.assistants import BUILTIN, Assistant
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
+
+_PARLEY = Assistant(0, BUILTIN, 0, "")
 
 
 class WavSink:
@@ -123,11 +126,49 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     store, chat_id, problem = _history(args)
     if problem:
         return _fail(problem, args.json, 2)
+    assistant = None
+    if store is not None:
+        assistant, problem = _assistant(args, store, chat_id, settings)
+        if problem:
+            store.close()
+            return _fail(problem, args.json, 2)
+    elif getattr(args, "assistant", None):
+        return _fail("--assistant needs the conversation history (not --no-save).", args.json, 2)
     try:
-        return asyncio.run(_ask(args, settings, audio, images, store, chat_id))
+        return asyncio.run(_ask(args, settings, audio, images, store, chat_id, assistant))
     finally:
         if store is not None:
             store.close()
+
+
+def _assistant(
+    args: argparse.Namespace, store: ChatStore, chat_id: int | None, settings: Settings
+) -> tuple[Assistant | None, str]:
+    """Who answers: --assistant for a new chat, or the revision a continued chat recorded;
+    their voice and model go into `settings` (for this run only) where they exist."""
+    from app.pipeline.assistant_choice import engine_choice
+    from app.storage.assistants import AssistantError, Assistants
+
+    assistants = Assistants(store)
+    chosen: Assistant | None = None
+    if chat_id is not None:
+        if args.assistant:
+            return None, "A conversation keeps its assistant: drop --assistant, or start a new one."
+        recorded = store.chat_assistant(chat_id)
+        chosen = assistants.revision(*recorded) if recorded else None
+    elif args.assistant:
+        try:
+            chosen = assistants.get(args.assistant)
+        except AssistantError as exc:
+            return None, str(exc)
+    if chosen is None or chosen.builtin:
+        return chosen, ""
+    choice = engine_choice(chosen)
+    for key, value in (choice.tts | choice.llm).items():
+        setattr(settings, key, value)
+    for notice in choice.notices:
+        print(f"parley: {notice}", file=sys.stderr)
+    return chosen, ""
 
 
 def _history(args: argparse.Namespace) -> tuple[ChatStore | None, int | None, str]:
@@ -163,6 +204,7 @@ async def _ask(
     images: list[Any],
     store: ChatStore | None = None,
     chat_id: int | None = None,
+    assistant: Assistant | None = None,
 ) -> int:
     bus = EventBus(asyncio.get_running_loop())
     settings.speak_replies = bool(args.say)
@@ -171,6 +213,8 @@ async def _ask(
     session = Session(settings, bus, engines=engines, sink=sink, store=store)
     if chat_id is not None:
         session.turns.open_chat(chat_id)
+    elif assistant is not None:
+        session.turns.use_assistant(assistant)
     needed: list[EngineName] = ["llm"]
     if audio is not None:
         needed.append("stt")
@@ -230,6 +274,8 @@ async def _ask(
                     "notices": notices,
                     "say": str(args.say) if args.say else None,
                     "chat_id": session.turns.chat.chat_id,
+                    "message_ids": [m for m in session.turns.chat.ids[-2:] if m],
+                    "assistant": (session.turns.assistant or _PARLEY).name,
                 },
                 ensure_ascii=False,
             )

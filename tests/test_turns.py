@@ -179,6 +179,10 @@ class Harness:
         assert result is not None
         return result
 
+    def of_user(self, n: int) -> int:
+        """The turn id of the `n`-th question asked (0-based)."""
+        return self.of(UserTurn)[n].turn_id
+
     def finish_of(self, turn_id: int) -> TurnFinished | None:
         return next((e for e in self.of(TurnFinished) if e.turn_id == turn_id), None)
 

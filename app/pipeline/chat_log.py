@@ -22,6 +22,10 @@ class ChatLog:
     def __init__(self, store: ChatStore | None, warn: Callable[[str], None]) -> None:
         self.store = store
         self.chat_id: int | None = None
+        # The stored ids of the history's messages, in step with it (None: not stored).
+        self.ids: list[int | None] = []
+        # Who answers a chat started from now on: (assistant id, revision); None: built-in.
+        self.assistant: tuple[int, int] | None = None
         self._warn = warn
         self._warned = False
 
@@ -40,7 +44,7 @@ class ChatLog:
             return None
         try:
             if self.chat_id is None:
-                self.chat_id = self.store.new_chat()
+                self.chat_id = self.store.new_chat(assistant=self.assistant)
             return self.store.add_message(
                 self.chat_id, role, text, context, interrupted, images, meta
             )
@@ -54,6 +58,27 @@ class ChatLog:
                 )
             return None
 
+    def forget(self) -> None:
+        """A new chat begins with the next message."""
+        self.chat_id = None
+        self.ids = []
+
+    def reply_meta(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """What a reply was made from, by reference: the system prompt (stored once) and the
+        ids of the messages the model was given (the newest ones of the history, which ends
+        with the question; `cut`: that question as shortened to fit)."""
+        if self.store is None or "kept" not in record:
+            return None
+        try:
+            system = self.store.keep_system_prompt(record["system"])
+        except (sqlite3.Error, OSError):
+            return None
+        kept = int(record["kept"])
+        meta: dict[str, Any] = {"system": system, "context": self.ids[-kept:] if kept else []}
+        if "cut" in record:
+            meta["cut"] = record["cut"]
+        return meta
+
     def title(self) -> str:
         if self.store is None or self.chat_id is None:
             return ""
@@ -61,16 +86,16 @@ class ChatLog:
         return chat.title if chat else ""
 
 
-def history_messages(stored: list[StoredMessage]) -> list[Message]:
-    """The LLM history of a stored chat: each question with its answer, as the model saw
-    them. A question left unanswered (the model failed, or the app was closed before the
-    reply) is left out, as the live history leaves it out."""
-    out: list[Message] = []
+def history_messages(stored: list[StoredMessage]) -> list[tuple[int, Message]]:
+    """The LLM history of a stored chat (with each message's id): each question with its
+    answer, as the model saw them. A question left unanswered (the model failed, or the app
+    was closed before the reply) is left out, as the live history leaves it out."""
+    out: list[tuple[int, Message]] = []
     for i, m in enumerate(stored):
         if m.role == "user":
             answered = i + 1 < len(stored) and stored[i + 1].role == "assistant"
             if answered:
-                out.append({"role": "user", "content": m.model_text})
-        elif out and out[-1]["role"] == "user":
-            out.append({"role": "assistant", "content": m.model_text.strip() or "…"})
+                out.append((m.id, {"role": "user", "content": m.model_text}))
+        elif out and out[-1][1]["role"] == "user":
+            out.append((m.id, {"role": "assistant", "content": m.model_text.strip() or "…"}))
     return out

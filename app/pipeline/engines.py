@@ -205,7 +205,7 @@ class Engines:
         self.load_seconds[name] = time.monotonic() - started
         self._status(name, "ready", getattr(engine, "name", ""))
 
-    def reload(self, name: EngineName, **changes: Any) -> Future[Any]:
+    def reload(self, name: EngineName, persist: bool = True, **changes: Any) -> Future[Any]:
         """Re-create engine `name` on its worker from the settings with `changes` applied.
 
         Jobs already queued on that worker (a reply being generated) finish on the old engine;
@@ -213,14 +213,15 @@ class Engines:
         once it is ready: then `changes` are written into the settings and the old engine is
         released. If it fails, the old engine stays in use, the settings are untouched, an
         `error` status says why (then `ready` again for the old one), and the future raises
-        ModelError with the message.
+        ModelError with the message. `persist=False`: the settings are left as they are (an
+        assistant's own voice or model, for as long as it is chosen).
         """
         unknown = [key for key in changes if not hasattr(self.settings, key)]
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(unknown)}")
-        return self.workers[name].submit(self._reload, name, changes)
+        return self.workers[name].submit(self._reload, name, changes, persist)
 
-    def _reload(self, name: EngineName, changes: dict[str, Any]) -> Any:
+    def _reload(self, name: EngineName, changes: dict[str, Any], persist: bool = True) -> Any:
         candidate = replace(self.settings, **changes)
         old = getattr(self, name)
         self._status(name, "loading")
@@ -237,8 +238,9 @@ class Engines:
                 self._status(name, "error", f"{message} Still using {kept}.")
                 self._status(name, "ready", getattr(old, "name", ""))
             raise ModelError(message) from exc
-        for key, value in changes.items():
-            setattr(self.settings, key, value)
+        if persist:
+            for key, value in changes.items():
+                setattr(self.settings, key, value)
         setattr(self, name, engine)
         self.errors.pop(name, None)
         self.load_seconds[name] = time.monotonic() - started

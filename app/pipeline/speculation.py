@@ -41,13 +41,23 @@ def stream_reply(
     messages: list[Message],
     extra_budget: int = 0,
     last_user: Any = None,
+    system_prompt: str | None = None,
+    record: dict[str, Any] | None = None,
 ) -> Iterator[str]:
     """The reply's pieces for this conversation (`messages` ends with the user's turn),
     trimmed to leave room for the reply (plus `extra_budget` tokens, for images).
-    `last_user` replaces the newest message's content (images)."""
-    history = History(settings.system_prompt, messages)
+    `last_user` replaces the newest message's content (images). `record` learns what the
+    model was given: "kept" (how many of `messages`, from the end) and "cut" (the newest
+    message's text, when it had to be shortened), so feedback can name the exact prompt."""
+    system = settings.system_prompt if system_prompt is None else system_prompt
+    history = History(system, messages)
     budget = settings.llm_max_tokens + extra_budget
     prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
+    if record is not None:
+        record["system"] = system
+        record["kept"] = len(prompt) - 1
+        if prompt[-1]["content"] != messages[-1]["content"]:
+            record["cut"] = prompt[-1]["content"]
     if last_user is not None:
         prompt[-1] = {"role": "user", "content": last_user}
     return llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature)
@@ -92,6 +102,7 @@ class Speculation:
     ) -> None:
         self.text = text
         self.messages = messages  # the conversation it answers, ending with `text`
+        self.record: dict[str, Any] = {}  # what the model was given (see stream_reply)
         self.splitter = splitter
         self.on_first_clause = on_first_clause
         self.first_clause: str | None = None

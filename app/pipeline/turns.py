@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -60,6 +61,7 @@ from app.pipeline.history import History
 from app.pipeline.reply_feed import ReplyFeed
 from app.pipeline.sentences import SentenceSplitter, speakable
 from app.pipeline.speculation import Speculation, consume, stream_reply
+from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
@@ -103,6 +105,8 @@ class Turn:
     images: tuple[Any, ...] = ()
     live: LiveTranscriber | None = None
     speculation: Speculation | None = None  # a reply started at a pause, key still held
+    # What the model was given (see stream_reply), filled on the LLM worker.
+    prompt_record: dict[str, Any] = field(default_factory=dict)
 
     def mark(self, name: str, at: float) -> None:
         self.marks.setdefault(name, at)
@@ -143,6 +147,7 @@ class TurnManager:
         self.settings = settings
         self.sink = sink
         self.history = History(settings.system_prompt)
+        self.assistant: Assistant | None = None  # None: the built-in Parley
         self.chat = ChatLog(store, lambda text: bus.publish(Notice(message=text)))
         self.current: Turn | None = None
         self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
@@ -243,7 +248,25 @@ class TurnManager:
         """Forget the conversation (a new chat); the old one stays in the store."""
         self.interrupt("new conversation", clear_pending=True)
         self.history.clear()
-        self.chat.chat_id = None
+        self.chat.forget()
+        # A new chat gets the chosen assistant as it is now (an old chat may have been
+        # answered by an older revision, or by one since removed).
+        current = self.assistant
+        if current is not None and self.chat.store is not None:
+            try:
+                latest = Assistants(self.chat.store).get_by_id(current.id)
+            except AssistantError:
+                latest = None
+            self.use_assistant(None if latest is None or latest.builtin else latest)
+
+    def use_assistant(self, assistant: Assistant | None) -> None:
+        """Who answers the chats started from now on (None: the built-in Parley, with the
+        instructions in Settings). The caller starts a new chat (reset) first."""
+        self.assistant = assistant
+        self.history.system_prompt = (
+            self.settings.system_prompt if assistant is None else assistant.instructions
+        )
+        self.chat.assistant = None if assistant is None else (assistant.id, assistant.revision)
 
     def open_chat(self, chat_id: int) -> list[StoredMessage]:
         """Go on with a stored chat: its questions and answers become the LLM's history (as
@@ -255,8 +278,13 @@ class TurnManager:
         stored = store.messages(chat_id)
         self.interrupt("another conversation", clear_pending=True)
         self.history.clear()
-        self.history.messages.extend(history_messages(stored))
+        # The revision that answered it goes on answering it, however it was edited since.
+        recorded = store.chat_assistant(chat_id)
+        self.use_assistant(Assistants(store).revision(*recorded) if recorded else None)
+        kept = history_messages(stored)
+        self.history.messages.extend(m for _, m in kept)
         self.chat.chat_id = chat_id
+        self.chat.ids = [i for i, _ in kept]
         return stored
 
     def close(self) -> None:
@@ -307,7 +335,11 @@ class TurnManager:
         if turn.in_history:
             # What the user heard is what the assistant said, as far as the model is concerned.
             self.history.add_assistant(spoken.strip() or "…")
-            self._save(turn, "assistant", spoken.strip() or "…", interrupted=interrupted)
+            meta = self.chat.reply_meta(turn.prompt_record)
+            reply_id = self._save(
+                turn, "assistant", spoken.strip() or "…", interrupted=interrupted, meta=meta
+            )
+            self.chat.ids.append(reply_id)
         self.last_turn = turn
         self.bus.publish(
             TurnFinished(
@@ -326,8 +358,14 @@ class TurnManager:
 
     def _save(
         self, turn: Turn, role: Role, text: str, context: str | None = None, **kw: Any
-    ) -> None:
+    ) -> int | None:
         new = self.chat.chat_id is None
+        if new and self.assistant is None and self.chat.store is not None:
+            try:  # the built-in Parley's revision for the instructions it answers with
+                parley = Assistants(self.chat.store).builtin(self.history.system_prompt)
+                self.chat.assistant = (parley.id, parley.revision)
+            except sqlite3.Error:
+                self.chat.assistant = None
         message_id = self.chat.save(role, text, context, **kw)
         if message_id is not None and self.chat.chat_id is not None:
             title = self.chat.title() if new or role == "user" else ""
@@ -340,6 +378,7 @@ class TurnManager:
                     title=title,
                 )
             )
+        return message_id
 
     def _ask_next(self, text: str, images: tuple[Any, ...]) -> None:
         if self.busy:  # someone started talking meanwhile; keep the question for later
@@ -359,6 +398,8 @@ class TurnManager:
             turn.in_history = False
             if self.history.messages and self.history.messages[-1]["role"] == "user":
                 self.history.messages.pop()
+                if self.chat.ids:
+                    self.chat.ids.pop()
         self._finish(turn)
 
     async def _stage(
@@ -443,15 +484,19 @@ class TurnManager:
             bus.publish(Notice(turn_id=turn.id, message=notice))
         self.history.add_user(message.history_text)
         turn.in_history = True
-        self._save(turn, "user", text, message.history_text, images=turn.images)
+        self.chat.ids.append(
+            self._save(turn, "user", text, message.history_text, images=turn.images)
+        )
         messages = list(self.history.messages)
         images = message.images
 
         feed = turn.feed
         why = ("Can't answer", "The language model failed")
         spec = turn.speculation
+        system = self.history.system_prompt
         if spec is not None and not images and spec.matches(message.history_text, messages):
             spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
+            turn.prompt_record = spec.record
             assert spec.future is not None
             reply = await self._outcome(turn, "llm", asyncio.wrap_future(spec.future), *why)
         else:
@@ -462,7 +507,9 @@ class TurnManager:
                 # Only the newest message carries pixels; the history keeps their names.
                 last = vision_content(text, images) if images else None
                 extra = IMAGE_TOKEN_BUDGET * len(images)
-                stream = stream_reply(llm, settings, messages, extra, last)
+                stream = stream_reply(
+                    llm, settings, messages, extra, last, system, turn.prompt_record
+                )
                 return consume(stream, feed.piece, turn.cancel, feed.hold)
 
             reply = await self._stage(turn, "llm", job, *why)
@@ -482,6 +529,7 @@ class TurnManager:
         log.debug("turn %d: a reply started at a pause, on %r", turn.id, text)
         settings = self.settings
         messages = [*self.history.messages, {"role": "user", "content": text}]
+        system = self.history.system_prompt
         ahead = settings.speculative_audio and turn.speaking
         spec = Speculation(
             text,
@@ -494,7 +542,7 @@ class TurnManager:
             if spec.cancelled.is_set():  # superseded while queued
                 return ""
             llm: ChatModel = self.engines.require("llm")
-            return spec.run(stream_reply(llm, settings, messages))
+            return spec.run(stream_reply(llm, settings, messages, 0, None, system, spec.record))
 
         spec.future = self.engines.worker("llm").submit(job)
         turn.speculation = spec

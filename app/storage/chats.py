@@ -8,6 +8,7 @@ deleted more than a day ago when it starts).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -118,13 +119,61 @@ class ChatStore:
 
     # --- chats ---------------------------------------------------------------------------
 
-    def new_chat(self, title: str = "") -> int:
+    def new_chat(self, title: str = "", assistant: tuple[int, int] | None = None) -> int:
+        """A new chat, answered by `assistant` (its id and revision) if given."""
         now = time.time()
+        who, revision = assistant or (None, None)
         with self._write() as db:
             cur = db.execute(
-                "INSERT INTO chats (title, created, updated) VALUES (?, ?, ?)", (title, now, now)
+                "INSERT INTO chats (title, created, updated, assistant_id, assistant_revision) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (title, now, now, who, revision),
             )
             return int(cur.lastrowid or 0)
+
+    def chat_assistant(self, chat_id: int) -> tuple[int, int] | None:
+        """The assistant (id, revision) that answers this chat; None: the built-in one."""
+        rows = self._read(
+            "SELECT assistant_id, assistant_revision FROM chats WHERE id = ?", (chat_id,)
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return int(rows[0][0]), int(rows[0][1])
+
+    def keep_system_prompt(self, text: str) -> str:
+        """Store a system prompt once; its sha256, which replies refer to."""
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO system_prompts VALUES (?, ?)", (digest, text))
+        return digest
+
+    def system_prompt(self, digest: str) -> str | None:
+        rows = self._read("SELECT text FROM system_prompts WHERE sha256 = ?", (digest,))
+        return rows[0][0] if rows else None
+
+    # --- feedback ------------------------------------------------------------------------
+
+    def rate(self, message_id: int, rating: int, correction: str | None = None) -> None:
+        """Thumbs up (1), down (-1) or cleared (0) on a reply, with an optional correction
+        (what it should have said). Raises KeyError for anything but a stored reply."""
+        rows = self._read("SELECT role FROM messages WHERE id = ?", (message_id,))
+        if not rows or rows[0][0] != "assistant":
+            raise KeyError(message_id)
+        correction = correction.strip() if correction else None
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO ratings (message_id, rating, correction, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (message_id) DO UPDATE SET rating = excluded.rating, "
+                "correction = coalesce(excluded.correction, ratings.correction), "
+                "updated = excluded.updated",
+                (message_id, rating, correction or None, time.time()),
+            )
+
+    def rating(self, message_id: int) -> tuple[int, str | None] | None:
+        rows = self._read(
+            "SELECT rating, correction FROM ratings WHERE message_id = ?", (message_id,)
+        )
+        return (int(rows[0][0]), rows[0][1]) if rows else None
 
     def chats(self, limit: int = -1, offset: int = 0) -> list[ChatSummary]:
         """Chats not in the trash, the most recently used first."""

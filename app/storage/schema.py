@@ -71,6 +71,38 @@ CREATE TABLE store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+# 3: assistants (every edit a new revision, so a chat records exactly what answered it),
+# feedback on replies, and the system prompts replies were made with (stored once each).
+_V3 = """
+CREATE TABLE assistants (
+    id INTEGER PRIMARY KEY,
+    revision INTEGER NOT NULL DEFAULT 1,  -- the latest
+    builtin INTEGER NOT NULL DEFAULT 0,
+    removed REAL  -- removed then; its revisions stay for the chats that used them
+);
+CREATE TABLE assistant_revisions (
+    assistant_id INTEGER NOT NULL REFERENCES assistants (id),
+    revision INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    instructions TEXT NOT NULL,
+    voice TEXT NOT NULL DEFAULT '',  -- a piper .onnx; '' = the voice in Settings
+    model TEXT NOT NULL DEFAULT '',  -- a .gguf; '' = the model in Settings
+    knowledge TEXT NOT NULL DEFAULT '[]',  -- JSON list of files (the files issue)
+    created REAL NOT NULL,
+    PRIMARY KEY (assistant_id, revision)
+);
+ALTER TABLE chats ADD COLUMN assistant_id INTEGER REFERENCES assistants (id);
+ALTER TABLE chats ADD COLUMN assistant_revision INTEGER;
+CREATE TABLE ratings (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 0, 1)),
+    correction TEXT,
+    updated REAL NOT NULL
+);
+CREATE TABLE system_prompts (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
+"""
+
+
 def has_fts5(conn: sqlite3.Connection) -> bool:
     try:
         conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5 (x)")
@@ -106,7 +138,11 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO store_info VALUES ('search', ?)", ("fts5" if fts else "like",))
 
 
-MIGRATIONS = [_v1, _v2]  # MIGRATIONS[n - 1] takes a file from version n - 1 to n
+def _v3(conn: sqlite3.Connection) -> None:
+    run_script(conn, _V3)
+
+
+MIGRATIONS = [_v1, _v2, _v3]  # MIGRATIONS[n - 1] takes a file from version n - 1 to n
 VERSION = len(MIGRATIONS)
 
 
