@@ -135,3 +135,50 @@ def test_killed_mid_reply_the_question_is_kept_and_the_file_is_sound() -> None:
     store.close()
     later = ask("--continue", "--text", "Say the word yes.")
     assert later["chat_id"] == chat.id and later["reply"].strip()
+
+
+@pytest.mark.models
+def test_an_assistant_answers_and_its_reply_becomes_training_data(tmp_path: Path) -> None:
+    added = parley(
+        "assistants",
+        "add",
+        "Pirate",
+        "--instructions",
+        "You are a pirate. Begin every answer with the word Ahoy, then answer in one sentence.",
+    )
+    assert added.returncode == 0, added.stderr
+    listed = json.loads(parley("assistants", "list", "--json").stdout)
+    assert [a["name"] for a in listed] == ["Parley", "Pirate"]
+
+    result = ask("--assistant", "pirate", "--text", "What is the capital of France?")
+    assert result["assistant"] == "Pirate"
+    assert "ahoy" in words(result["reply"]), result["reply"]
+    question, reply = result["message_ids"]
+    shown = json.loads(parley("chats", "show", str(result["chat_id"]), "--json").stdout)
+    assert [m["id"] for m in shown["messages"]] == [question, reply]
+
+    rated = parley("rate", str(reply), "down", "--correction", "Ahoy! It be Paris, matey.")
+    assert rated.returncode == 0, rated.stderr
+    assert "no reply" in assert_clean_failure(parley("rate", str(question), "up"), 2)
+    out = tmp_path / "dpo.jsonl"
+    made = parley("export-dataset", str(out), "--format", "dpo")
+    assert made.returncode == 0 and "1 dpo rows" in made.stdout, made.stdout + made.stderr
+    [row] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["prompt"][0] == {
+        "role": "system",
+        "content": "You are a pirate. Begin every answer with the word Ahoy, then answer in "
+        "one sentence.",
+    }
+    assert row["prompt"][1:] == [{"role": "user", "content": "What is the capital of France?"}]
+    assert row["chosen"][0]["content"] == "Ahoy! It be Paris, matey."
+    assert row["rejected"][0]["content"] == result["reply"].strip()
+    again = parley("export-dataset", str(out))
+    assert "already exists" in assert_clean_failure(again, 2)
+
+    # Exported and imported elsewhere; a missing name says which ones there are.
+    exported = tmp_path / "pirate.json"
+    assert parley("assistants", "export", "Pirate", "-o", str(exported)).returncode == 0
+    assert parley("assistants", "remove", "Pirate").returncode == 0
+    assert parley("assistants", "import", str(exported)).returncode == 0
+    missing = assert_clean_failure(parley("ask", "--assistant", "Nobody", "--text", "Hi"), 2)
+    assert "no assistant called 'Nobody'" in missing and "Parley, Pirate" in missing

@@ -171,3 +171,75 @@ def test_after_a_restart_the_chat_its_image_and_its_context_are_back(
     assert "ada" in second.finished[-1].reply.lower()
     store = ChatStore(Path(__import__("os").environ["PARLEY_HISTORY_DIR"]))
     assert len(store.messages(chat_id)) == 4
+
+
+def test_rating_a_reply_in_the_window_is_kept(qtbot, qloop, settings, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    w = fake_window(qtbot, qloop, settings, ["Paris.", "Lima."])
+    ask(qtbot, w, "Capital of France?")
+    ask(qtbot, w, "Capital of Peru?")
+    paris, lima = [b for b in w.chat.bubbles if b.role == "assistant"]
+    qtbot.waitUntil(lambda: bool(lima.feedback), timeout=2_000)
+    qtbot.mouseClick(paris.feedback["up"], Qt.MouseButton.LeftButton)
+    monkeypatch.setattr(
+        QInputDialog, "getMultiLineText", staticmethod(lambda *a, **k: ("Lima, in Peru.", True))
+    )
+    qtbot.mouseClick(lima.feedback["correct"], Qt.MouseButton.LeftButton)
+    store = w.session.store
+    assert store.rating(paris.message_id) == (1, None)
+    assert store.rating(lima.message_id) == (-1, "Lima, in Peru.")
+    assert lima.feedback["down"].isChecked() and not lima.feedback["up"].isChecked()
+    qtbot.mouseClick(paris.feedback["up"], Qt.MouseButton.LeftButton)  # again: no rating
+    assert store.rating(paris.message_id) == (0, None)
+
+    # Reopened, the replies still show how they were rated.
+    chat = w.session.turns.chat.chat_id
+    w.new_chat()
+    w.open_chat(chat)
+    reopened = [b for b in w.chat.bubbles if b.role == "assistant"]
+    assert [b.message_id for b in reopened] == [paris.message_id, lima.message_id]
+    assert reopened[1].feedback["down"].isChecked()
+
+
+def test_choosing_an_assistant_starts_a_chat_it_answers(qtbot, qloop, settings) -> None:
+    w = fake_window(qtbot, qloop, settings, ["Hello.", "Arr."])
+    pirate = w.assistants.add("Pirate", "You are a pirate.", voice="/nowhere/pirate.onnx")
+    w._fill_assistants()
+    items = [w.assistant_box.itemText(i) for i in range(w.assistant_box.count())]
+    assert items[:2] == ["Parley", "Pirate"] and items[-1] == "Edit assistants…"
+    ask(qtbot, w, "Hi")
+    first_chat = w.session.turns.chat.chat_id
+
+    w.assistant_box.setCurrentIndex(1)
+    w.assistant_box.activated.emit(1)
+    assert w.session.turns.chat.chat_id is None  # a new chat, for the pirate
+    notices = [b.text for b in w.chat.bubbles if b.role == "notice"]
+    assert any("voice /nowhere/pirate.onnx is missing" in n for n in notices), notices
+    ask(qtbot, w, "Who are you?")
+    assert w.llm.prompts[-1][0]["content"] == "You are a pirate."
+    assert w.session.store.chat_assistant(w.session.turns.chat.chat_id) == (pirate.id, 1)
+    # The first chat, reopened, is Parley's again.
+    w.open_chat(first_chat)
+    assert w.assistant_box.currentText() == "Parley"
+    assert w.session.turns.history.system_prompt == settings.system_prompt
+
+
+def test_the_assistant_editor_saves_revisions(qtbot, qloop, settings) -> None:
+    from app.ui.assistant_dialog import AssistantDialog
+
+    w = fake_window(qtbot, qloop, settings, ["Hi."])
+    dialog = AssistantDialog(w.assistants, w)
+    qtbot.addWidget(dialog)
+    dialog.new()
+    dialog.name.setText("Chef")
+    dialog.instructions.setPlainText("You are a chef.")
+    saved = dialog.save()
+    assert saved is not None and saved.revision == 1
+    dialog.instructions.setPlainText("You are a French chef.")
+    assert dialog.save().revision == 2
+    dialog.new()
+    dialog.name.setText("chef")
+    dialog.instructions.setPlainText("Another.")
+    assert dialog.save() is None and "already" in dialog.message.text()
+    assert [a.name for a in w.assistants.list()] == ["Parley", "Chef"]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.style import set_style_property
 
@@ -33,7 +42,47 @@ class Bubble(QFrame):
         self._layout = layout
         self.images: list[QLabel] = []
         self._text = ""
+        self.message_id = 0  # the stored reply this bubble shows (0: not stored)
+        self.feedback: dict[str, QPushButton] = {}
         self.set_text(text)
+
+    def enable_feedback(
+        self,
+        message_id: int,
+        rating: int,
+        on_rate: Callable[[Bubble, int], None],
+        on_correct: Callable[[Bubble], None],
+    ) -> None:
+        """Thumbs up, down and a correction under a stored reply."""
+        self.message_id = message_id
+        if self.feedback:
+            self.show_rating(rating)
+            return
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 2, 0, 0)
+        row.setSpacing(2)
+        for key, label, tip in (
+            ("up", "Good", "A good reply (kept for fine-tuning: parley export-dataset)"),
+            ("down", "Bad", "A bad reply"),
+            ("correct", "Correct…", "Write what it should have said"),
+        ):
+            button = QPushButton(label)
+            button.setObjectName(f"feedback_{key}")
+            button.setToolTip(tip)
+            button.setFlat(True)
+            button.setCheckable(key != "correct")
+            row.addWidget(button)
+            self.feedback[key] = button
+        row.addStretch(1)
+        self.feedback["up"].clicked.connect(lambda: on_rate(self, 1))
+        self.feedback["down"].clicked.connect(lambda: on_rate(self, -1))
+        self.feedback["correct"].clicked.connect(lambda: on_correct(self))
+        self._layout.addLayout(row)
+        self.show_rating(rating)
+
+    def show_rating(self, rating: int) -> None:
+        self.feedback["up"].setChecked(rating > 0)
+        self.feedback["down"].setChecked(rating < 0)
 
     def add_images(self, thumbnails: list[bytes]) -> None:
         """Show the images that went with this message, above its text."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLineEdit,
     QMainWindow,
     QPushButton,
@@ -52,8 +55,11 @@ from app.bus.events import (
     UserTurn,
 )
 from app.models.errors import ModelError
+from app.pipeline.assistant_choice import EngineChoice, engine_choice
 from app.pipeline.attachments import load_attachment
 from app.session import Session
+from app.storage.assistants import Assistant, AssistantError, Assistants
+from app.ui.assistant_dialog import AssistantDialog
 from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.model_panel import ModelPanel, is_model_file
@@ -162,6 +168,15 @@ class MainWindow(QMainWindow):
             self.chats_button.setEnabled(False)
             self.chats_button.setToolTip("The conversation history could not be opened")
         toolbar.insertWidget(0, self.chats_button)
+        self.assistant_box = QComboBox()
+        self.assistant_box.setObjectName("assistantBox")
+        self.assistant_box.setToolTip("Who answers: a new chat starts with the one you choose")
+        self._overrides: dict[str, dict[str, Any]] = {}  # an assistant's own voice / model
+        if store is not None:
+            self.assistants = Assistants(store)
+            self._fill_assistants()
+            self.assistant_box.activated.connect(self._assistant_chosen)
+            toolbar.insertWidget(2, self.assistant_box)
         column = QVBoxLayout()
         column.setContentsMargins(8, 8, 8, 4)
         column.addLayout(toolbar)
@@ -368,11 +383,16 @@ class MainWindow(QMainWindow):
         for m in messages:
             text = m.text + ("\n\n*— interrupted*" if m.interrupted else "")
             bubble = self.chat.add(m.role, text)
+            if m.role == "assistant":
+                rated = store.rating(m.id)
+                bubble.enable_feedback(m.id, rated[0] if rated else 0, self._rate, self._correct)
             thumbs = [store.image_bytes(img) for img in m.images]
             if any(thumbs):
                 bubble.add_images([self._thumbnail(t) for t in thumbs if t])
         if self.sidebar is not None:
             self.sidebar.set_current(chat_id)
+        self._apply_engines(self.session.turns.assistant)
+        self._fill_assistants()
         return True
 
     @staticmethod
@@ -395,7 +415,117 @@ class MainWindow(QMainWindow):
         small.save(buffer, "PNG")
         return bytes(out.data())
 
+    # --- assistants and feedback ------------------------------------------------------------
+
+    _EDIT = "Edit assistants…"
+
+    def _fill_assistants(self) -> None:
+        self.assistant_box.blockSignals(True)
+        self.assistant_box.clear()
+        try:
+            self.assistants.builtin(self.session.settings.system_prompt)
+            names = [a.name for a in self.assistants.list()]
+        except (AssistantError, OSError) as exc:
+            log.warning("assistants: %s", exc)
+            names = ["Parley"]
+        self.assistant_box.addItems(names)
+        self.assistant_box.insertSeparator(len(names))
+        self.assistant_box.addItem(self._EDIT)
+        current = self.session.turns.assistant
+        name = current.name if current is not None and not current.builtin else names[0]
+        self.assistant_box.setCurrentIndex(max(0, self.assistant_box.findText(name)))
+        self.assistant_box.blockSignals(False)
+
+    def _assistant_chosen(self, index: int) -> None:
+        text = self.assistant_box.itemText(index)
+        if text == self._EDIT:
+            self.edit_assistants()
+            return
+        self.choose_assistant(text)
+
+    def choose_assistant(self, name: str) -> Assistant | None:
+        """A new chat, answered by `name` (with its own voice and model, where they exist)."""
+        try:
+            chosen = self.assistants.get(name)
+        except AssistantError as exc:
+            self.chat.add("error", str(exc))
+            return None
+        wanted = None if chosen.builtin else chosen
+        if self.session.turns.chat.chat_id is not None or self.chat.bubbles:
+            self.new_chat()
+        self.session.turns.use_assistant(wanted)
+        self._apply_engines(wanted)
+        self._fill_assistants()
+        return chosen
+
+    def _apply_engines(self, assistant: Assistant | None) -> None:
+        """Load the assistant's own voice and model, or go back to the user's."""
+        choice = engine_choice(assistant) if assistant is not None else EngineChoice()
+        for notice in choice.notices:
+            self.chat.add("notice", notice)
+        for name, changes in (("tts", choice.tts), ("llm", choice.llm)):
+            if changes == self._overrides.get(name, {}):
+                continue
+            self._overrides[name] = changes
+            future = self.session.engines.reload(name, persist=False, **changes)  # type: ignore[arg-type]
+            future.add_done_callback(lambda f: f.exception())  # a failure is said by its status
+
+    def edit_assistants(self) -> None:
+        dialog = AssistantDialog(self.assistants, self)
+        dialog.exec()
+        # Parley's instructions are the custom instructions in Settings.
+        parley = self.assistants.list()[0]
+        settings = self.session.settings
+        if parley.builtin and parley.instructions != settings.system_prompt:
+            settings.system_prompt = parley.instructions
+            if self.session.turns.assistant is None:
+                self.session.turns.history.system_prompt = parley.instructions
+            try:
+                settings.save()
+            except OSError as exc:
+                self.chat.add("error", f"Could not save the settings: {exc.strerror or exc}.")
+        self._fill_assistants()
+
+    def _rate(self, bubble: Bubble, rating: int) -> None:
+        store = self.session.store
+        if store is None or not bubble.message_id:
+            return
+        current = store.rating(bubble.message_id)
+        if current is not None and current[0] == rating:
+            rating = 0  # pressed again: no rating
+        try:
+            store.rate(bubble.message_id, rating)
+        except (KeyError, sqlite3.Error) as exc:
+            self.chat.add("error", f"Could not save your rating: {exc}")
+            return
+        bubble.show_rating(rating)
+
+    def _correct(self, bubble: Bubble) -> None:
+        store = self.session.store
+        if store is None or not bubble.message_id:
+            return
+        current = store.rating(bubble.message_id)
+        text, ok = QInputDialog.getMultiLineText(
+            self,
+            "Correct the reply",
+            "What should Parley have said? (kept with your ratings, for fine-tuning)",
+            (current[1] if current and current[1] else "") or bubble.text,
+        )
+        if not ok or not text.strip():
+            return
+        try:
+            store.rate(bubble.message_id, -1, text)
+        except (KeyError, sqlite3.Error) as exc:
+            self.chat.add("error", f"Could not save your correction: {exc}")
+            return
+        bubble.show_rating(-1)
+
     def _on_chat_saved(self, ev: ChatSaved) -> None:
+        if ev.role == "assistant":
+            self._show_deltas()  # the reply's bubble may be waiting for the next frame
+            bubble = self.chat.find("assistant", ev.turn_id)
+            if bubble is not None:
+                bubble.enable_feedback(ev.message_id, 0, self._rate, self._correct)
         if self.sidebar is None:
             return
         self.sidebar.current = ev.chat_id
@@ -467,7 +597,9 @@ class MainWindow(QMainWindow):
             self.reload_engine(name, changes) for name, changes in dialog.engine_changes().items()
         ]
         devices_changed = dialog.apply()
-        self.session.turns.history.system_prompt = self.session.settings.system_prompt
+        chosen = self.session.turns.assistant
+        if chosen is None or chosen.builtin:  # another assistant keeps its own instructions
+            self.session.turns.history.system_prompt = self.session.settings.system_prompt
         try:
             self.session.settings.save()
         except OSError as exc:

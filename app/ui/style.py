@@ -39,4 +39,9 @@ QLabel[state="error"] { color: #cf222e; }
 #chatList::item { padding: 6px 8px; border-bottom: 1px solid #eef0f3; color: #1d2330; }
 #chatList::item:selected { background: #dbe6fb; color: #1d2330; }
 #sidebarEmpty { color: #5c6370; }
+#feedback_up, #feedback_down, #feedback_correct { color: #8a909b; font-size: 12px;
+    padding: 0px 6px; border: none; background: transparent; }
+#feedback_up:hover, #feedback_down:hover, #feedback_correct:hover { color: #1d2330; }
+#feedback_up:checked { color: #1a7f37; font-weight: bold; }
+#feedback_down:checked { color: #cf222e; font-weight: bold; }
 """
