@@ -8,7 +8,7 @@ repeated runs in this one process:
   open            ChatStore() on the big file (integrity check and migrations included)
   sidebar         the real Sidebar widget built and shown offscreen with its first page
   refresh         the sidebar re-read after a message was saved (what each turn costs)
-  search          20 queries (common and rare words, prefixes, two words, no match)
+  search          23 queries (common and rare words, prefixes, two words, no match)
   save            one message committed (add_message)
   size            the file's bytes per 1,000 messages
 
@@ -56,7 +56,8 @@ QUERIES = [
 ]
 
 
-def words(n: int, rng: random.Random) -> list[str]:
+def words(n: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    """`n` words of text, and the vocabulary (most frequent first)."""
     base = [
         "the",
         "a",
@@ -102,12 +103,13 @@ def words(n: int, rng: random.Random) -> list[str]:
         for _ in range(6000 - len(base))
     ]
     weights = [1 / (i + 1) for i in range(len(vocab))]
-    return rng.choices(vocab, weights, k=n)
+    return rng.choices(vocab, weights, k=n), vocab
 
 
-def build(folder: Path, chats: int, per_chat: int) -> float:
+def build(folder: Path, chats: int, per_chat: int) -> tuple[float, list[str]]:
+    """Build the store; the seconds it took and a few rare words of its text."""
     rng = random.Random(7)
-    pool = words(2_000_000, rng)
+    pool, vocab = words(2_000_000, rng)
     store = ChatStore(folder)
     db = store._conn
     started = time.monotonic()
@@ -139,7 +141,7 @@ def build(folder: Path, chats: int, per_chat: int) -> float:
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
-    return time.monotonic() - started
+    return time.monotonic() - started, [vocab[2000], vocab[4000], vocab[5990]]
 
 
 def figures(samples: list[float]) -> dict[str, float]:
@@ -168,7 +170,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="parley-history-bench-"))
-    build_s = build(folder, args.chats, args.per_chat)
+    build_s, rare = build(folder, args.chats, args.per_chat)
     messages = args.chats * args.per_chat
     size = (folder / DB_NAME).stat().st_size
     result: dict = {
@@ -211,7 +213,7 @@ def main() -> int:
     result["sidebar_refresh"] = figures(timed(refresh, 15))
     per_query: dict[str, dict[str, float]] = {}
     all_runs: list[float] = []
-    for query in QUERIES:
+    for query in QUERIES + rare:
         runs = timed(lambda q=query: store.search(q), 5)
         per_query[query] = {"median_ms": round(statistics.median(runs) * 1000, 2)}
         per_query[query]["hits"] = len(store.search(query))

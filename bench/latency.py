@@ -63,11 +63,13 @@ def speak(text: str, path: Path) -> np.ndarray:
     return np.concatenate([audio, np.zeros(int(0.3 * STT_RATE), np.float32)])
 
 
-async def streaming(settings: Settings, engines: Engines, audio: np.ndarray, tmp: Path) -> dict:
+async def streaming(
+    settings: Settings, engines: Engines, audio: np.ndarray, tmp: Path, store: object = None
+) -> dict:
     loop = asyncio.get_running_loop()
     bus = engines.bus
     sink = WavSink(bus, tmp / "streaming.wav")
-    session = Session(settings, bus, engines=engines, sink=sink)
+    session = Session(settings, bus, engines=engines, sink=sink, store=store)  # type: ignore[arg-type]
     done: asyncio.Future[TurnFinished] = loop.create_future()
     unsubscribe = bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
     await _speak_in_real_time(session, audio)

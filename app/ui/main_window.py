@@ -716,6 +716,8 @@ class MainWindow(QMainWindow):
             unsubscribe()
         self._level_timer.stop()
         self.session.close()
+        if self.session.store is not None:  # opened with the window (app.build_window)
+            self.session.store.close()
         super().closeEvent(event)
 
 
