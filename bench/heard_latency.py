@@ -136,14 +136,14 @@ def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, 
     }  # fmt: skip
 
 
-async def main_async(n: int, tmp: Path, autorepeat: bool) -> dict:
+async def main_async(n: int, tmp: Path, autorepeat: bool, extra: dict | None = None) -> dict:
     settings, engines = await load_engines()
     subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
     os.environ["PULSE_SERVER"] = "unix:/tmp/parley-pulse/sock"
     runs = []
     # A new chat before every question, as each in-process turn starts a fresh conversation:
     # the same question then gets the same context and (mostly) the same reply both ways.
-    window_settings = {"sound_cues": False, "llm_temperature": 0.0}
+    window_settings = {"sound_cues": False, "llm_temperature": 0.0, **(extra or {})}
     with XServer() as x, Window(x, tmp, settings=window_settings,
                                 new_chat_each_turn=True) as window:  # fmt: skip
         window.wait_ready()
@@ -211,9 +211,17 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--no-autorepeat", action="store_true", help="xset r off")
+    parser.add_argument(
+        "--window-setting",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="a setting for the window only, e.g. text_with_voice=false",
+    )
     args = parser.parse_args()
+    extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.window_setting)}
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(main_async(args.n, Path(tmp), not args.no_autorepeat))
+        result = asyncio.run(main_async(args.n, Path(tmp), not args.no_autorepeat, extra))
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))

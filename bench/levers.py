@@ -12,6 +12,7 @@ configurations interleaved question by question so all see the same machine:
   -speculation  no reply started before release at all (nor its first clause)
   -first-cut    the first chunk is not cut after 5 words (before a phrase-starting word)
   -number-cut   the first chunk is not cut before a long number ("384,400")
+  first-cut-N   the first chunk cut after N words instead of 5 (not in the default run)
   before        all of the above off: the pipeline before these levers
 
 `--only NAME,NAME` runs just those configurations.
@@ -82,6 +83,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "-clause-ahead": {"speculative_audio": False},
     "-speculation": {"speculative_replies": False, "speculative_audio": False},
     "-first-cut": {"tts_first_max_words": 0},
+    "first-cut-4": {"tts_first_max_words": 4},
+    "first-cut-3": {"tts_first_max_words": 3},
     "-number-cut": {"number_cut": False},
     "before": {
         "tts_first_max_words": 0,
@@ -108,7 +111,8 @@ async def main_async(n: int, tmp: Path, only: list[str]) -> dict:
     }
     for name, engine in defaults.items():
         await engines.worker(name).run(engine.warm_up)
-    configs = {name: CONFIGS[name] for name in only or CONFIGS}
+    default = [name for name in CONFIGS if not name.startswith("first-cut-")]
+    configs = {name: CONFIGS[name] for name in only or default}
     results: dict[str, list[dict]] = {name: [] for name in configs}
     for i, question in enumerate((QUESTIONS * 3)[:n]):
         audio = speak(question, tmp / f"q{i}.wav")
