@@ -110,16 +110,10 @@ def _run(assistants: Assistants, args: argparse.Namespace) -> int:
         print(f"Removed {a.name}. Its chats stay, answered as they were.")
         return 0
     if command == "export":
+        from app.cli_chats import write_out
+
         text = json.dumps(assistants.get(args.name).to_json(), indent=2, ensure_ascii=False)
-        if not args.output:
-            print(text)
-            return 0
-        out = Path(args.output)
-        if out.exists() and not args.force:
-            return _fail(f"{out} already exists; choose another name, or add --force.", 2)
-        out.write_text(text + "\n", encoding="utf-8")
-        print(f"Wrote {out}")
-        return 0
+        return write_out(text, args.output, args.force)
     path = Path(args.file)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -49,6 +49,22 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
+def write_out(text: str, output: str | None, force: bool) -> int:
+    """Print `text`, or write it to `output`, which is never replaced without `force`."""
+    if not output:
+        print(text)
+        return 0
+    out = Path(output)
+    if out.exists() and not force:
+        return _fail(f"{out} already exists; choose another name, or add --force.", 2)
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"Could not write {out}: {exc.strerror or exc}.")
+    print(f"Wrote {out}")
+    return 0
+
+
 def open_store() -> ChatStore:
     """The user's store; says on stderr if a damaged or newer file was kept aside."""
     store = ChatStore(history_dir())
@@ -112,18 +128,7 @@ def _run(store: ChatStore, args: argparse.Namespace) -> int:
         return 0
     if command == "export":
         text = to_markdown(store, args.id) if args.format == "md" else to_json(store, args.id)
-        if not args.output:
-            print(text)
-            return 0
-        out = Path(args.output)
-        if out.exists() and not args.force:
-            return _fail(f"{out} already exists; choose another name, or add --force.", 2)
-        try:
-            out.write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            return _fail(f"Could not write {out}: {exc.strerror or exc}.")
-        print(f"Wrote {out}")
-        return 0
+        return write_out(text, args.output, args.force)
     if command == "rename":
         store.rename(args.id, args.title)
         print(f"Renamed conversation {args.id}.")

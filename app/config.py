@@ -79,8 +79,6 @@ class Settings:
     speculative_replies: bool = True  # and start the reply at a pause, before release
     speculative_audio: bool = True  # and synthesise that reply's first clause, too
     sound_cues: bool = True  # a short chime when listening starts and stops
-    # A spoken reply's words appear when its voice starts (at most 0.4 s late without one).
-    text_with_voice: bool = True
     max_talk_seconds: float = 120.0  # a hold longer than this ends (a key stuck down)
 
     @classmethod

@@ -34,14 +34,20 @@ def fake_window(qtbot, qloop, settings: Settings, replies: list[str]):
         tts_factory=lambda _s: FakeTTS(0.01),
         warm_up=False,
     )
-    window = build_window(settings, bus, FakeAudioBackend(speed=20.0), engines)
+    window = started(qtbot, settings, bus, FakeAudioBackend(speed=20.0), engines, 10_000)
+    window.llm = llm
+    return window
+
+
+def started(qtbot, settings: Settings, bus, backend, engines, timeout: int):
+    """The window shown, its models loaded; `.finished` collects the turns' results."""
+    window = build_window(settings, bus, backend, engines)
     qtbot.addWidget(window)
     window.show()
     window.session.start()
-    qtbot.waitUntil(lambda: window.status.states.get("llm") == "ready", timeout=10_000)
+    qtbot.waitUntil(lambda: window.status.states.get("llm") == "ready", timeout=timeout)
     window.finished = []
     bus.subscribe(TurnFinished, window.finished.append)
-    window.llm = llm
     return window
 
 
@@ -140,14 +146,8 @@ def test_after_a_restart_the_chat_its_image_and_its_context_are_back(
 
     def window():
         bus = EventBus(qloop)
-        w = build_window(settings, bus, FakeAudioBackend(), real_models.engines(bus, settings))
-        qtbot.addWidget(w)
-        w.show()
-        w.session.start()
-        qtbot.waitUntil(lambda: w.status.states.get("llm") == "ready", timeout=60_000)
-        w.finished = []
-        bus.subscribe(TurnFinished, w.finished.append)
-        return w
+        engines = real_models.engines(bus, settings)
+        return started(qtbot, settings, bus, FakeAudioBackend(), engines, 60_000)
 
     first = window()
     image = receipt(tmp_path)

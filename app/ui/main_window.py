@@ -49,7 +49,6 @@ from app.bus.events import (
     ErrorRaised,
     LlmDelta,
     Notice,
-    PlaybackStarted,
     RecordingStarted,
     TurnCancelled,
     TurnFinished,
@@ -73,7 +72,6 @@ from app.ui.x11_keyboard import X11Keyboard
 from app.vision.images import ImageError
 
 log = logging.getLogger(__name__)
-TEXT_WAIT_MS = 400
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 
 
@@ -212,7 +210,6 @@ class MainWindow(QMainWindow):
         self._show_timer = QTimer(self)
         self._show_timer.setSingleShot(True)
         self._show_timer.setInterval(16)
-        self._voiced: set[int] = set()  # turns whose voice has started
         self._show_timer.timeout.connect(self._show_deltas)
         self._cues: dict[str, tuple[np.ndarray, int]] = {}
         self._level_timer = QTimer(self)
@@ -229,7 +226,6 @@ class MainWindow(QMainWindow):
             subscribe(RecordingStarted, self._on_recording_started),
             subscribe(UserTurn, self._on_user_turn),
             subscribe(LlmDelta, self._on_delta),
-            subscribe(PlaybackStarted, self._on_playback_started),
             subscribe(TurnCancelled, self._on_cancelled),
             subscribe(TurnFinished, self._on_turn_finished),
             subscribe(ErrorRaised, self._on_error),
@@ -647,25 +643,8 @@ class MainWindow(QMainWindow):
 
     def _on_delta(self, ev: LlmDelta) -> None:
         self._unshown[ev.turn_id] = self._unshown.get(ev.turn_id, "") + ev.text
-        if self._show_timer.isActive():
-            return
-        settings = self.session.settings
-        waits = (
-            settings.text_with_voice
-            and settings.speak_replies
-            and self.session.player is not None
-            and ev.turn_id not in self._voiced
-        )
-        # A spoken reply's words appear with its voice: drawing them while piper renders the
-        # first clause takes CPU from it on two cores. At most TEXT_WAIT_MS late, if no voice.
-        self._show_timer.start(TEXT_WAIT_MS if waits else 16)
-
-    def _on_playback_started(self, ev: PlaybackStarted) -> None:
-        self._voiced.add(ev.turn_id)
-        if len(self._voiced) > 64:
-            self._voiced = {ev.turn_id}
-        if self._unshown:
-            self._show_timer.start(0)
+        if not self._show_timer.isActive():
+            self._show_timer.start()
 
     def _show_deltas(self) -> None:
         unshown, self._unshown = self._unshown, {}
