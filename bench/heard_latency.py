@@ -216,7 +216,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="KEY=JSON",
-        help="a setting for the window only, e.g. text_with_voice=false",
+        help="a setting for the window only, e.g. speculative_audio=false",
     )
     args = parser.parse_args()
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.window_setting)}
