@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="attach an image (PNG, JPEG, WebP, GIF, BMP); repeat for several",
     )
+    ask.add_argument(
+        "--file",
+        action="append",
+        metavar="PATH",
+        help="a document to answer from (text, Markdown, code, HTML, DOCX, PDF); repeatable",
+    )
     ask.add_argument("--say", metavar="OUT.wav", help="also speak the reply into this WAV file")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument(

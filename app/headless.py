@@ -24,9 +24,11 @@ from app.bus.events import (
     Notice,
     PlaybackFinished,
     PlaybackStarted,
+    SourcesUsed,
     TurnFinished,
 )
 from app.config import Settings
+from app.knowledge.extract import FileError
 from app.pipeline.engines import Engines
 from app.session import Session
 from app.storage.assistants import BUILTIN, Assistant
@@ -123,6 +125,12 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
                 images.append(load_attachment(Path(path)))
             except ImageError as exc:
                 return _fail(str(exc), args.json, 2)
+    files = []
+    for path in getattr(args, "file", None) or []:
+        try:
+            files.append(read_file(Path(path), quiet=args.json))
+        except FileError as exc:
+            return _fail(str(exc), args.json, 2)
     store, chat_id, problem = _history(args)
     if problem:
         return _fail(problem, args.json, 2)
@@ -135,10 +143,39 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     elif getattr(args, "assistant", None):
         return _fail("--assistant needs the conversation history (not --no-save).", args.json, 2)
     try:
-        return asyncio.run(_ask(args, settings, audio, images, store, chat_id, assistant))
+        return asyncio.run(_ask(args, settings, audio, images, store, chat_id, assistant, files))
     finally:
         if store is not None:
             store.close()
+
+
+def read_file(path: Path, quiet: bool = False) -> Any:
+    """A document read and indexed for `--file` (scanned PDF pages through the OCR)."""
+    from app.knowledge.context import AttachedFile
+    from app.knowledge.extract import read_document
+
+    reader: list[Any] = []
+
+    def ocr(data: bytes) -> str:
+        from app.vision.images import ImageError, prepare_image
+        from app.vision.ocr import ImageReader
+
+        if not reader:
+            reader.append(ImageReader())
+        try:
+            return reader[0].read(prepare_image(data, name="page")).text
+        except ImageError:
+            return ""
+
+    doc = read_document(path, ocr)
+    file = AttachedFile.prepare(doc)
+    if not quiet and (doc.kind == "pdf" or doc.chars > 100_000):
+        print(f"parley: read {path.name}: {len(file.chunks)} passages, indexed in "
+              f"{file.seconds:.1f} s", file=sys.stderr)  # fmt: skip
+    if not quiet:
+        for notice in file.doc.notices:
+            print(f"parley: {notice}", file=sys.stderr)
+    return file
 
 
 def _assistant(
@@ -205,6 +242,7 @@ async def _ask(
     store: ChatStore | None = None,
     chat_id: int | None = None,
     assistant: Assistant | None = None,
+    files: list[Any] | None = None,
 ) -> int:
     bus = EventBus(asyncio.get_running_loop())
     settings.speak_replies = bool(args.say)
@@ -247,6 +285,12 @@ async def _ask(
 
     for image in images:
         session.turns.attach(image)
+    for file in files or []:
+        session.turns.attach_file(file)
+    sources: list[dict[str, str]] = []
+    bus.subscribe(
+        SourcesUsed, lambda e: sources.extend({"file": f, "where": w} for f, w in e.sources)
+    )
     if audio is not None and args.realtime:
         await _speak_in_real_time(session, audio)
     elif audio is not None:
@@ -271,6 +315,8 @@ async def _ask(
                     "timings": result.timings,
                     "load_seconds": round(load_seconds, 3),
                     "images": [img.name for img in images],
+                    "files": [f.name for f in files or []],
+                    "sources": sources,
                     "notices": notices,
                     "say": str(args.say) if args.say else None,
                     "chat_id": session.turns.chat.chat_id,

@@ -86,6 +86,14 @@ class TurnFinished(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourcesUsed(Event):
+    """The passages of the user's files a reply was given: ((file, place), ...)."""
+
+    sources: tuple[tuple[str, str], ...]
+    retrieved: bool = False  # chosen by retrieval (the files did not fit whole)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChatSaved(Event):
     """A message of the conversation was stored (`chat_id` is new when the chat just began)."""
 

@@ -75,8 +75,9 @@ class ChatLog:
             return None
         kept = int(record["kept"])
         meta: dict[str, Any] = {"system": system, "context": self.ids[-kept:] if kept else []}
-        if "cut" in record:
-            meta["cut"] = record["cut"]
+        for key in ("cut", "last"):
+            if key in record:
+                meta[key] = record[key]
         return meta
 
     def title(self) -> str:

@@ -60,6 +60,8 @@ def stream_reply(
             record["cut"] = prompt[-1]["content"]
     if last_user is not None:
         prompt[-1] = {"role": "user", "content": last_user}
+        if record is not None and isinstance(last_user, str):
+            record["last"] = last_user  # file passages: part of the exact prompt
     return llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature)
 
 

@@ -38,6 +38,7 @@ from app.bus.events import (
     PlaybackFinished,
     PlaybackStarted,
     RecordingStarted,
+    SourcesUsed,
     SpeechEnded,
     TranscriptReady,
     TtsChunk,
@@ -47,6 +48,13 @@ from app.bus.events import (
     UserTurn,
 )
 from app.config import Settings
+from app.knowledge.context import (
+    AttachedFile,
+    file_budget_chars,
+    file_context,
+    question_with_files,
+    split_long_text,
+)
 from app.llm.base import ChatModel
 from app.models.errors import ModelError
 from app.pipeline.attachments import (
@@ -66,6 +74,7 @@ from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
 from app.tts.base import TextToSpeech
+from app.vision.untrusted import neutralise
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +161,7 @@ class TurnManager:
         self.current: Turn | None = None
         self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
         self.attachments: list[Any] = []  # images for the next turn, typed or spoken
+        self.files: list[AttachedFile] = []  # documents: context for the whole conversation
         self._explained_ocr = False
         self.last_turn: Turn | None = None
         self._next_id = 1
@@ -219,6 +229,13 @@ class TurnManager:
         """An image (PreparedImage) for the next turn, whether typed or spoken."""
         self.attachments.append(image)
 
+    def attach_file(self, file: AttachedFile) -> None:
+        """A document (read and indexed: AttachedFile.prepare) for this conversation."""
+        self.files = [f for f in self.files if f.name != file.name] + [file]
+
+    def detach_file(self, name: str) -> None:
+        self.files = [f for f in self.files if f.name != name]
+
     def detach(self, image: Any) -> None:
         if image in self.attachments:
             self.attachments.remove(image)
@@ -248,6 +265,7 @@ class TurnManager:
         """Forget the conversation (a new chat); the old one stays in the store."""
         self.interrupt("new conversation", clear_pending=True)
         self.history.clear()
+        self.files = []
         self.chat.forget()
         # A new chat gets the chosen assistant as it is now (an old chat may have been
         # answered by an older revision, or by one since removed).
@@ -469,6 +487,22 @@ class TurnManager:
     async def _generate(self, turn: Turn, text: str) -> None:
         settings = self.settings
         bus = self.bus
+        shown = text  # what the user wrote, as it is stored and shown
+        long = split_long_text(text)
+        if long is not None:
+            # Too long to send whole (and minutes of prompt reading on a CPU): it is read
+            # like a file, and only the parts that match the question go in.
+            text, doc = long
+            pasted = await self.engines.worker("vision").run(AttachedFile.prepare, doc)
+            self.attach_file(pasted)
+            bus.publish(
+                Notice(
+                    turn_id=turn.id,
+                    message=f"Your message is long ({doc.chars:,} characters), so Parley read it "
+                    f"as a document and gives the model the parts that match your question: "
+                    f"“{text[:120]}”.",
+                )
+            )
         try:
             message = await prepare_user_message(
                 self.engines, text, turn.images, self._explained_ocr
@@ -482,10 +516,29 @@ class TurnManager:
         for notice in message.notices:
             self._explained_ocr = self._explained_ocr or notice == READING_TEXT_ONLY
             bus.publish(Notice(turn_id=turn.id, message=notice))
+        last_text: str | None = None
+        if self.files:
+            files = list(self.files)
+            budget = file_budget_chars(settings)
+            context = await self.engines.worker("vision").run(
+                file_context, message.history_text, files, budget
+            )
+            for notice in context.notices:
+                bus.publish(Notice(turn_id=turn.id, message=notice))
+            names = ", ".join(neutralise(f.name) for f in files)
+            last_text = question_with_files(message.history_text, context)
+            message.history_text = f"{message.history_text}\n[Files: {names}]"
+            bus.publish(
+                SourcesUsed(
+                    turn_id=turn.id,
+                    sources=tuple(context.sources),
+                    retrieved=context.retrieved,
+                )
+            )
         self.history.add_user(message.history_text)
         turn.in_history = True
         self.chat.ids.append(
-            self._save(turn, "user", text, message.history_text, images=turn.images)
+            self._save(turn, "user", shown, message.history_text, images=turn.images)
         )
         messages = list(self.history.messages)
         images = message.images
@@ -505,7 +558,8 @@ class TurnManager:
             def job() -> str:
                 llm: ChatModel = self.engines.require("llm")
                 # Only the newest message carries pixels; the history keeps their names.
-                last = vision_content(text, images) if images else None
+                words = last_text if last_text is not None else text
+                last = vision_content(words, images) if images else last_text
                 extra = IMAGE_TOKEN_BUDGET * len(images)
                 stream = stream_reply(
                     llm, settings, messages, extra, last, system, turn.prompt_record
@@ -521,7 +575,12 @@ class TurnManager:
 
     def _speculate(self, turn: Turn, text: str) -> None:
         """Live transcription heard `text` up to a pause: start its reply, key still held."""
-        if not self.settings.speculative_replies or turn.images or self._turn(turn.id) is None:
+        if (
+            not self.settings.speculative_replies
+            or turn.images
+            or self.files  # the passages to give depend on the final question
+            or self._turn(turn.id) is None
+        ):
             return
         if "input_end" in turn.marks:
             return  # released already: the real reply follows the final transcript

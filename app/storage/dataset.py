@@ -78,8 +78,9 @@ def _rated(store: ChatStore, secrets: tuple[str, ...]) -> Iterator[Rated | None]
             m = found[i]
             text = m["text"] if m["context"] is None else m["context"]
             prompt.append({"role": m["role"], "content": clean(text)})
-        if "cut" in meta:
-            prompt[-1] = {"role": "user", "content": clean(meta["cut"])}
+        for key in ("cut", "last"):  # the newest message as the model really got it
+            if key in meta:
+                prompt[-1] = {"role": "user", "content": clean(meta[key])}
         yield Rated(
             prompt,
             clean(row["text"]),

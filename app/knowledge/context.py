@@ -1,0 +1,139 @@
+"""The attached files as prompt text for one question: whole when they fit, else the chunks
+that best answer it (BM25), in reading order, within a character budget. Always wrapped as
+untrusted data like an image's OCR text (app/vision/untrusted.py): what a file says is never
+an instruction, and instructions found in it are reported to the user."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.knowledge.chunks import Chunk, chunk_document
+from app.knowledge.extract import Document, Section
+from app.knowledge.index import ChunkIndex
+from app.vision.untrusted import detect_instructions, instruction_notice, wrap_untrusted
+
+TOP_K = 24  # candidates; the budget decides how many go in
+LONG_TEXT_CHARS = 6000  # a typed or pasted message longer than this is read as a document
+QUESTION_CHARS = 600
+
+
+@dataclass
+class AttachedFile:
+    """A file read, chunked and indexed (off the GUI thread: `prepare` can take seconds)."""
+
+    doc: Document
+    chunks: list[Chunk]
+    index: ChunkIndex
+    seconds: float
+
+    @classmethod
+    def prepare(cls, doc: Document) -> AttachedFile:
+        started = time.monotonic()
+        chunks = chunk_document(doc)
+        return cls(doc, chunks, ChunkIndex(chunks), time.monotonic() - started)
+
+    @property
+    def name(self) -> str:
+        return self.doc.name
+
+
+@dataclass
+class FileContext:
+    block: str  # for the prompt, before the user's words
+    sources: list[tuple[str, str]] = field(default_factory=list)  # (file, where), as used
+    notices: list[str] = field(default_factory=list)
+    retrieved: bool = False  # parts were chosen (the files did not fit whole)
+
+
+def _label(chunk: Chunk) -> str:
+    return f"[{chunk.file}, {chunk.where}]"
+
+
+def file_budget_chars(settings: Any) -> int:
+    """Room for file passages in one prompt: about 45 % of the context (a token is about
+    3.5 characters of English), the rest for the instructions, the chat and the reply."""
+    return int(max(1024, settings.llm_context) * 0.45 * 3.5)
+
+
+def file_context(question: str, files: Sequence[AttachedFile], budget_chars: int) -> FileContext:
+    all_chunks = [c for f in files for c in f.chunks]
+    total = sum(len(c.text) + len(_label(c)) + 2 for c in all_chunks)
+    if total <= budget_chars:
+        chosen, retrieved = all_chunks, False
+    else:
+        retrieved = True
+        hits = [h for f in files for h in f.index.search(question, TOP_K)]
+        hits.sort(key=lambda h: -h[1])
+        chosen, used = [], 0
+        for chunk, _score in hits:
+            cost = len(chunk.text) + len(_label(chunk)) + 2
+            if used + cost > budget_chars:
+                continue
+            chosen.append(chunk)
+            used += cost
+        if not chosen and all_chunks:  # no word in common: the start, so the model can say so
+            chosen = [all_chunks[0]]
+        rank = {f.name: i for i, f in enumerate(files)}
+        chosen.sort(key=lambda c: (rank[c.file], c.order))
+    content = "\n\n".join(f"{_label(c)}\n{c.text}" for c in chosen)
+    names = ", ".join(f"“{f.name}”" for f in files)
+    if retrieved:
+        facts = (
+            f"the passages of {names} that best match the user's question (the files are too "
+            "long to include whole); each starts with [file, place]"
+        )
+    else:
+        facts = f"the whole text of {names}; each passage starts with [file, place]"
+    block = wrap_untrusted(
+        content,
+        what="document",
+        source="extracted from the user's files",
+        facts=facts,
+        max_chars=budget_chars + 200,
+    )
+    found = detect_instructions(content)
+    notices = [instruction_notice(found, "document")] if found else []
+    sources = list(dict.fromkeys((c.file, c.where) for c in chosen))
+    return FileContext(block, sources, notices, retrieved)
+
+
+def question_with_files(question: str, context: FileContext) -> str:
+    """The user's turn: the data, then their words, then how to say where the answer is from."""
+    ask = (
+        "[Answer from the document passages above. Say briefly which file and place (page or "
+        "section) your answer comes from, e.g. “(report.pdf, page 4)”. If they do not contain "
+        "the answer, say so.]"
+    )
+    return "\n\n".join([context.block, f"The user's message: {question.strip()}", ask])
+
+
+def split_long_text(text: str) -> tuple[str, Document] | None:
+    """A message too long to send whole: (the question, the rest as a document), or None.
+    The question is its last paragraph (where people put it after pasting), if short."""
+    if len(text) <= LONG_TEXT_CHARS:
+        return None
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    last = paragraphs[-1].strip() if paragraphs else ""
+    if len(paragraphs) > 1 and len(last) <= QUESTION_CHARS:
+        question, body = last, "\n\n".join(paragraphs[:-1])
+    else:
+        question = "The user pasted this text; answer about it, or summarise it if unsure."
+        body = text
+    from app.knowledge.extract import paragraphs
+
+    sections: list[Section] = paragraphs(body)
+    return question, Document("pasted text", "text", sections, "")
+
+
+def prepare_all(
+    docs: Sequence[Document], progress: Callable[[str], None] | None = None
+) -> list[AttachedFile]:
+    out = []
+    for doc in docs:
+        if progress:
+            progress(f"Indexing {doc.name}…")
+        out.append(AttachedFile.prepare(doc))
+    return out
