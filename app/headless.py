@@ -150,26 +150,11 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def read_file(path: Path, quiet: bool = False) -> Any:
-    """A document read and indexed for `--file` (scanned PDF pages through the OCR)."""
-    from app.knowledge.context import AttachedFile
-    from app.knowledge.extract import read_document
+    """A document read and indexed for `--file`; a big one says how it went."""
+    from app.pipeline.file_reader import read_attached
 
-    reader: list[Any] = []
-
-    def ocr(data: bytes) -> str:
-        from app.vision.images import ImageError, prepare_image
-        from app.vision.ocr import ImageReader
-
-        if not reader:
-            reader.append(ImageReader())
-        try:
-            return reader[0].read(prepare_image(data, name="page")).text
-        except ImageError:
-            return ""
-
-    doc = read_document(path, ocr)
-    file = AttachedFile.prepare(doc)
-    if not quiet and (doc.kind == "pdf" or doc.chars > 100_000):
+    file = read_attached(path)
+    if not quiet and (file.doc.kind == "pdf" or file.doc.chars > 100_000):
         print(f"parley: read {path.name}: {len(file.chunks)} passages, indexed in "
               f"{file.seconds:.1f} s", file=sys.stderr)  # fmt: skip
     if not quiet:

@@ -182,3 +182,26 @@ def test_an_assistant_answers_and_its_reply_becomes_training_data(tmp_path: Path
     assert parley("assistants", "import", str(exported)).returncode == 0
     missing = assert_clean_failure(parley("ask", "--assistant", "Nobody", "--text", "Hi"), 2)
     assert "no assistant called 'Nobody'" in missing and "Parley, Pirate" in missing
+
+
+@pytest.mark.models
+def test_one_fact_in_the_middle_of_a_long_file_is_answered(tmp_path: Path) -> None:
+    """66,000 words, one fact in the middle: the start that fits the context has nothing,
+    retrieval has it."""
+    import random
+
+    from tests.docs_factory import FILLER
+
+    rng = random.Random(5)
+    words = FILLER.split()
+    paragraphs = [" ".join(rng.choices(words, k=110)) for _ in range(600)]
+    paragraphs.insert(300, "The access code for the blue room is 4417.")
+    big = tmp_path / "minutes.txt"
+    big.write_text("\n\n".join(paragraphs))
+    assert len(big.read_text().split()) >= 66_000
+    result = ask("--file", str(big), "--text", "What is the access code for the blue room?")
+    assert "4417" in result["reply"], result["reply"]
+    assert result["files"] == ["minutes.txt"]
+    assert any(s["file"] == "minutes.txt" for s in result["sources"])
+    bad = parley("ask", "--file", str(tmp_path / "gone.pdf"), "--text", "Hi")
+    assert "does not exist" in assert_clean_failure(bad, 2)

@@ -157,3 +157,47 @@ def test_a_long_pasted_message_is_read_as_a_document() -> None:
     assert split_long_text("short question") is None
     chunks = chunk_document(doc)
     assert all(len(c.text) <= 1000 for c in chunks)
+
+
+def test_a_turn_with_files_gives_the_model_the_passage(settings, tmp_path: Path) -> None:
+    from app.bus.events import Notice, SourcesUsed, UserTurn
+    from tests.test_turns import Harness, ScriptedLLM, run
+
+    facts = fact_corpus(tmp_path)
+    files = [AttachedFile.prepare(read_document(p)) for p in sorted(tmp_path.glob("*.md"))]
+    fact = facts[30]
+    llm = ScriptedLLM([f"It is {fact.answer} (handbook)."])
+
+    async def body(h: Harness) -> None:
+        for f in files:
+            h.turns.attach_file(f)
+        h.turns.ask(fact.question)
+        await h.finished(h.of(UserTurn)[0].turn_id)
+        [used] = h.of(SourcesUsed)
+        assert used.retrieved and any(f == fact.file for f, _ in used.sources)
+        assert not h.of(Notice)
+
+    run(body, settings, llm=llm)
+    last = llm.prompts[0][-1]["content"]
+    assert fact.answer in last, last[-3000:]
+    assert fact.where_hint in last and last.count("\n⟦BEGIN DOCUMENT DATA") == 1
+    assert last.rstrip().endswith("say so.]")
+
+
+def test_a_long_typed_message_is_answered_from_its_parts(settings) -> None:
+    from app.bus.events import Notice, UserTurn
+    from tests.test_turns import Harness, ScriptedLLM, run
+
+    body_text = "\n\n".join(FILLER + f"Fact {i}: the locker code is {1000 + i}." for i in range(80))
+    message = body_text + "\n\nWhat is the locker code in fact 61?"
+    llm = ScriptedLLM(["It is 1061."])
+
+    async def body(h: Harness) -> None:
+        h.turns.ask(message)
+        await h.finished(h.of(UserTurn)[0].turn_id)
+        [notice] = [n.message for n in h.of(Notice)]
+        assert "Your message is long" in notice and "fact 61" in notice
+
+    run(body, settings, llm=llm)
+    prompt = llm.prompts[0][-1]["content"]
+    assert "locker code is 1061" in prompt and len(prompt) < len(message) / 2

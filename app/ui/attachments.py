@@ -12,7 +12,12 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
-FILE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp);;All files (*)"
+FILE_FILTER = (
+    "Images and documents (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.txt *.md *.pdf *.docx *.html "
+    "*.htm *.py *.js *.ts *.c *.cpp *.h *.java *.go *.rs *.json *.csv);;"
+    "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp);;"
+    "Documents (*.txt *.md *.pdf *.docx *.html *.htm);;All files (*)"
+)
 THUMB = 72
 
 

@@ -80,6 +80,15 @@ class Bubble(QFrame):
         self._layout.addLayout(row)
         self.show_rating(rating)
 
+    def add_note(self, text: str) -> QLabel:
+        """A small line under the text (the sources a reply was given)."""
+        note = QLabel(text)
+        note.setObjectName("bubbleNote")
+        note.setWordWrap(True)
+        self._layout.insertWidget(self._layout.indexOf(self.label) + 1, note)
+        self.note = note
+        return note
+
     def show_rating(self, rating: int) -> None:
         self.feedback["up"].setChecked(rating > 0)
         self.feedback["down"].setChecked(rating < 0)

@@ -50,10 +50,12 @@ from app.bus.events import (
     LlmDelta,
     Notice,
     RecordingStarted,
+    SourcesUsed,
     TurnCancelled,
     TurnFinished,
     UserTurn,
 )
+from app.knowledge.extract import FileError, kind_of
 from app.models.errors import ModelError
 from app.pipeline.assistant_choice import EngineChoice, engine_choice
 from app.pipeline.attachments import load_attachment
@@ -62,6 +64,7 @@ from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.ui.assistant_dialog import AssistantDialog
 from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
 from app.ui.chat_view import Bubble, ChatView
+from app.ui.file_chips import FileChips
 from app.ui.model_panel import ModelPanel, is_model_file
 from app.ui.push_to_talk import HoldToTalk
 from app.ui.settings_dialog import SettingsDialog
@@ -93,11 +96,14 @@ class MainWindow(QMainWindow):
         self.input.setObjectName("composer")
         self.input.setPlaceholderText("Type a message and press Enter — or hold Space to talk")
         self.input.returnPressed.connect(self.send_typed)
-        self.attach_button = QPushButton("Image…")
+        self.attach_button = QPushButton("Attach…")
         self.attach_button.setObjectName("attachButton")
-        self.attach_button.setToolTip("Attach images (or drop them on the window, or paste)")
+        self.attach_button.setToolTip(
+            "Attach images or documents (or drop them on the window, or paste)"
+        )
         self.attach_button.clicked.connect(self.choose_images)
         self.attachments = AttachmentStrip(self.session.turns.detach)
+        self.file_chips = FileChips(self.session.turns.detach_file)
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
         self.send_button.clicked.connect(self.send_typed)
@@ -182,6 +188,7 @@ class MainWindow(QMainWindow):
         column.addLayout(toolbar)
         column.addWidget(self.chat, 1)
         column.addWidget(self.attachments)
+        column.addWidget(self.file_chips)
         column.addLayout(composer)
         column.addLayout(controls)
         column.addWidget(self.meter)
@@ -212,6 +219,7 @@ class MainWindow(QMainWindow):
         self._show_timer.setInterval(16)
         self._show_timer.timeout.connect(self._show_deltas)
         self._cues: dict[str, tuple[np.ndarray, int]] = {}
+        self._sources: dict[int, tuple[tuple[str, str], ...]] = {}  # turn: file passages given
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(33)
         self._level_timer.timeout.connect(self._update_level)
@@ -231,6 +239,7 @@ class MainWindow(QMainWindow):
             subscribe(ErrorRaised, self._on_error),
             subscribe(Notice, self._on_notice),
             subscribe(ChatSaved, self._on_chat_saved),
+            subscribe(SourcesUsed, self._on_sources),
         ]
         self._show_audio_state()
         if store is not None and store.problem:
@@ -321,9 +330,40 @@ class MainWindow(QMainWindow):
     # --- images ------------------------------------------------------------------------------
 
     def choose_images(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", "", FILE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach", "", FILE_FILTER)
         for path in paths:
-            self.add_image(Path(path), Path(path).name)
+            self.add_source(Path(path))
+
+    def add_source(self, path: Path) -> None:
+        """A document (text, PDF, ...) for the chat, or an image for the next question."""
+        if kind_of(path) is not None:
+            self.add_file(path)
+        else:
+            self.add_image(path, path.name)
+
+    def add_file(self, path: Path) -> None:
+        """Read and index the document on a worker thread; attach it or say why not."""
+        future = asyncio.ensure_future(self._load_file(path))
+        self._image_loads.add(future)
+        future.add_done_callback(self._image_loads.discard)
+
+    async def _load_file(self, path: Path) -> None:
+        from app.pipeline.file_reader import read_attached
+
+        reading = self.chat.add("notice", f"Reading {path.name}…")
+        try:
+            file = await self.session.engines.worker("vision").run(read_attached, path)
+        except FileError as exc:
+            self.chat.remove(reading)
+            self.chat.add("error", str(exc))
+            return
+        self.chat.remove(reading)
+        doc = file.doc
+        detail = f"{len(file.chunks)} passages, {doc.chars:,} characters"
+        self.session.turns.attach_file(file)
+        self.file_chips.add(doc.name, detail)
+        for notice in doc.notices:
+            self.chat.add("notice", notice)
 
     def add_image(self, source: Path | bytes, name: str) -> None:
         """Decode and check the image on a worker thread; attach it or say why not."""
@@ -348,7 +388,9 @@ class MainWindow(QMainWindow):
         sources = sources_from_mime(mime)
         models = [s for s, _ in sources if isinstance(s, Path) and is_model_file(s)]
         for source, name in sources:
-            if not (isinstance(source, Path) and is_model_file(source)):
+            if isinstance(source, Path) and kind_of(source) is not None:
+                self.add_file(source)
+            elif not (isinstance(source, Path) and is_model_file(source)):
                 self.add_image(source, name)
         if models:
             self.open_models().load_files(models)
@@ -367,6 +409,7 @@ class MainWindow(QMainWindow):
         self.stop()
         self.session.turns.reset()
         self.chat.clear()
+        self.file_chips.clear()
         self._pending_bubbles.clear()
         if self.sidebar is not None:
             self.sidebar.set_current(None)
@@ -520,6 +563,9 @@ class MainWindow(QMainWindow):
             return
         bubble.show_rating(-1)
 
+    def _on_sources(self, ev: SourcesUsed) -> None:
+        self._sources[ev.turn_id] = ev.sources
+
     def _on_chat_saved(self, ev: ChatSaved) -> None:
         if ev.role == "assistant":
             self._show_deltas()  # the reply's bubble may be waiting for the next frame
@@ -667,6 +713,9 @@ class MainWindow(QMainWindow):
                 bubble.setProperty("interrupted", True)
             else:
                 bubble.set_text(ev.reply.strip())
+            sources = self._sources.pop(ev.turn_id, ())
+            if sources:
+                bubble.add_note("From: " + "; ".join(f"{f}, {w}" for f, w in sources[:4]))
         if not ev.interrupted:
             self.status.set_timings(ev.timings)
             self.waterfall.set_timings(ev.timings)

@@ -39,6 +39,8 @@ QLabel[state="error"] { color: #cf222e; }
 #chatList::item { padding: 6px 8px; border-bottom: 1px solid #eef0f3; color: #1d2330; }
 #chatList::item:selected { background: #dbe6fb; color: #1d2330; }
 #sidebarEmpty { color: #5c6370; }
+#bubbleNote { color: #6b7280; font-size: 12px; }
+#fileChip { background: #e8eefc; border-radius: 10px; }
 #feedback_up, #feedback_down, #feedback_correct { color: #8a909b; font-size: 12px;
     padding: 0px 6px; border: none; background: transparent; }
 #feedback_up:hover, #feedback_down:hover, #feedback_correct:hover { color: #1d2330; }

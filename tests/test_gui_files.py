@@ -1,0 +1,49 @@
+"""Documents dropped on the real window (offscreen): read off the GUI thread, shown as a
+chip for the chat, the reply says where its answer came from, × stops using the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtWidgets import QToolButton
+
+from tests.docs_factory import pdf
+from tests.test_gui_history import ask, fake_window
+
+
+def drop(window, *paths: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    assert window.attach_from_mime(mime)
+
+
+def test_a_dropped_pdf_is_the_chats_context(qtbot, qloop, settings, tmp_path: Path) -> None:
+    w = fake_window(
+        qtbot, qloop, settings, ["The deposit is 950 euros (lease.pdf, page 2).", "Ok."]
+    )
+    lease = pdf(tmp_path / "lease.pdf", ["Tenant: Ada.", "The deposit is 950 euros."])
+    drop(w, lease)
+    qtbot.waitUntil(lambda: "lease.pdf" in w.file_chips.chips, timeout=20_000)
+    assert w.file_chips.isVisible()
+    ask(qtbot, w, "How much is the deposit?")
+    assert "950 euros" in w.llm.prompts[-1][-1]["content"]
+    reply = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
+    assert reply.note.text() == "From: lease.pdf, page 1; lease.pdf, page 2"
+    # × : the next question goes without it.
+    chip = w.file_chips.chips["lease.pdf"]
+    chip.findChild(QToolButton, "removeFile").click()
+    assert "lease.pdf" not in w.file_chips.chips and w.session.turns.files == []
+    ask(qtbot, w, "Thanks")
+    assert "DOCUMENT DATA" not in w.llm.prompts[-1][-1]["content"]
+
+
+def test_a_file_that_cannot_be_read_says_why(qtbot, qloop, settings, tmp_path: Path) -> None:
+    w = fake_window(qtbot, qloop, settings, ["Hi."])
+    broken = tmp_path / "scan.pdf"
+    broken.write_bytes(b"%PDF-1.4 broken")
+    drop(w, broken)
+    qtbot.waitUntil(lambda: any(b.role == "error" for b in w.chat.bubbles), timeout=20_000)
+    assert "not a readable PDF" in [b.text for b in w.chat.bubbles if b.role == "error"][0]
+    assert not w.file_chips.chips
+    assert not any("Reading scan.pdf" in b.text for b in w.chat.bubbles)
