@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "first_audio counts from the end of the file",
     )
     ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")
+    ask.add_argument(
+        "--no-tools", action="store_true", help="the model may not use the calculator or calendar"
+    )
     which = ask.add_mutually_exclusive_group()
     which.add_argument("--chat", type=int, metavar="ID", help="go on with this saved conversation")
     which.add_argument(
@@ -141,6 +144,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         value = getattr(args, attr, None)
         if value:
             setattr(settings, field, value)
+    if getattr(args, "no_tools", False):
+        settings.tools = False
     if getattr(args, "llm_vision", False):
         settings.llm_remote_vision = True
     return settings

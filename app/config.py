@@ -79,6 +79,7 @@ class Settings:
     speculative_replies: bool = True  # and start the reply at a pause, before release
     speculative_audio: bool = True  # and synthesise that reply's first clause, too
     sound_cues: bool = True  # a short chime when listening starts and stops
+    tools: bool = True  # the model may call the calculator and the calendar
     max_talk_seconds: float = 120.0  # a hold longer than this ends (a key stuck down)
 
     @classmethod

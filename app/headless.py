@@ -25,6 +25,7 @@ from app.bus.events import (
     PlaybackFinished,
     PlaybackStarted,
     SourcesUsed,
+    ToolUsed,
     TurnFinished,
 )
 from app.config import Settings
@@ -273,6 +274,11 @@ async def _ask(
     for file in files or []:
         session.turns.attach_file(file)
     sources: list[dict[str, str]] = []
+    tools_used: list[dict[str, Any]] = []
+    bus.subscribe(
+        ToolUsed,
+        lambda e: tools_used.append({"name": e.name, "arguments": e.arguments, "result": e.result}),
+    )
     bus.subscribe(
         SourcesUsed, lambda e: sources.extend({"file": f, "where": w} for f, w in e.sources)
     )
@@ -302,6 +308,7 @@ async def _ask(
                     "images": [img.name for img in images],
                     "files": [f.name for f in files or []],
                     "sources": sources,
+                    "tools": tools_used,
                     "notices": notices,
                     "say": str(args.say) if args.say else None,
                     "chat_id": session.turns.chat.chat_id,

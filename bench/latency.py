@@ -106,7 +106,7 @@ async def sequential(settings: Settings, engines: Engines, audio: np.ndarray) ->
 async def fresh_cache(settings: Settings, engines: Engines) -> None:
     """The KV cache as after start-up (the system prompt and a greeting), so neither pipeline
     finds the question already evaluated by the other's run on it."""
-    await engines.worker("llm").run(engines.llm.warm_up, settings.system_prompt)
+    await engines.worker("llm").run(engines.llm.warm_up, engines.warm_system_prompt(settings))
 
 
 def summary(values: list[float]) -> dict[str, float]:

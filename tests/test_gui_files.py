@@ -47,3 +47,12 @@ def test_a_file_that_cannot_be_read_says_why(qtbot, qloop, settings, tmp_path: P
     assert "not a readable PDF" in [b.text for b in w.chat.bubbles if b.role == "error"][0]
     assert not w.file_chips.chips
     assert not any("Reading scan.pdf" in b.text for b in w.chat.bubbles)
+
+
+def test_a_tool_call_shows_as_a_chip_under_the_reply(qtbot, qloop, settings) -> None:
+    call = '{"name": "calculator", "arguments": {"expression": "17.5 % of 2340"}}'
+    w = fake_window(qtbot, qloop, settings, [call, "That is 409.5."])
+    ask(qtbot, w, "What is 17.5 percent of 2340?")
+    reply = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
+    assert reply.text == "That is 409.5."
+    assert reply.note.objectName() == "toolChips" and reply.note.text() == "17.5 % of 2340 = 409.5"

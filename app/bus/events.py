@@ -94,6 +94,17 @@ class SourcesUsed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ToolUsed(Event):
+    """The model called a tool for this reply: what it asked, what came back."""
+
+    name: str
+    arguments: dict[str, Any]
+    result: str
+    ok: bool = True
+    chip: str = ""  # as the window shows it: "4821 × 37 = 178,377"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChatSaved(Event):
     """A message of the conversation was stored (`chat_id` is new when the chat just began)."""
 

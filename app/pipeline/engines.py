@@ -130,6 +130,11 @@ class Engines:
 
     share_cpu: bool = True
 
+    def warm_system_prompt(self, settings: Settings) -> str:
+        """The system prompt the LLM's warm-up leaves in its KV cache: the one turns will use
+        (the turn manager replaces this to add the tools' descriptions)."""
+        return settings.system_prompt
+
     def llm_threads_now(self) -> int:
         cores = os.cpu_count() or 1
         if not self.share_cpu:
@@ -179,7 +184,7 @@ class Engines:
         if self.warm_up and hasattr(engine, "warm_up"):
             # The first inference pays one-off costs: pay them now, not mid-turn.
             if "system_prompt" in inspect.signature(engine.warm_up).parameters:
-                engine.warm_up(system_prompt=settings.system_prompt)
+                engine.warm_up(system_prompt=self.warm_system_prompt(settings))
             else:
                 engine.warm_up()
         return engine

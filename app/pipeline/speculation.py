@@ -105,6 +105,7 @@ class Speculation:
         self.text = text
         self.messages = messages  # the conversation it answers, ending with `text`
         self.record: dict[str, Any] = {}  # what the model was given (see stream_reply)
+        self.tools: list[Any] = []  # tool outcomes of this reply (published if adopted)
         self.splitter = splitter
         self.on_first_clause = on_first_clause
         self.first_clause: str | None = None

@@ -40,6 +40,7 @@ from app.bus.events import (
     RecordingStarted,
     SourcesUsed,
     SpeechEnded,
+    ToolUsed,
     TranscriptReady,
     TtsChunk,
     TtsDone,
@@ -55,7 +56,7 @@ from app.knowledge.context import (
     question_with_files,
     split_long_text,
 )
-from app.llm.base import ChatModel
+from app.llm.base import ChatModel, Message
 from app.models.errors import ModelError
 from app.pipeline.attachments import (
     IMAGE_TOKEN_BUDGET,
@@ -69,10 +70,12 @@ from app.pipeline.history import History
 from app.pipeline.reply_feed import ReplyFeed
 from app.pipeline.sentences import SentenceSplitter, speakable
 from app.pipeline.speculation import Speculation, consume, stream_reply
+from app.pipeline.tool_use import stream_with_tools, system_with_tools
 from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
+from app.tools.registry import Confirm, Registry, ToolOutcome
 from app.tts.base import TextToSpeech
 from app.vision.untrusted import neutralise
 
@@ -116,6 +119,7 @@ class Turn:
     speculation: Speculation | None = None  # a reply started at a pause, key still held
     # What the model was given (see stream_reply), filled on the LLM worker.
     prompt_record: dict[str, Any] = field(default_factory=dict)
+    tools: list[ToolOutcome] = field(default_factory=list)  # calls made for the reply
 
     def mark(self, name: str, at: float) -> None:
         self.marks.setdefault(name, at)
@@ -158,6 +162,11 @@ class TurnManager:
         self.history = History(settings.system_prompt)
         self.assistant: Assistant | None = None  # None: the built-in Parley
         self.chat = ChatLog(store, lambda text: bus.publish(Notice(message=text)))
+        self.tools = Registry.default()
+        self.confirm: Confirm | None = None  # asks the user before a tool that changes things
+        engines.warm_system_prompt = lambda s: system_with_tools(
+            s.system_prompt, self.tools if s.tools else None
+        )
         self.current: Turn | None = None
         self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
         self.attachments: list[Any] = []  # images for the next turn, typed or spoken
@@ -374,6 +383,43 @@ class TurnManager:
         if self.pending and not self.busy:
             asyncio.get_running_loop().call_soon(self._ask_next, *self.pending.popleft())
 
+    def _system_prompt(self) -> str:
+        """The instructions, with the tools described when they are on."""
+        return system_with_tools(self.history.system_prompt, self._tool_registry(()))
+
+    def _tool_registry(self, images: tuple[Any, ...]) -> Registry | None:
+        # Pixels in the prompt go through the vision handler, which takes one round only.
+        return self.tools if self.settings.tools and self.tools.tools and not images else None
+
+    def _reply_stream(
+        self,
+        llm: ChatModel,
+        messages: list[Message],
+        extra: int,
+        last: Any,
+        system: str,
+        record: dict[str, Any],
+        tools: Registry | None,
+        outcomes: list[ToolOutcome],
+        stopped: Callable[[], bool],
+    ) -> Any:
+        """On the LLM worker: the reply's pieces, tool rounds included when tools are on."""
+        settings = self.settings
+        if tools is None:
+            return stream_reply(llm, settings, messages, extra, last, system, record)
+        rounds = [0]
+
+        def one_round(convo: list[Message]) -> Any:
+            rounds[0] += 1
+            if rounds[0] == 1:
+                return stream_reply(llm, settings, messages, extra, last, system, record)
+            if isinstance(last, str):  # later rounds keep the files' passages in the question
+                convo = [*convo]
+                convo[len(messages) - 1] = {"role": "user", "content": last}
+            return stream_reply(llm, settings, convo, extra, None, system)
+
+        return stream_with_tools(one_round, messages, tools, outcomes.append, self.confirm, stopped)
+
     def _save(
         self, turn: Turn, role: Role, text: str, context: str | None = None, **kw: Any
     ) -> int | None:
@@ -546,10 +592,12 @@ class TurnManager:
         feed = turn.feed
         why = ("Can't answer", "The language model failed")
         spec = turn.speculation
-        system = self.history.system_prompt
+        system = self._system_prompt()
+        tools = self._tool_registry(images)
         if spec is not None and not images and spec.matches(message.history_text, messages):
             spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
             turn.prompt_record = spec.record
+            turn.tools = spec.tools
             assert spec.future is not None
             reply = await self._outcome(turn, "llm", asyncio.wrap_future(spec.future), *why)
         else:
@@ -561,15 +609,27 @@ class TurnManager:
                 words = last_text if last_text is not None else text
                 last = vision_content(words, images) if images else last_text
                 extra = IMAGE_TOKEN_BUDGET * len(images)
-                stream = stream_reply(
-                    llm, settings, messages, extra, last, system, turn.prompt_record
-                )
+                stream = self._reply_stream(
+                    llm, messages, extra, last, system, turn.prompt_record, tools, turn.tools,
+                    turn.cancel.is_set,
+                )  # fmt: skip
                 return consume(stream, feed.piece, turn.cancel, feed.hold)
 
             reply = await self._stage(turn, "llm", job, *why)
         if reply is None or turn.cancel.is_set() or turn.finished:
             return
         feed.flush()
+        for outcome in turn.tools:
+            bus.publish(
+                ToolUsed(
+                    turn_id=turn.id,
+                    name=outcome.name,
+                    arguments=outcome.arguments,
+                    result=outcome.result,
+                    ok=outcome.ok,
+                    chip=outcome.chip(),
+                )
+            )
         # Queued behind the last pieces and clauses, which the worker published the same way.
         bus.publish_threadsafe(LlmDone(turn_id=turn.id, text=reply, sentences=feed.count))
 
@@ -588,7 +648,10 @@ class TurnManager:
         log.debug("turn %d: a reply started at a pause, on %r", turn.id, text)
         settings = self.settings
         messages = [*self.history.messages, {"role": "user", "content": text}]
-        system = self.history.system_prompt
+        system = self._system_prompt()
+        tools = self._tool_registry(())
+        if tools is not None and not tools.pure:
+            return  # a call that changes something is never made before the user has finished
         ahead = settings.speculative_audio and turn.speaking
         spec = Speculation(
             text,
@@ -601,7 +664,18 @@ class TurnManager:
             if spec.cancelled.is_set():  # superseded while queued
                 return ""
             llm: ChatModel = self.engines.require("llm")
-            return spec.run(stream_reply(llm, settings, messages, 0, None, system, spec.record))
+            stream = self._reply_stream(
+                llm,
+                messages,
+                0,
+                None,
+                system,
+                spec.record,
+                tools,
+                spec.tools,
+                spec.cancelled.is_set,
+            )
+            return spec.run(stream)
 
         spec.future = self.engines.worker("llm").submit(job)
         turn.speculation = spec

@@ -51,6 +51,7 @@ from app.bus.events import (
     Notice,
     RecordingStarted,
     SourcesUsed,
+    ToolUsed,
     TurnCancelled,
     TurnFinished,
     UserTurn,
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
         self._show_timer.timeout.connect(self._show_deltas)
         self._cues: dict[str, tuple[np.ndarray, int]] = {}
         self._sources: dict[int, tuple[tuple[str, str], ...]] = {}  # turn: file passages given
+        self._tool_chips: dict[int, list[str]] = {}  # turn: "4821 × 37 = 178,377", ...
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(33)
         self._level_timer.timeout.connect(self._update_level)
@@ -240,6 +242,7 @@ class MainWindow(QMainWindow):
             subscribe(Notice, self._on_notice),
             subscribe(ChatSaved, self._on_chat_saved),
             subscribe(SourcesUsed, self._on_sources),
+            subscribe(ToolUsed, self._on_tool),
         ]
         self._show_audio_state()
         if store is not None and store.problem:
@@ -563,6 +566,9 @@ class MainWindow(QMainWindow):
             return
         bubble.show_rating(-1)
 
+    def _on_tool(self, ev: ToolUsed) -> None:
+        self._tool_chips.setdefault(ev.turn_id, []).append(ev.chip)
+
     def _on_sources(self, ev: SourcesUsed) -> None:
         self._sources[ev.turn_id] = ev.sources
 
@@ -713,6 +719,9 @@ class MainWindow(QMainWindow):
                 bubble.setProperty("interrupted", True)
             else:
                 bubble.set_text(ev.reply.strip())
+            chips = self._tool_chips.pop(ev.turn_id, [])
+            if chips:
+                bubble.add_note("  ·  ".join(chips)).setObjectName("toolChips")
             sources = self._sources.pop(ev.turn_id, ())
             if sources:
                 bubble.add_note("From: " + "; ".join(f"{f}, {w}" for f, w in sources[:4]))

@@ -40,6 +40,7 @@ QLabel[state="error"] { color: #cf222e; }
 #chatList::item:selected { background: #dbe6fb; color: #1d2330; }
 #sidebarEmpty { color: #5c6370; }
 #bubbleNote { color: #6b7280; font-size: 12px; }
+#toolChips { color: #1d4ed8; font-size: 12px; font-family: monospace; }
 #fileChip { background: #e8eefc; border-radius: 10px; }
 #feedback_up, #feedback_down, #feedback_correct { color: #8a909b; font-size: 12px;
     padding: 0px 6px; border: none; background: transparent; }

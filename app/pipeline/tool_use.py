@@ -1,0 +1,154 @@
+"""The model calling tools, in Qwen's own format (the default model's chat template teaches
+it): the tools as JSON in the system prompt, a call as `<tool_call>{"name", "arguments"}
+</tool_call>`, results back as a `<tool_response>` turn. Any model that follows
+instructions can use it, local or remote.
+
+A reply that does not start with a tool call streams as before (only its first token or two
+wait, to see that it is not "<tool_call>"); one that does is never spoken: the tools run, and
+the model answers again with their results, up to MAX_ROUNDS times. In Qwen's vocabulary the
+tags are special tokens, which llama.cpp does not put in the text, so a reply that is a bare
+`{"name": ...}` object is a call too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from app.llm.base import Message
+from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
+
+MAX_ROUNDS = 3
+_OPEN, _CLOSE = "<tool_call>", "</tool_call>"
+_BARE = '{"name"'
+_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+
+TOOL_INSTRUCTIONS = """# Tools
+
+For any calculation (even a simple one) and for dates, call a function instead of working it \
+out yourself, then answer with its result.
+
+You are provided with function signatures within <tools></tools> XML tags:
+<tools>
+{tools}
+</tools>
+
+For each function call, return a json object with function name and arguments within \
+<tool_call></tool_call> XML tags:
+<tool_call>
+{{"name": <function-name>, "arguments": <args-json-object>}}
+</tool_call>"""
+
+
+def system_with_tools(system: str, registry: Registry | None) -> str:
+    if registry is None or not registry.tools:
+        return system
+    return f"{system}\n\n{TOOL_INSTRUCTIONS.format(tools=registry.describe())}"
+
+
+def _objects(text: str) -> list[str]:
+    """The top-level JSON objects in `text` (calls written without their tags)."""
+    out, depth, start, quoted, escaped = [], 0, -1, False, False
+    for i, ch in enumerate(text):
+        if quoted:
+            escaped = not escaped and ch == "\\"
+            if ch == '"' and not escaped:
+                quoted = False
+            continue
+        if ch == '"':
+            quoted, escaped = True, False
+        elif ch == "{":
+            depth += 1
+            if depth == 1:
+                start = i
+        elif ch == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                out.append(text[start : i + 1])
+    return out
+
+
+def _complete(text: str) -> bool:
+    """A bare call's JSON object has closed."""
+    head = text.lstrip()
+    return bool(_objects(head)) and head.startswith(_objects(head)[0][:1])
+
+
+def parse_calls(text: str) -> list[ToolCall]:
+    calls = []
+    bodies = _CALL.findall(text) if _OPEN in text else _objects(text)
+    for body in bodies:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            continue
+        arguments = data.get("arguments", {})
+        if isinstance(arguments, str):  # some models send the arguments as a JSON string
+            try:
+                arguments = json.loads(arguments)
+            except ValueError:
+                arguments = {}
+        calls.append(ToolCall(data["name"], arguments if isinstance(arguments, dict) else {}))
+    return calls
+
+
+def tool_response(outcomes: list[ToolOutcome]) -> Message:
+    body = "\n".join(json.dumps(o.to_json(), ensure_ascii=False) for o in outcomes)
+    return {"role": "user", "content": f"<tool_response>\n{body}\n</tool_response>"}
+
+
+def stream_with_tools(
+    run_round: Callable[[list[Message]], Iterator[str]],
+    messages: list[Message],
+    registry: Registry,
+    on_tool: Callable[[ToolOutcome], None],
+    confirm: Confirm | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> Iterator[str]:
+    """The pieces of the final answer; `run_round(conversation)` streams one model reply."""
+    convo = list(messages)
+    for round_ in range(MAX_ROUNDS + 1):
+        stream = run_round(convo)
+        raw, deciding, calling = "", True, False
+        try:
+            for piece in stream:
+                raw += piece
+                if calling:
+                    if _CLOSE in raw or (_OPEN not in raw and _complete(raw)):
+                        break  # the call is complete: no need for the rest of the reply
+                    continue
+                if deciding:
+                    head = "".join(raw.split())  # '{ "name"' and '{"name"' alike
+                    if any(len(head) < len(t) and t.startswith(head) for t in (_OPEN, _BARE)):
+                        continue  # may still become a call
+                    deciding = False
+                    if head.startswith((_OPEN, _BARE)):
+                        calling = True
+                        continue
+                    yield raw
+                    continue
+                yield piece
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        if deciding and raw:  # the reply ended while it could still have been a call
+            yield raw
+        if not calling or stop():
+            return
+        calls = parse_calls(raw)
+        if not calls or round_ == MAX_ROUNDS:
+            yield "Sorry, I could not finish that calculation."
+            return
+        outcomes = [registry.run(call, confirm) for call in calls]
+        for outcome in outcomes:
+            on_tool(outcome)
+        convo += [{"role": "assistant", "content": raw.strip()}, tool_response(outcomes)]
+
+
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
