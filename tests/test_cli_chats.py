@@ -164,11 +164,10 @@ def test_an_assistant_answers_and_its_reply_becomes_training_data(tmp_path: Path
     made = parley("export-dataset", str(out), "--format", "dpo")
     assert made.returncode == 0 and "1 dpo rows" in made.stdout, made.stdout + made.stderr
     [row] = [json.loads(line) for line in out.read_text().splitlines()]
-    assert row["prompt"][0] == {
-        "role": "system",
-        "content": "You are a pirate. Begin every answer with the word Ahoy, then answer in "
-        "one sentence.",
-    }
+    assert row["prompt"][0]["role"] == "system"
+    assert row["prompt"][0]["content"].startswith(
+        "You are a pirate. Begin every answer with the word Ahoy, then answer in one sentence."
+    )
     assert row["prompt"][1:] == [{"role": "user", "content": "What is the capital of France?"}]
     assert row["chosen"][0]["content"] == "Ahoy! It be Paris, matey."
     assert row["rejected"][0]["content"] == result["reply"].strip()
