@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--no-tools", action="store_true", help="the model may not use the calculator or calendar"
     )
+    ask.add_argument(
+        "--think", action="store_true", help="reason in a hidden scratchpad before answering"
+    )
     which = ask.add_mutually_exclusive_group()
     which.add_argument("--chat", type=int, metavar="ID", help="go on with this saved conversation")
     which.add_argument(
@@ -146,6 +149,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             setattr(settings, field, value)
     if getattr(args, "no_tools", False):
         settings.tools = False
+    if getattr(args, "think", False):
+        settings.think_first = True
     if getattr(args, "llm_vision", False):
         settings.llm_remote_vision = True
     return settings

@@ -80,6 +80,9 @@ class Settings:
     speculative_audio: bool = True  # and synthesise that reply's first clause, too
     sound_cues: bool = True  # a short chime when listening starts and stops
     tools: bool = True  # the model may call the calculator and the calendar
+    # Think first: reason in a hidden scratchpad before answering, at most this many tokens.
+    think_first: bool = False
+    think_budget_tokens: int = 200
     max_talk_seconds: float = 120.0  # a hold longer than this ends (a key stuck down)
 
     @classmethod

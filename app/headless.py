@@ -24,6 +24,7 @@ from app.bus.events import (
     Notice,
     PlaybackFinished,
     PlaybackStarted,
+    ReasoningDone,
     SourcesUsed,
     ToolUsed,
     TurnFinished,
@@ -275,6 +276,8 @@ async def _ask(
         session.turns.attach_file(file)
     sources: list[dict[str, str]] = []
     tools_used: list[dict[str, Any]] = []
+    reasoning: list[str] = []
+    bus.subscribe(ReasoningDone, lambda e: reasoning.append(e.text))
     bus.subscribe(
         ToolUsed,
         lambda e: tools_used.append({"name": e.name, "arguments": e.arguments, "result": e.result}),
@@ -309,6 +312,7 @@ async def _ask(
                     "files": [f.name for f in files or []],
                     "sources": sources,
                     "tools": tools_used,
+                    "reasoning": "\n\n".join(reasoning) or None,
                     "notices": notices,
                     "say": str(args.say) if args.say else None,
                     "chat_id": session.turns.chat.chat_id,

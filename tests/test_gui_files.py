@@ -56,3 +56,19 @@ def test_a_tool_call_shows_as_a_chip_under_the_reply(qtbot, qloop, settings) -> 
     reply = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
     assert reply.text == "That is 409.5."
     assert reply.note.objectName() == "toolChips" and reply.note.text() == "17.5 % of 2340 = 409.5"
+
+
+def test_the_reasoning_is_folded_under_the_reply(qtbot, qloop, settings) -> None:
+    settings.think_first = True
+    w = fake_window(qtbot, qloop, settings, ["<think>Six sevens: 42.</think>It is 42."])
+    ask(qtbot, w, "What is six times seven?")
+    reply = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
+    assert reply.text == "It is 42." and not reply.reasoning.isVisible()
+    reply.reasoning_toggle.click()
+    assert reply.reasoning.isVisible() and reply.reasoning.text() == "Six sevens: 42."
+    # Reopened later, the reasoning is still there, still folded.
+    chat = w.session.turns.chat.chat_id
+    w.new_chat()
+    w.open_chat(chat)
+    again = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
+    assert again.reasoning.text() == "Six sevens: 42." and not again.reasoning.isVisible()

@@ -105,6 +105,14 @@ class ToolUsed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReasoningDone(Event):
+    """The hidden reasoning of a think-first reply (never spoken, never sent back)."""
+
+    text: str
+    cut: bool = False  # the budget ran out before the model finished thinking
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChatSaved(Event):
     """A message of the conversation was stored (`chat_id` is new when the chat just began)."""
 

@@ -106,6 +106,7 @@ class Speculation:
         self.messages = messages  # the conversation it answers, ending with `text`
         self.record: dict[str, Any] = {}  # what the model was given (see stream_reply)
         self.tools: list[Any] = []  # tool outcomes of this reply (published if adopted)
+        self.reasoning: list[Any] = []  # its think-first scratchpads (ReasoningGate)
         self.splitter = splitter
         self.on_first_clause = on_first_clause
         self.first_clause: str | None = None

@@ -37,6 +37,7 @@ from app.bus.events import (
     Notice,
     PlaybackFinished,
     PlaybackStarted,
+    ReasoningDone,
     RecordingStarted,
     SourcesUsed,
     SpeechEnded,
@@ -70,6 +71,12 @@ from app.pipeline.history import History
 from app.pipeline.reply_feed import ReplyFeed
 from app.pipeline.sentences import SentenceSplitter, speakable
 from app.pipeline.speculation import Speculation, consume, stream_reply
+from app.pipeline.thinking import (
+    ReasoningGate,
+    answer_messages,
+    split_reasoning,
+    system_with_thinking,
+)
 from app.pipeline.tool_use import stream_with_tools, system_with_tools
 from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.chats import ChatStore, Role, StoredMessage
@@ -120,6 +127,7 @@ class Turn:
     # What the model was given (see stream_reply), filled on the LLM worker.
     prompt_record: dict[str, Any] = field(default_factory=dict)
     tools: list[ToolOutcome] = field(default_factory=list)  # calls made for the reply
+    reasoning: list[ReasoningGate] = field(default_factory=list)  # think-first scratchpads
 
     def mark(self, name: str, at: float) -> None:
         self.marks.setdefault(name, at)
@@ -363,6 +371,9 @@ class TurnManager:
             # What the user heard is what the assistant said, as far as the model is concerned.
             self.history.add_assistant(spoken.strip() or "…")
             meta = self.chat.reply_meta(turn.prompt_record)
+            notes = "\n\n".join(g.reasoning.strip() for g in turn.reasoning if g.reasoning)
+            if notes and meta is not None:
+                meta["reasoning"] = notes  # kept apart: never in the text, the history or data
             reply_id = self._save(
                 turn, "assistant", spoken.strip() or "…", interrupted=interrupted, meta=meta
             )
@@ -384,8 +395,10 @@ class TurnManager:
             asyncio.get_running_loop().call_soon(self._ask_next, *self.pending.popleft())
 
     def _system_prompt(self) -> str:
-        """The instructions, with the tools described when they are on."""
-        return system_with_tools(self.history.system_prompt, self._tool_registry(()))
+        """The instructions, with the tools described when they are on (and how to think
+        first, when that is on)."""
+        system = system_with_tools(self.history.system_prompt, self._tool_registry(()))
+        return system_with_thinking(system) if self.settings.think_first else system
 
     def _tool_registry(self, images: tuple[Any, ...]) -> Registry | None:
         # Pixels in the prompt go through the vision handler, which takes one round only.
@@ -402,22 +415,34 @@ class TurnManager:
         tools: Registry | None,
         outcomes: list[ToolOutcome],
         stopped: Callable[[], bool],
+        reasoning: list[ReasoningGate],
     ) -> Any:
         """On the LLM worker: the reply's pieces, tool rounds included when tools are on."""
         settings = self.settings
-        if tools is None:
-            return stream_reply(llm, settings, messages, extra, last, system, record)
         rounds = [0]
 
         def one_round(convo: list[Message]) -> Any:
             rounds[0] += 1
             if rounds[0] == 1:
-                return stream_reply(llm, settings, messages, extra, last, system, record)
-            if isinstance(last, str):  # later rounds keep the files' passages in the question
-                convo = [*convo]
-                convo[len(messages) - 1] = {"role": "user", "content": last}
-            return stream_reply(llm, settings, convo, extra, None, system)
+                stream = stream_reply(llm, settings, messages, extra, last, system, record)
+            else:
+                if isinstance(last, str):  # later rounds keep the files' passages
+                    convo = [*convo]
+                    convo[len(messages) - 1] = {"role": "user", "content": last}
+                stream = stream_reply(llm, settings, convo, extra, None, system)
+            if not settings.think_first:
+                return stream
+            gate = ReasoningGate(max(40, settings.think_budget_tokens) * 4)
+            reasoning.append(gate)
 
+            def answer(notes: str, convo: list[Message] = convo) -> Any:
+                base = messages if rounds[0] == 1 else convo
+                return stream_reply(llm, settings, answer_messages(base, notes), 0, None, system)
+
+            return split_reasoning(stream, gate, answer)
+
+        if tools is None:
+            return one_round(messages)
         return stream_with_tools(one_round, messages, tools, outcomes.append, self.confirm, stopped)
 
     def _save(
@@ -598,6 +623,7 @@ class TurnManager:
             spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
             turn.prompt_record = spec.record
             turn.tools = spec.tools
+            turn.reasoning = spec.reasoning
             assert spec.future is not None
             reply = await self._outcome(turn, "llm", asyncio.wrap_future(spec.future), *why)
         else:
@@ -611,7 +637,7 @@ class TurnManager:
                 extra = IMAGE_TOKEN_BUDGET * len(images)
                 stream = self._reply_stream(
                     llm, messages, extra, last, system, turn.prompt_record, tools, turn.tools,
-                    turn.cancel.is_set,
+                    turn.cancel.is_set, turn.reasoning,
                 )  # fmt: skip
                 return consume(stream, feed.piece, turn.cancel, feed.hold)
 
@@ -619,6 +645,10 @@ class TurnManager:
         if reply is None or turn.cancel.is_set() or turn.finished:
             return
         feed.flush()
+        notes = "\n\n".join(g.reasoning.strip() for g in turn.reasoning if g.reasoning.strip())
+        if notes:
+            cut = any(g.over_budget for g in turn.reasoning)
+            bus.publish(ReasoningDone(turn_id=turn.id, text=notes, cut=cut))
         for outcome in turn.tools:
             bus.publish(
                 ToolUsed(
@@ -674,6 +704,7 @@ class TurnManager:
                 tools,
                 spec.tools,
                 spec.cancelled.is_set,
+                spec.reasoning,
             )
             return spec.run(stream)
 

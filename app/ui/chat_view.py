@@ -89,6 +89,30 @@ class Bubble(QFrame):
         self.note = note
         return note
 
+    def add_reasoning(self, text: str) -> None:
+        """The hidden reasoning, folded under the reply (Show reasoning unfolds it)."""
+        toggle = QPushButton("Show reasoning")
+        toggle.setObjectName("reasoningToggle")
+        toggle.setFlat(True)
+        toggle.setCheckable(True)
+        notes = QLabel(text)
+        notes.setObjectName("reasoning")
+        notes.setWordWrap(True)
+        notes.setTextFormat(Qt.TextFormat.PlainText)
+        notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        notes.hide()
+
+        def flip(shown: bool) -> None:
+            notes.setVisible(shown)
+            toggle.setText("Hide reasoning" if shown else "Show reasoning")
+
+        toggle.toggled.connect(flip)
+        at = self._layout.indexOf(self.label) + 1
+        self._layout.insertWidget(at, toggle)
+        self._layout.insertWidget(at + 1, notes)
+        self.reasoning = notes
+        self.reasoning_toggle = toggle
+
     def show_rating(self, rating: int) -> None:
         self.feedback["up"].setChecked(rating > 0)
         self.feedback["down"].setChecked(rating < 0)

@@ -49,6 +49,7 @@ from app.bus.events import (
     ErrorRaised,
     LlmDelta,
     Notice,
+    ReasoningDone,
     RecordingStarted,
     SourcesUsed,
     ToolUsed,
@@ -222,6 +223,7 @@ class MainWindow(QMainWindow):
         self._cues: dict[str, tuple[np.ndarray, int]] = {}
         self._sources: dict[int, tuple[tuple[str, str], ...]] = {}  # turn: file passages given
         self._tool_chips: dict[int, list[str]] = {}  # turn: "4821 × 37 = 178,377", ...
+        self._reasoning: dict[int, str] = {}  # turn: its hidden scratchpad
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(33)
         self._level_timer.timeout.connect(self._update_level)
@@ -243,6 +245,7 @@ class MainWindow(QMainWindow):
             subscribe(ChatSaved, self._on_chat_saved),
             subscribe(SourcesUsed, self._on_sources),
             subscribe(ToolUsed, self._on_tool),
+            subscribe(ReasoningDone, self._on_reasoning),
         ]
         self._show_audio_state()
         if store is not None and store.problem:
@@ -429,6 +432,8 @@ class MainWindow(QMainWindow):
         for m in messages:
             text = m.text + ("\n\n*— interrupted*" if m.interrupted else "")
             bubble = self.chat.add(m.role, text)
+            if m.role == "assistant" and m.meta.get("reasoning"):
+                bubble.add_reasoning(m.meta["reasoning"])
             if m.role == "assistant":
                 rated = store.rating(m.id)
                 bubble.enable_feedback(m.id, rated[0] if rated else 0, self._rate, self._correct)
@@ -565,6 +570,9 @@ class MainWindow(QMainWindow):
             self.chat.add("error", f"Could not save your correction: {exc}")
             return
         bubble.show_rating(-1)
+
+    def _on_reasoning(self, ev: ReasoningDone) -> None:
+        self._reasoning[ev.turn_id] = ev.text + ("\n(cut at the thinking budget)" if ev.cut else "")
 
     def _on_tool(self, ev: ToolUsed) -> None:
         self._tool_chips.setdefault(ev.turn_id, []).append(ev.chip)
@@ -719,6 +727,9 @@ class MainWindow(QMainWindow):
                 bubble.setProperty("interrupted", True)
             else:
                 bubble.set_text(ev.reply.strip())
+            notes = self._reasoning.pop(ev.turn_id, "")
+            if notes:
+                bubble.add_reasoning(notes)
             chips = self._tool_chips.pop(ev.turn_id, [])
             if chips:
                 bubble.add_note("  ·  ".join(chips)).setObjectName("toolChips")

@@ -67,6 +67,16 @@ class SettingsDialog(QDialog):
             "Quicker replies. An answer started on words you then go on from is thrown away "
             "unseen, so this costs some processor time (and battery)."
         )
+        self.tools = QCheckBox("Let the model use the calculator and the calendar")
+        self.tools.setObjectName("tools")
+        self.tools.setChecked(settings.tools)
+        self.think = QCheckBox("Think before answering (slower; the reasoning is kept apart)")
+        self.think.setObjectName("thinkFirst")
+        self.think.setChecked(settings.think_first)
+        self.think.setToolTip(
+            "The model reasons in a hidden scratchpad first. Only the answer is spoken; the "
+            "reasoning can be shown under the reply. Adds seconds before the first word."
+        )
         self.stt_box = self._speech_box(settings.stt_model)
         self.stt_box.setObjectName("sttModel")
         self.language_box = QComboBox()
@@ -98,6 +108,8 @@ class SettingsDialog(QDialog):
         form.addRow("Voice", self.voice_box)
         form.addRow(self.speak)
         form.addRow(self.cues)
+        form.addRow(self.tools)
+        form.addRow(self.think)
         form.addRow(self.speculate)
         form.addRow("Custom instructions", self.prompt)
         buttons = QDialogButtonBox(
@@ -270,6 +282,8 @@ class SettingsDialog(QDialog):
         s.speak_replies = self.speak.isChecked()
         s.sound_cues = self.cues.isChecked()
         s.speculative_replies = self.speculate.isChecked()
+        s.tools = self.tools.isChecked()
+        s.think_first = self.think.isChecked()
         s.system_prompt = self.prompt.toPlainText().strip() or s.system_prompt
         remote, reload = self._remote_changed()
         if not reload:  # no server in use: nothing to load, just remember them

@@ -40,6 +40,9 @@ QLabel[state="error"] { color: #cf222e; }
 #chatList::item:selected { background: #dbe6fb; color: #1d2330; }
 #sidebarEmpty { color: #5c6370; }
 #bubbleNote { color: #6b7280; font-size: 12px; }
+#reasoningToggle { color: #8a909b; font-size: 12px; border: none; text-align: left;
+    padding: 0px; background: transparent; }
+#reasoning { color: #5c6370; font-size: 12px; font-style: italic; }
 #toolChips { color: #1d4ed8; font-size: 12px; font-family: monospace; }
 #fileChip { background: #e8eefc; border-radius: 10px; }
 #feedback_up, #feedback_down, #feedback_correct { color: #8a909b; font-size: 12px;
