@@ -120,11 +120,15 @@ def _chunked(text: str, rng: random.Random) -> list[str]:
     return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
 
 
-@pytest.mark.parametrize("tagged", [True, False])
-def test_no_part_of_a_call_ever_reaches_the_voice(tagged: bool) -> None:
+@pytest.mark.parametrize("form", ["tagged", "bare", "fenced"])
+def test_no_part_of_a_call_ever_reaches_the_voice(form: str) -> None:
     """Fuzz: the call split at random places, 300 times; only the final answer comes out."""
-    call = json.dumps({"name": "calculator", "arguments": {"expression": "4821 * 37"}})
-    first = f"<tool_call>\n{call}\n</tool_call>" if tagged else f" {call}"
+    call = json.dumps({"name": "calculator", "arguments": {"expression": "4821 * 37"}}, indent=2)
+    first = {
+        "tagged": f"<tool_call>\n{call}\n</tool_call>",
+        "bare": f" {call}",
+        "fenced": f"```json\n{call}\n```",
+    }[form]
     answer = "4821 times 37 is 178,377."
     rng = random.Random(11)
     for _ in range(300):
@@ -148,7 +152,14 @@ def test_no_part_of_a_call_ever_reaches_the_voice(tagged: bool) -> None:
 
 def test_a_reply_that_is_not_a_call_streams_unchanged() -> None:
     rng = random.Random(2)
-    for text in ["Paris.", '{"city": "Paris"} is the JSON you asked for.', "<b>bold</b>", "{"]:
+    for text in [
+        "Paris.",
+        '{"city": "Paris"} is the JSON you asked for.',
+        "<b>bold</b>",
+        "{",
+        "```python\nprint('hi')\n```",
+        '```json\n{"city": "Paris"}\n```',
+    ]:
         for _ in range(50):
             chunks = _chunked(text, rng) if len(text) > 1 else [text]
             pieces = list(

@@ -7,7 +7,7 @@ A reply that does not start with a tool call streams as before (only its first t
 wait, to see that it is not "<tool_call>"); one that does is never spoken: the tools run, and
 the model answers again with their results, up to MAX_ROUNDS times. In Qwen's vocabulary the
 tags are special tokens, which llama.cpp does not put in the text, so a reply that is a bare
-`{"name": ...}` object is a call too.
+`{"name": ...}` object is a call too (and one in a ```json fence, as small models write it).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
 MAX_ROUNDS = 3
 _OPEN, _CLOSE = "<tool_call>", "</tool_call>"
 _BARE = '{"name"'
+# How a call may begin once whitespace is removed: tagged, bare, or in a Markdown fence.
+_STARTS = (_OPEN, _BARE, "```json" + _BARE, "```" + _BARE)
 _CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 
 TOOL_INSTRUCTIONS = """# Tools
@@ -123,10 +125,10 @@ def stream_with_tools(
                     continue
                 if deciding:
                     head = "".join(raw.split())  # '{ "name"' and '{"name"' alike
-                    if any(len(head) < len(t) and t.startswith(head) for t in (_OPEN, _BARE)):
+                    if any(len(head) < len(t) and t.startswith(head) for t in _STARTS):
                         continue  # may still become a call
                     deciding = False
-                    if head.startswith((_OPEN, _BARE)):
+                    if head.startswith(_STARTS):
                         calling = True
                         continue
                     yield raw
