@@ -203,5 +203,39 @@ def test_the_default_model_calculates_with_the_tool() -> None:
     result = json.loads(run.stdout)
     assert "178,377" in result["reply"] or "178377" in result["reply"], result
     assert result["tools"][0]["name"] == "calculator"
+    # A word problem: left to itself the model answers from memory; the call is constrained.
+    word = "A shop sells notebooks at 6.16 euros each. How much do 62 notebooks cost in euros?"
+    run = parley("ask", "--no-save", "--json", "--text", word, timeout=180)
+    result = json.loads(run.stdout)
+    assert "381.92" in result["reply"], result
     plain = parley("ask", "--no-save", "--json", "--no-tools", "--text", "Hi there!")
     assert json.loads(plain.stdout)["tools"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "calculation"),
+    [
+        ("What is 4821 times 37?", True),
+        ("What is 17.5 percent of 2340?", True),
+        ("A shop sells pens at 1.20 euros each. How much do 48 pens cost?", True),
+        ("What is the square root of 1764?", True),
+        ("What day of the week is 2027-03-14?", True),
+        ("How many days between 2026-01-15 and 2026-09-30?", True),
+        ("How many legs does a spider have?", False),
+        ("What is the capital of France?", False),
+        ("Who wrote Romeo and Juliet?", False),
+        ("Tell me about the 1969 moon landing.", False),
+    ],
+)
+def test_which_questions_get_a_tool_call(question: str, calculation: bool) -> None:
+    from app.tools.cues import needs_tool
+
+    assert needs_tool(question) is calculation
+
+
+def test_the_call_grammar_is_valid_gbnf() -> None:
+    from llama_cpp import LlamaGrammar
+
+    from app.tools.cues import CALL_GRAMMAR
+
+    assert LlamaGrammar.from_string(CALL_GRAMMAR, verbose=False) is not None

@@ -220,10 +220,18 @@ class LlamaChat:
             prepared.append({**m, "content": content})
         return prepared, has_images
 
+    supports_grammar = True  # stream_chat(grammar=GBNF) constrains the reply
+
     def stream_chat(
-        self, messages: list[Message], max_tokens: int, temperature: float
+        self,
+        messages: list[Message],
+        max_tokens: int,
+        temperature: float,
+        grammar: str | None = None,
     ) -> Iterator[str]:
-        """Reply text pieces as generated. Bad images raise ValueError here, before any work."""
+        """Reply text pieces as generated. Bad images raise ValueError here, before any work.
+        `grammar` (GBNF) constrains what may be generated (a tool call)."""
+        self._grammar = grammar
         prepared, has_images = self._prepare(messages)
         llm = self.llm
         text_only = self._handler is not None and not has_images
@@ -250,11 +258,21 @@ class LlamaChat:
         return self._pieces(stream)
 
     def _create(self, messages: list[dict[str, Any]], max_tokens: int, temperature: float) -> Any:
+        extra: dict[str, Any] = {}
+        grammar = getattr(self, "_grammar", None)
+        if grammar:
+            from llama_cpp import LlamaGrammar
+
+            cache = self.__dict__.setdefault("_grammars", {})
+            if grammar not in cache:
+                cache[grammar] = LlamaGrammar.from_string(grammar, verbose=False)
+            extra["grammar"] = cache[grammar]
         return self.llm.create_chat_completion(
             messages=messages,  # type: ignore[arg-type]
             stream=True,
             max_tokens=max_tokens,
             temperature=temperature,
+            **extra,
         )
 
     def _pieces(self, stream: Any) -> Iterator[str]:

@@ -43,6 +43,7 @@ def stream_reply(
     last_user: Any = None,
     system_prompt: str | None = None,
     record: dict[str, Any] | None = None,
+    grammar: str | None = None,
 ) -> Iterator[str]:
     """The reply's pieces for this conversation (`messages` ends with the user's turn),
     trimmed to leave room for the reply (plus `extra_budget` tokens, for images).
@@ -62,6 +63,10 @@ def stream_reply(
         prompt[-1] = {"role": "user", "content": last_user}
         if record is not None and isinstance(last_user, str):
             record["last"] = last_user  # file passages: part of the exact prompt
+    if grammar and getattr(llm, "supports_grammar", False):
+        return llm.stream_chat(  # type: ignore[call-arg]
+            prompt, settings.llm_max_tokens, settings.llm_temperature, grammar=grammar
+        )
     return llm.stream_chat(prompt, settings.llm_max_tokens, settings.llm_temperature)
 
 

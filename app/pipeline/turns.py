@@ -82,6 +82,7 @@ from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
+from app.tools.cues import CALL_GRAMMAR, needs_tool
 from app.tools.registry import Confirm, Registry, ToolOutcome
 from app.tts.base import TextToSpeech
 from app.vision.untrusted import neutralise
@@ -424,7 +425,15 @@ class TurnManager:
         def one_round(convo: list[Message]) -> Any:
             rounds[0] += 1
             if rounds[0] == 1:
-                stream = stream_reply(llm, settings, messages, extra, last, system, record)
+                # A question that reads like a calculation gets a tool call, not a guess.
+                forced = (
+                    CALL_GRAMMAR
+                    if tools is not None
+                    and settings.force_tool_calls
+                    and needs_tool(str(messages[-1]["content"]))
+                    else None
+                )
+                stream = stream_reply(llm, settings, messages, extra, last, system, record, forced)
             else:
                 if isinstance(last, str):  # later rounds keep the files' passages
                     convo = [*convo]
