@@ -80,7 +80,6 @@ class Settings:
     speculative_audio: bool = True  # and synthesise that reply's first clause, too
     sound_cues: bool = True  # a short chime when listening starts and stops
     tools: bool = True  # the model may call the calculator and the calendar
-    force_tool_calls: bool = True  # ...and must, when the question reads like a calculation
     # Think first: reason in a hidden scratchpad before answering, at most this many tokens.
     think_first: bool = False
     think_budget_tokens: int = 200

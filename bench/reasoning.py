@@ -2,10 +2,9 @@
 
 The problems come from tests/problems.py (multiplication, percentages, division, roots,
 word problems, weekdays; exact answers known). Each is asked as a typed question through the
-real turn manager with the voice on (first_audio: ask to the first reply sample) in three
-configurations, in rotating order: with the tools as shipped (a question that reads like a
-calculation gets a tool call, constrained by a grammar), with the tools left to the model's
-own choice, and without tools. Reports accuracy per
+real turn manager with the voice on (first_audio: ask to the first reply sample), with the
+tools as shipped (a question that reads like a calculation gets a tool call, constrained by a
+grammar) and without, in rotating order. Reports accuracy per
 kind and overall, and first-audio medians, for each configuration.
 
     .venv/bin/python bench/reasoning.py [--each 8] [--out FILE.json]
@@ -52,11 +51,7 @@ async def turn(settings, engines, question: str, tmp: Path) -> dict:  # noqa: AN
 async def main_async(each: int, tmp: Path) -> dict:
     base, engines = await load_engines()
     base.llm_max_tokens = 96
-    configs = {
-        "tools": replace(base, tools=True),  # as shipped: a call forced where a question reads
-        "own-choice": replace(base, tools=True, force_tool_calls=False),  # the model decides
-        "plain": replace(base, tools=False),
-    }
+    configs = {"tools": replace(base, tools=True), "plain": replace(base, tools=False)}
     runs: dict[str, list[dict]] = {name: [] for name in configs}
     items = problems(each)
     for i, problem in enumerate(items):

@@ -16,8 +16,6 @@ from app.audio.capture import STT_RATE
 from app.audio.resample import resample
 from app.audio.wavfile import read_audio
 from app.pipeline.speculation import AHEAD_PIECES, Speculation
-from app.pipeline.tool_use import system_with_tools
-from app.tools.registry import Registry
 from tests.realtools import words
 from tests.test_real_models import Turns
 
@@ -36,8 +34,7 @@ def test_a_question_followed_by_a_pause_is_answered_from_the_reply_started_while
 ):
     question = _phrase(speech("What is the capital of France?"))
 
-    # As the app does at start: the system prompt (with the tools) in the KV cache.
-    real_models.llm.warm_up(system_with_tools(settings.system_prompt, Registry.default()))
+    real_models.llm.warm_up(settings.system_prompt)  # as the app does at start
 
     async def scenario():
         turns = Turns(real_models, settings)

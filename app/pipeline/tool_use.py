@@ -44,10 +44,14 @@ For each function call, return a json object with function name and arguments wi
 </tool_call>"""
 
 
+def tool_instructions(registry: Registry) -> str:
+    return TOOL_INSTRUCTIONS.format(tools=registry.describe())
+
+
 def system_with_tools(system: str, registry: Registry | None) -> str:
     if registry is None or not registry.tools:
         return system
-    return f"{system}\n\n{TOOL_INSTRUCTIONS.format(tools=registry.describe())}"
+    return f"{system}\n\n{tool_instructions(registry)}"
 
 
 def _objects(text: str) -> list[str]:

@@ -77,7 +77,7 @@ from app.pipeline.thinking import (
     split_reasoning,
     system_with_thinking,
 )
-from app.pipeline.tool_use import stream_with_tools, system_with_tools
+from app.pipeline.tool_use import stream_with_tools, tool_instructions
 from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
@@ -173,8 +173,8 @@ class TurnManager:
         self.chat = ChatLog(store, lambda text: bus.publish(Notice(message=text)))
         self.tools = Registry.default()
         self.confirm: Confirm | None = None  # asks the user before a tool that changes things
-        engines.warm_system_prompt = lambda s: system_with_tools(
-            s.system_prompt, self.tools if s.tools else None
+        engines.warm_system_prompt = lambda s: (
+            system_with_thinking(s.system_prompt) if s.think_first else s.system_prompt
         )
         self.current: Turn | None = None
         self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
@@ -396,14 +396,19 @@ class TurnManager:
             asyncio.get_running_loop().call_soon(self._ask_next, *self.pending.popleft())
 
     def _system_prompt(self) -> str:
-        """The instructions, with the tools described when they are on (and how to think
-        first, when that is on)."""
-        system = system_with_tools(self.history.system_prompt, self._tool_registry(()))
+        """The instructions (and how to think first, when that is on). The tools are not
+        described here: the system prompt stays the same turn after turn, so llama.cpp keeps
+        it evaluated in its cache, and the model is not tempted to call a calculator for
+        "How many legs does a spider have?" (it did, costing a second)."""
+        system = self.history.system_prompt
         return system_with_thinking(system) if self.settings.think_first else system
 
-    def _tool_registry(self, images: tuple[Any, ...]) -> Registry | None:
-        # Pixels in the prompt go through the vision handler, which takes one round only.
-        return self.tools if self.settings.tools and self.tools.tools and not images else None
+    def _tool_registry(self, images: tuple[Any, ...], question: str) -> Registry | None:
+        """The tools, for a question that reads like a calculation or a date (None: a plain
+        reply). Pixels in the prompt go through the vision handler: one round only."""
+        if not (self.settings.tools and self.tools.tools) or images:
+            return None
+        return self.tools if needs_tool(question) else None
 
     def _reply_stream(
         self,
@@ -422,17 +427,19 @@ class TurnManager:
         settings = self.settings
         rounds = [0]
 
+        # A calculation gets a tool call, not a guess: constrained by a grammar where the
+        # engine takes one (the 1.5B model, left to choose, answered percentages and word
+        # problems from memory); elsewhere the tools are described in the question.
+        forced = (
+            CALL_GRAMMAR if tools is not None and getattr(llm, "supports_grammar", False) else None
+        )
+        if tools is not None and forced is None:
+            described = f"{messages[-1]['content']}\n\n{tool_instructions(tools)}"
+            messages = [*messages[:-1], {"role": "user", "content": described}]
+
         def one_round(convo: list[Message]) -> Any:
             rounds[0] += 1
             if rounds[0] == 1:
-                # A question that reads like a calculation gets a tool call, not a guess.
-                forced = (
-                    CALL_GRAMMAR
-                    if tools is not None
-                    and settings.force_tool_calls
-                    and needs_tool(str(messages[-1]["content"]))
-                    else None
-                )
                 stream = stream_reply(llm, settings, messages, extra, last, system, record, forced)
             else:
                 if isinstance(last, str):  # later rounds keep the files' passages
@@ -627,7 +634,7 @@ class TurnManager:
         why = ("Can't answer", "The language model failed")
         spec = turn.speculation
         system = self._system_prompt()
-        tools = self._tool_registry(images)
+        tools = self._tool_registry(images, message.history_text)
         if spec is not None and not images and spec.matches(message.history_text, messages):
             spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
             turn.prompt_record = spec.record
@@ -688,7 +695,7 @@ class TurnManager:
         settings = self.settings
         messages = [*self.history.messages, {"role": "user", "content": text}]
         system = self._system_prompt()
-        tools = self._tool_registry(())
+        tools = self._tool_registry((), text)
         if tools is not None and not tools.pure:
             return  # a call that changes something is never made before the user has finished
         ahead = settings.speculative_audio and turn.speaking
