@@ -56,26 +56,24 @@ class SettingsDialog(QDialog):
                 problem = str(exc)
         self.input_box = self._device_box(devices, "input", settings.input_device)
         self.output_box = self._device_box(devices, "output", settings.output_device)
-        self.speak = QCheckBox("Speak replies aloud")
-        self.speak.setChecked(settings.speak_replies)
-        self.cues = QCheckBox("Play a chime when listening starts and stops")
-        self.cues.setChecked(settings.sound_cues)
-        self.speculate = QCheckBox("Start the answer at a pause, before the key is let go")
-        self.speculate.setObjectName("speculativeReplies")
-        self.speculate.setChecked(settings.speculative_replies)
-        self.speculate.setToolTip(
+        self.speak = _check("Speak replies aloud", settings.speak_replies)
+        self.cues = _check("Play a chime when listening starts and stops", settings.sound_cues)
+        self.speculate = _check(
+            "Start the answer at a pause, before the key is let go",
+            settings.speculative_replies,
+            "speculativeReplies",
             "Quicker replies. An answer started on words you then go on from is thrown away "
-            "unseen, so this costs some processor time (and battery)."
+            "unseen, so this costs some processor time (and battery).",
         )
-        self.tools = QCheckBox("Let the model use the calculator and the calendar")
-        self.tools.setObjectName("tools")
-        self.tools.setChecked(settings.tools)
-        self.think = QCheckBox("Think before answering (slower; the reasoning is kept apart)")
-        self.think.setObjectName("thinkFirst")
-        self.think.setChecked(settings.think_first)
-        self.think.setToolTip(
+        self.tools = _check(
+            "Let the model use the calculator and the calendar", settings.tools, "tools"
+        )
+        self.think = _check(
+            "Think before answering (slower; the reasoning is kept apart)",
+            settings.think_first,
+            "thinkFirst",
             "The model reasons in a hidden scratchpad first. Only the answer is spoken; the "
-            "reasoning can be shown under the reply. Adds seconds before the first word."
+            "reasoning can be shown under the reply. Adds seconds before the first word.",
         )
         self.stt_box = self._speech_box(settings.stt_model)
         self.stt_box.setObjectName("sttModel")
@@ -290,3 +288,13 @@ class SettingsDialog(QDialog):
             for key, value in remote.items():
                 setattr(s, key, value)
         return (s.input_device, s.output_device) != before
+
+
+def _check(text: str, checked: bool, name: str = "", tip: str = "") -> QCheckBox:
+    box = QCheckBox(text)
+    box.setChecked(checked)
+    if name:
+        box.setObjectName(name)
+    if tip:
+        box.setToolTip(tip)
+    return box
