@@ -4,8 +4,8 @@ The problems come from tests/problems.py (multiplication, percentages, division,
 word problems, weekdays; exact answers known). Each is asked as a typed question through the
 real turn manager with the voice on (first_audio: ask to the first reply sample), with the
 tools as shipped (a question that reads like a calculation gets a tool call, constrained by a
-grammar) and without, in rotating order. Reports accuracy per
-kind and overall, and first-audio medians, for each configuration.
+grammar) and without, in rotating order (`--only think,tools+think,...` adds thinking
+first). Reports accuracy per kind and overall, and first-audio medians, for each one.
 
     .venv/bin/python bench/reasoning.py [--each 8] [--out FILE.json]
 """
@@ -48,10 +48,16 @@ async def turn(settings, engines, question: str, tmp: Path) -> dict:  # noqa: AN
     return {"reply": result.reply, "first_audio": result.timings["first_audio"], "tools": tools}
 
 
-async def main_async(each: int, tmp: Path) -> dict:
+async def main_async(each: int, tmp: Path, only: list[str]) -> dict:
     base, engines = await load_engines()
     base.llm_max_tokens = 96
-    configs = {"tools": replace(base, tools=True), "plain": replace(base, tools=False)}
+    configs = {
+        "tools": replace(base, tools=True),
+        "plain": replace(base, tools=False),
+        "think": replace(base, tools=False, think_first=True),
+        "tools+think": replace(base, tools=True, think_first=True),
+    }
+    configs = {name: configs[name] for name in only or ["tools", "plain"]}
     runs: dict[str, list[dict]] = {name: [] for name in configs}
     items = problems(each)
     for i, problem in enumerate(items):
@@ -95,9 +101,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--each", type=int, default=8, help="problems of each of 8 kinds")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--only", default="", help="configurations: tools, plain, think, tools+think (comma)"
+    )
     args = parser.parse_args()
+    only = [name for name in args.only.split(",") if name]
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(main_async(args.each, Path(tmp)))
+        result = asyncio.run(main_async(args.each, Path(tmp), only))
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
