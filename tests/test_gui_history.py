@@ -217,7 +217,7 @@ def test_choosing_an_assistant_starts_a_chat_it_answers(qtbot, qloop, settings) 
     notices = [b.text for b in w.chat.bubbles if b.role == "notice"]
     assert any("voice /nowhere/pirate.onnx is missing" in n for n in notices), notices
     ask(qtbot, w, "Who are you?")
-    assert w.llm.prompts[-1][0]["content"].startswith("You are a pirate.\n\n# Tools")
+    assert w.llm.prompts[-1][0]["content"] == "You are a pirate."
     assert w.session.store.chat_assistant(w.session.turns.chat.chat_id) == (pirate.id, 1)
     # The first chat, reopened, is Parley's again.
     w.open_chat(first_chat)
