@@ -11,6 +11,7 @@ from typing import Any
 
 from app.config import Settings
 from app.storage.database import StoreUnavailable
+from app.storage.dataset import FORMATS
 
 
 def add_feedback_parsers(sub: Any) -> None:
@@ -20,7 +21,7 @@ def add_feedback_parsers(sub: Any) -> None:
     rate.add_argument("--correction", metavar="TEXT", help="what the reply should have said")
     export = sub.add_parser("export-dataset", help="rated replies as JSONL for fine-tuning")
     export.add_argument("output", metavar="OUT.jsonl")
-    export.add_argument("--format", choices=("sft", "dpo", "kto"), default="sft")
+    export.add_argument("--format", choices=FORMATS, default="sft")
     export.add_argument("--force", action="store_true", help="replace an existing file")
 
 

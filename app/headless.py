@@ -37,8 +37,6 @@ from app.storage.assistants import BUILTIN, Assistant
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
 
-_PARLEY = Assistant(0, BUILTIN, 0, "")
-
 
 class WavSink:
     """Collects the reply audio of a turn and writes it to a WAV file when it is complete."""
@@ -317,7 +315,9 @@ async def _ask(
                     "say": str(args.say) if args.say else None,
                     "chat_id": session.turns.chat.chat_id,
                     "message_ids": [m for m in session.turns.chat.ids[-2:] if m],
-                    "assistant": (session.turns.assistant or _PARLEY).name,
+                    "assistant": session.turns.assistant.name
+                    if session.turns.assistant
+                    else BUILTIN,
                 },
                 ensure_ascii=False,
             )

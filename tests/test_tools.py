@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.pipeline.tool_use import parse_calls, stream_with_tools, system_with_tools
+from app.pipeline.tool_use import parse_calls, stream_with_tools, tool_instructions
 from app.tools.calculator import CalculationError, calculate, show
 from app.tools.calendar import calendar
 from app.tools.registry import Registry, Tool, ToolCall
@@ -112,7 +112,9 @@ def test_calls_are_parsed_with_or_without_their_tags() -> None:
     assert parse_calls(tagged) == [ToolCall("calculator", {"expression": "2*3"})]
     assert parse_calls(bare) == [ToolCall("calendar", {"operation": "today"})]
     assert parse_calls("The answer is {not json}.") == []
-    assert "calculator" in system_with_tools("Be brief.", Registry.default())
+    assert "calculator" in tool_instructions(Registry.default())
+    quoted = '{"name": "calculator", "arguments": {"expression": "say \\"}\\" twice"}}'
+    assert parse_calls(quoted) == [ToolCall("calculator", {"expression": 'say "}" twice'})]
 
 
 def _chunked(text: str, rng: random.Random) -> list[str]:

@@ -6,12 +6,12 @@ an instruction, and instructions found in it are reported to the user."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.knowledge.chunks import Chunk, chunk_document
-from app.knowledge.extract import Document, Section
+from app.knowledge.extract import Document, Section, paragraphs
 from app.knowledge.index import ChunkIndex
 from app.vision.untrusted import detect_instructions, instruction_notice, wrap_untrusted
 
@@ -115,25 +115,12 @@ def split_long_text(text: str) -> tuple[str, Document] | None:
     The question is its last paragraph (where people put it after pasting), if short."""
     if len(text) <= LONG_TEXT_CHARS:
         return None
-    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
-    last = paragraphs[-1].strip() if paragraphs else ""
-    if len(paragraphs) > 1 and len(last) <= QUESTION_CHARS:
-        question, body = last, "\n\n".join(paragraphs[:-1])
+    parts = [p for p in text.strip().split("\n\n") if p.strip()]
+    last = parts[-1].strip() if parts else ""
+    if len(parts) > 1 and len(last) <= QUESTION_CHARS:
+        question, body = last, "\n\n".join(parts[:-1])
     else:
         question = "The user pasted this text; answer about it, or summarise it if unsure."
         body = text
-    from app.knowledge.extract import paragraphs
-
     sections: list[Section] = paragraphs(body)
     return question, Document("pasted text", "text", sections, "")
-
-
-def prepare_all(
-    docs: Sequence[Document], progress: Callable[[str], None] | None = None
-) -> list[AttachedFile]:
-    out = []
-    for doc in docs:
-        if progress:
-            progress(f"Indexing {doc.name}…")
-        out.append(AttachedFile.prepare(doc))
-    return out

@@ -11,6 +11,7 @@ and the answer is asked for in a second, short round (`answer_round`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from app.llm.base import Message
 
@@ -24,8 +25,9 @@ THINK_INSTRUCTIONS = (
 )
 
 
-def system_with_thinking(system: str) -> str:
-    return f"{system}\n\n{THINK_INSTRUCTIONS}"
+def system_with_thinking(system: str, settings: Any) -> str:
+    """`system`, with how to think first when Settings turn it on."""
+    return f"{system}\n\n{THINK_INSTRUCTIONS}" if settings.think_first else system
 
 
 def _partial_tag_at_end(text: str, tag: str) -> int:

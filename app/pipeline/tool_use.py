@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from app.llm.base import Message
 from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
@@ -48,19 +47,16 @@ def tool_instructions(registry: Registry) -> str:
     return TOOL_INSTRUCTIONS.format(tools=registry.describe())
 
 
-def system_with_tools(system: str, registry: Registry | None) -> str:
-    if registry is None or not registry.tools:
-        return system
-    return f"{system}\n\n{tool_instructions(registry)}"
-
-
 def _objects(text: str) -> list[str]:
     """The top-level JSON objects in `text` (calls written without their tags)."""
     out, depth, start, quoted, escaped = [], 0, -1, False, False
     for i, ch in enumerate(text):
         if quoted:
-            escaped = not escaped and ch == "\\"
-            if ch == '"' and not escaped:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
                 quoted = False
             continue
         if ch == '"':
@@ -77,9 +73,8 @@ def _objects(text: str) -> list[str]:
 
 
 def _complete(text: str) -> bool:
-    """A bare call's JSON object has closed."""
-    head = text.lstrip()
-    return bool(_objects(head)) and head.startswith(_objects(head)[0][:1])
+    """A bare (or fenced) call's JSON object has closed."""
+    return bool(_objects(text))
 
 
 def parse_calls(text: str) -> list[ToolCall]:
@@ -154,7 +149,3 @@ def stream_with_tools(
         for outcome in outcomes:
             on_tool(outcome)
         convo += [{"role": "assistant", "content": raw.strip()}, tool_response(outcomes)]
-
-
-def as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)

@@ -133,6 +133,10 @@ class Turn:
     def mark(self, name: str, at: float) -> None:
         self.marks.setdefault(name, at)
 
+    def notes(self) -> str:
+        """The reply's hidden reasoning, every round's scratchpad ('' without think-first)."""
+        return "\n\n".join(g.reasoning.strip() for g in self.reasoning if g.reasoning.strip())
+
     def timings(self) -> dict[str, float | None]:
         m = self.marks
 
@@ -173,9 +177,7 @@ class TurnManager:
         self.chat = ChatLog(store, lambda text: bus.publish(Notice(message=text)))
         self.tools = Registry.default()
         self.confirm: Confirm | None = None  # asks the user before a tool that changes things
-        engines.warm_system_prompt = lambda s: (
-            system_with_thinking(s.system_prompt) if s.think_first else s.system_prompt
-        )
+        engines.warm_system_prompt = lambda s: system_with_thinking(s.system_prompt, s)
         self.current: Turn | None = None
         self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
         self.attachments: list[Any] = []  # images for the next turn, typed or spoken
@@ -372,7 +374,7 @@ class TurnManager:
             # What the user heard is what the assistant said, as far as the model is concerned.
             self.history.add_assistant(spoken.strip() or "…")
             meta = self.chat.reply_meta(turn.prompt_record)
-            notes = "\n\n".join(g.reasoning.strip() for g in turn.reasoning if g.reasoning)
+            notes = turn.notes()
             if notes and meta is not None:
                 meta["reasoning"] = notes  # kept apart: never in the text, the history or data
             reply_id = self._save(
@@ -400,8 +402,7 @@ class TurnManager:
         described here: the system prompt stays the same turn after turn, so llama.cpp keeps
         it evaluated in its cache, and the model is not tempted to call a calculator for
         "How many legs does a spider have?" (it did, costing a second)."""
-        system = self.history.system_prompt
-        return system_with_thinking(system) if self.settings.think_first else system
+        return system_with_thinking(self.history.system_prompt, self.settings)
 
     def _tool_registry(self, images: tuple[Any, ...], question: str) -> Registry | None:
         """The tools, for a question that reads like a calculation or a date (None: a plain
@@ -661,7 +662,7 @@ class TurnManager:
         if reply is None or turn.cancel.is_set() or turn.finished:
             return
         feed.flush()
-        notes = "\n\n".join(g.reasoning.strip() for g in turn.reasoning if g.reasoning.strip())
+        notes = turn.notes()
         if notes:
             cut = any(g.over_budget for g in turn.reasoning)
             bus.publish(ReasoningDone(turn_id=turn.id, text=notes, cut=cut))

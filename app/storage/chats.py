@@ -184,9 +184,6 @@ class ChatStore:
         )
         return [ChatSummary(r["id"], r["title"], r["created"], r["updated"]) for r in rows]
 
-    def count_chats(self) -> int:
-        return self._read("SELECT count(*) FROM chats WHERE deleted IS NULL")[0][0]
-
     def chat(self, chat_id: int) -> ChatSummary | None:
         rows = self._read(
             "SELECT id, title, created, updated FROM chats WHERE id = ? AND deleted IS NULL",

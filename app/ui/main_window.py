@@ -23,7 +23,6 @@ from PySide6.QtGui import (
     QIcon,
     QKeyEvent,
     QKeySequence,
-    QPixmap,
     QResizeEvent,
     QShortcut,
 )
@@ -64,7 +63,14 @@ from app.pipeline.attachments import load_attachment
 from app.session import Session
 from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.ui.assistant_dialog import AssistantDialog
-from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
+from app.ui.attachments import (
+    FILE_FILTER,
+    THUMB,
+    AttachmentStrip,
+    pixmap_from_png,
+    qimage_to_png,
+    sources_from_mime,
+)
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.file_chips import FileChips
 from app.ui.model_panel import ModelPanel, is_model_file
@@ -449,22 +455,14 @@ class MainWindow(QMainWindow):
     @staticmethod
     def _thumbnail(data: bytes) -> bytes:
         """A stored image fitted into the bubble's thumbnail box (PNG bytes)."""
-        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-
-        pixmap = QPixmap()
-        pixmap.loadFromData(data)
         side = THUMB * 2
-        small = pixmap.scaled(
+        small = pixmap_from_png(data).scaled(
             side,
             side,
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation,
         )
-        out = QByteArray()
-        buffer = QBuffer(out)
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        small.save(buffer, "PNG")
-        return bytes(out.data())
+        return qimage_to_png(small.toImage())
 
     # --- assistants and feedback ------------------------------------------------------------
 
