@@ -248,3 +248,73 @@ def animated_gif(folder: Path, name: str = "anim.gif") -> Path:
 def save(img: Image.Image, folder: Path, name: str, fmt: str, **params: object) -> Path:
     img.save(folder / name, fmt, **params)
     return folder / name
+
+
+TABLE = (120, 110, 100)  # the brown-grey desk a receipt is photographed on
+
+
+def photographed(
+    source: Path, folder: Path, angle: float = 0.0, warp: float = 0.0, name: str = "photo.jpg"
+) -> Path:
+    """`source` as a phone photo of it: on a desk, turned by `angle` degrees, seen at a slant
+    (`warp`: the far edge narrower by that share), slightly noisy and blurred, as a JPEG."""
+    import numpy as np
+    from PIL import ImageFilter
+
+    page = Image.open(source).convert("RGB")
+    desk = Image.new("RGB", (page.width + 200, page.height + 200), TABLE)
+    turned = page.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC, fillcolor=TABLE)
+    desk.paste(turned, ((desk.width - turned.width) // 2, (desk.height - turned.height) // 2))
+    if warp:
+        w, h = desk.size
+        # Where the desk's corners land: the top edge (farther away) squeezed inwards.
+        corners = [(warp * w / 2, 0), (w - warp * w / 2, 0), (w, h), (0, h)]
+        desk = desk.transform(
+            desk.size,
+            Image.Transform.PERSPECTIVE,
+            _perspective([(0, 0), (w, 0), (w, h), (0, h)], corners),
+            Image.Resampling.BICUBIC,
+            fillcolor=TABLE,
+        )
+    pixels = np.asarray(desk.filter(ImageFilter.GaussianBlur(0.6)), dtype=np.float32)
+    noise = np.random.default_rng(7).normal(0, 6, pixels.shape)
+    photo = Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8))
+    photo.save(folder / name, "JPEG", quality=88)
+    return folder / name
+
+
+def _perspective(
+    seen: list[tuple[float, float]], drawn: list[tuple[float, float]]
+) -> tuple[float, ...]:
+    """PIL's PERSPECTIVE coefficients taking each output point in `drawn` to `seen`."""
+    import numpy as np
+
+    rows, values = [], []
+    for (x, y), (u, v) in zip(drawn, seen, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        values += [u, v]
+    return tuple(np.linalg.solve(np.array(rows, float), np.array(values, float)))
+
+
+def sign(
+    folder: Path,
+    text: str,
+    share: float,
+    caption: str = "Platform",
+    background: str | tuple[int, int, int] = (20, 60, 160),
+    colour: str = "white",
+    width: int = 1024,
+    name: str = "sign.png",
+) -> Path:
+    """A station sign: `text` in bold letters `share` of the picture's height tall, above a
+    smaller `caption` (display text the reader must not miss or embellish)."""
+    height = width * 3 // 4
+    img = Image.new("RGB", (width, height), background)
+    draw = ImageDraw.Draw(img)
+    big = font(int(height * share), bold=True)
+    draw.text((width // 2, int(height * 0.32)), text, fill=colour, font=big, anchor="mm")
+    small = font(int(height * 0.09), bold=True)
+    draw.text((width // 2, int(height * 0.68)), caption, fill=colour, font=small, anchor="mm")
+    img.save(folder / name)
+    return folder / name

@@ -151,3 +151,34 @@ def test_main_colours_of_a_two_colour_image():
     assert [c.name for c in colours] == ["red", "white"]
     assert colours[0].hex == "#dc1414"
     assert abs(colours[0].share - 0.75) < 0.02 and abs(colours[1].share - 0.25) < 0.02
+
+
+@pytest.mark.parametrize(
+    "angle, warp", [(3, 0.0), (-3, 0.0), (6, 0.0), (-6, 0.0), (0, 0.25), (4, 0.2), (-4, 0.2)]
+)
+def test_photographed_receipt_keeps_each_label_with_its_amount(reader, tmp_path, angle, warp):
+    """A receipt photographed a few degrees off or at a slant: each item stays on one line
+    with its own price and TOTAL with its amount, in the paper's order (the model otherwise
+    guesses which amount is the total)."""
+    photo = factory.photographed(factory.receipt(tmp_path), tmp_path, angle, warp)
+    lines = read(reader, photo).lines
+    wanted = [f"{item} {price}" for item, price in factory.RECEIPT_ITEMS]
+    wanted.append(f"TOTAL {factory.RECEIPT_TOTAL} EUR")
+    assert [line for line in lines if line in wanted] == wanted, lines
+    assert lines[0] == factory.RECEIPT_SHOP and lines[-1] == "Thank you!"
+
+
+@pytest.mark.parametrize("text, share", [("7", 0.55), ("4", 0.55), ("12", 0.7), ("P", 0.7)])
+def test_large_display_text_is_read_as_it_is(reader, tmp_path, text, share):
+    """A sign's number filling half the picture: read once, with no character added or lost
+    (at full size alone the reader missed each of these)."""
+    reading = read(reader, factory.sign(tmp_path, text, share))
+    assert reading.lines == (text, "Platform")
+
+
+def test_large_and_small_text_together_each_read_once(reader, tmp_path):
+    """A sign with ordinary lines under its big number: the second look adds the number and
+    leaves the small text to the full-size reading (nothing doubled)."""
+    path = factory.sign(tmp_path, "9", 0.45, caption="Trains to Lisbon and Porto")
+    reading = read(reader, path)
+    assert reading.lines == ("9", "Trains to Lisbon and Porto")

@@ -8,13 +8,6 @@ untrusted data; `app.vision.untrusted` wraps it before it goes into a prompt.
 Threads: `ImageReader.read` is blocking and CPU-bound (about a second for a 1920x1080
 screenshot on two cores); call it from a worker thread. One lock serialises calls, so sharing a
 reader between threads is safe, just not parallel.
-
-Word spacing: the PP-OCRv4 recogniser often drops the space between words in Latin text
-('Diskfull.Deletefilestocontinue.', 'TOTAL42.50EUR'); no RapidOCR option brings it back (the
-model simply doesn't emit the space character there). RapidOCR can return a box per character
-(`return_word_box=True`); `_restore_spaces` looks at the pixels between neighbouring
-characters and puts a space back where the blank gap is wide compared to the line's character
-pitch, as a word space is in every common font.
 """
 
 from __future__ import annotations
@@ -32,18 +25,21 @@ from PIL import Image
 
 from app.models.errors import ModelError
 from app.vision.images import PreparedImage
+from app.vision.ocr_layout import LARGE_TEXT, Word, reading_order, reconcile, shifted, word
 
 log = logging.getLogger(__name__)
+
+# Large display text (a sign's one digit filling half the picture) is where the reader goes
+# wrong at full size: missed, or read with characters that are not there. Pictures with few
+# boxes or a tall one get a second look shrunk to this side on a canvas this many times
+# bigger, where that text is of an ordinary size; `reconcile` keeps the surer reading.
+ZOOM_SIDE = 400
+ZOOM_OUT = 2.0
+FEW_BOXES = 12
 
 # Prepare images for the reader at this size: small text in a downscaled full-HD screenshot
 # becomes unreadable at the 1024 px a vision model gets. RapidOCR itself caps at 2000.
 OCR_MAX_SIDE = 2000
-
-# A blank run between two characters at least this many character pitches wide is a word space.
-_SPACE_GAP_PITCH = 0.45
-_SPACE_GAP_MIN_PX = 3.5  # below this, pixel rounding decides, not the font
-_NO_SPACE_BEFORE = set(".,:;!?)]}%'’”»@_")
-_NO_SPACE_AFTER = set("([{$€£#'‘“«@_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +119,15 @@ class ImageReader:
     def read(self, image: PreparedImage) -> ImageReading:
         """Read the text of `image` (blocking; run on a worker thread)."""
         rgb = _flatten(image.to_pil())
-        pixels = np.asarray(rgb)
+        gray = rgb.convert("L")
         started = time.perf_counter()
         with self._lock:
             engine = self._load_locked()
-            # RapidOCR takes an ndarray as BGR (OpenCV order).
-            result, _ = engine(
-                np.ascontiguousarray(pixels[:, :, ::-1]),
-                return_word_box=True,
-                text_score=self.min_score,
-            )
+            words = self._words(engine, rgb, gray)
+            if len(words) < FEW_BOXES or any(w.height >= LARGE_TEXT * rgb.height for w in words):
+                words = reconcile(words, self._zoomed_out(engine, rgb), rgb.height)
         seconds = time.perf_counter() - started
-        gray = np.asarray(rgb.convert("L"), dtype=np.int16)
-        words = [_word(item, gray) for item in result or []]
-        lines = _reading_order([w for w in words if w is not None])
+        lines = reading_order(words)
         return ImageReading(
             name=image.name,
             width=image.width,
@@ -148,161 +139,69 @@ class ImageReader:
             seconds=seconds,
         )
 
+    def _words(self, engine: Any, rgb: Image.Image, gray: Image.Image) -> list[Word]:
+        result, _ = engine(
+            _bgr(rgb),
+            return_word_box=True,
+            text_score=self.min_score,
+        )
+        words = (word(item, gray) for item in result or [])
+        return [w for w in words if w is not None]
 
-# --- text layout ---------------------------------------------------------------------------
+    def _zoomed_out(self, engine: Any, rgb: Image.Image) -> list[Word]:
+        """Large display text found on a second look at the picture shrunk onto a canvas of
+        its own background, where text filling half the picture is of an ordinary size. Only
+        the large boxes are recognised (from the canvas): small text is the full read's."""
+        scale = ZOOM_SIDE / max(rgb.size)
+        small = rgb.resize(
+            (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
+        canvas = Image.new(
+            "RGB", (round(small.width * ZOOM_OUT), round(small.height * ZOOM_OUT)), _edge(rgb)
+        )
+        dx, dy = (canvas.width - small.width) // 2, (canvas.height - small.height) // 2
+        canvas.paste(small, (dx, dy))
+        quads, _ = engine(_bgr(canvas), use_rec=False, use_cls=False)
+        found = []
+        for points in quads or []:
+            quad = np.asarray(points, dtype=np.float64)
+            tall = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
+            if tall / scale < LARGE_TEXT * rgb.height:
+                continue
+            read, _ = engine(_bgr(_straightened(canvas, quad)), use_det=False, use_cls=False)
+            text, score = (str(read[0][0]), float(read[0][1])) if read else ("", 0.0)
+            # An icon's '!' is not display text: a letter or a digit must be in it.
+            if any(c.isalnum() for c in text) and score >= self.min_score:
+                found.append(shifted(Word(quad, text.strip(), score), scale, dx, dy))
+        return found
 
 
-@dataclass(frozen=True, slots=True)
-class _Box:
-    top: float
-    bottom: float
-    left: float
-    right: float
-    text: str
-    head: tuple[float, ...] = ()  # x centres of the first (up to 3) characters, when known
-    tail: tuple[float, ...] = ()  # ... and of the last (up to 3)
+def _bgr(img: Image.Image) -> np.ndarray:
+    """RapidOCR takes an ndarray as BGR (OpenCV order)."""
+    return np.ascontiguousarray(np.asarray(img.convert("RGB"))[:, :, ::-1])
 
 
-def _word(item: list[Any], gray: np.ndarray) -> _Box | None:
-    """One RapidOCR result ([box, text, score, char_boxes, ...]) as a box with fixed spacing."""
-    box = np.asarray(item[0], dtype=np.float64)
-    text = str(item[1]).strip()
-    if not text:
-        return None
-    raw = str(item[1])
-    chars = item[3] if len(item) > 3 else None
-    head: tuple[float, ...] = ()
-    tail: tuple[float, ...] = ()
-    if chars is not None and len(chars) == len(raw):
-        text = _restore_spaces(raw, chars, box, gray).strip()
-        kept = [
-            (float(c[0][0]) + float(c[1][0])) / 2
-            for ch, c in zip(raw, chars, strict=True)
-            if ch != " "
-        ]
-        head = tuple(kept[:3]) if raw.lstrip() == raw else ()
-        tail = tuple(kept[-3:]) if raw.rstrip() == raw else ()
-    xs, ys = box[:, 0], box[:, 1]
-    return _Box(
-        float(ys.min()), float(ys.max()), float(xs.min()), float(xs.max()), text, head, tail
+def _straightened(img: Image.Image, quad: np.ndarray) -> Image.Image:
+    """The quadrilateral `quad` (top-left, top-right, bottom-right, bottom-left) of `img`
+    as an upright rectangle."""
+    tl, tr, br, bl = quad
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    return img.transform(
+        (max(1, round(width)), max(1, round(height))),
+        Image.Transform.QUAD,
+        tuple(float(v) for v in (*tl, *bl, *br, *tr)),
+        Image.Resampling.BICUBIC,
     )
 
 
-def _restore_spaces(text: str, chars: list[Any], box: np.ndarray, gray: np.ndarray) -> str:
-    """Put back word spaces the recogniser dropped, judged by the blank pixels between
-    characters. Only for roughly horizontal lines with clear contrast; else text as is."""
-    (x0, y0), (x1, y1) = box.min(axis=0), box.max(axis=0)
-    height, width = y1 - y0, x1 - x0
-    tilt = abs(box[1][1] - box[0][1])
-    if width <= height or tilt > 0.3 * height or len(text) < 3:
-        return text
-    top, bottom = max(0, int(y0)), min(gray.shape[0], int(np.ceil(y1)))
-    left, right = max(0, int(x0)), min(gray.shape[1], int(np.ceil(x1)))
-    crop = gray[top:bottom, left:right]
-    if crop.size == 0:
-        return text
-    distance = np.abs(crop - np.median(crop))
-    contrast = float(np.percentile(distance, 99))
-    if contrast < 40:
-        return text  # faint text: ink and background can't be told apart reliably
-    ink = (distance > 0.45 * contrast).any(axis=0)
-    centres = [(float(c[0][0]) + float(c[1][0])) / 2 - left for c in chars]
-    pitch = (centres[-1] - centres[0]) / (len(text) - 1)
-    if pitch <= 0:
-        return text
-    threshold = max(_SPACE_GAP_PITCH * pitch, _SPACE_GAP_MIN_PX)
-    out: list[str] = []
-    for i, ch in enumerate(text):
-        out.append(ch)
-        if i + 1 >= len(text):
-            break
-        nxt = text[i + 1]
-        if ch == " " or nxt == " " or nxt in _NO_SPACE_BEFORE or ch in _NO_SPACE_AFTER:
-            continue
-        if ch in ".,:" and i > 0 and text[i - 1].isdigit() and nxt.isdigit():
-            continue  # 42.50, 1,000, 10:42
-        if ch == "." and nxt.islower():
-            continue  # notes.txt, e.g.
-        a, b = max(0, int(centres[i])), min(len(ink), int(np.ceil(centres[i + 1])))
-        if _longest_false_run(ink[a:b]) >= threshold:
-            out.append(" ")
-    return "".join(out)
-
-
-def _longest_false_run(flags: np.ndarray) -> int:
-    best = run = 0
-    for value in flags:
-        run = 0 if value else run + 1
-        best = max(best, run)
-    return best
-
-
-def _reading_order(boxes: list[_Box]) -> list[str]:
-    """Group boxes into lines (by vertical overlap), top to bottom, each left to right."""
-    lines: list[list[_Box]] = []
-    for box in sorted(boxes, key=lambda b: (b.top, b.left)):
-        for line in reversed(lines[-4:]):  # a box can only belong to a recent line
-            top = min(b.top for b in line)
-            bottom = max(b.bottom for b in line)
-            overlap = min(bottom, box.bottom) - max(top, box.top)
-            if overlap >= 0.5 * min(bottom - top, box.bottom - box.top):
-                line.append(box)
-                break
-        else:
-            lines.append([box])
-    lines.sort(key=lambda line: sum(b.top + b.bottom for b in line) / len(line))
-    return [_join_line(sorted(line, key=lambda b: b.left)) for line in lines]
-
-
-def _join_line(boxes: list[_Box]) -> str:
-    """Join a line's boxes with spaces. Where the detector's boxes overlap, a character at the
-    edge is often read by both ('Ignorep' + 'previous', 'been' + 'nhacked'); drop the copy."""
-    texts = [b.text for b in boxes]
-    for i in range(len(boxes) - 1):
-        a, b = boxes[i], boxes[i + 1]
-        if a.right <= b.left:
-            continue
-        for k in range(3, 0, -1):
-            ending, opening = _last_chars(texts[i], k), _first_chars(texts[i + 1], k)
-            if not ending or ending.casefold() != opening.casefold():
-                continue
-            a_kept, b_kept = _drop_last(texts[i], k), _drop_first(texts[i + 1], k)
-            # Keep the copy that is attached to its word: a copy set apart by a space
-            # ('n hacked', 'Ignore p') is the one that strayed over the word gap.
-            b_apart = texts[i + 1][: len(texts[i + 1]) - len(b_kept)].endswith(" ")
-            a_apart = texts[i][len(a_kept) :].startswith(" ")
-            a_strayed = len(a.tail) >= k and all(x > b.left for x in a.tail[-k:])
-            b_strayed = len(b.head) >= k and all(x < a.right for x in b.head[:k])
-            if not (a_strayed or b_strayed):
-                continue
-            if b_apart or (b_strayed and not a_apart):
-                texts[i + 1] = b_kept
-            else:
-                texts[i] = a_kept
-            break
-    return " ".join(t for t in texts if t)
-
-
-def _last_chars(text: str, k: int) -> str:
-    chars = text.replace(" ", "")
-    return chars[-k:] if len(chars) >= k else ""
-
-
-def _first_chars(text: str, k: int) -> str:
-    return text.replace(" ", "")[:k]
-
-
-def _drop_last(text: str, k: int) -> str:
-    """`text` without its last k non-space characters (and the spaces among them)."""
-    for _ in range(k):
-        text = text.rstrip()[:-1]
-    return text.rstrip()
-
-
-def _drop_first(text: str, k: int) -> str:
-    for _ in range(k):
-        text = text.lstrip()[1:]
-    return text.lstrip()
+def _edge(img: Image.Image) -> tuple[int, int, int]:
+    """The median colour of the picture's border: the canvas it is shrunk onto."""
+    pixels = np.asarray(img)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    r, g, b = (int(v) for v in np.median(border, axis=0))
+    return r, g, b
 
 
 # --- pixels and colours --------------------------------------------------------------------

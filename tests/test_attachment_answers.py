@@ -1,0 +1,46 @@
+"""Answers read off an attachment, on the real default model and the real image reader:
+right, and the same every time the question is asked."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.bus import EventBus
+from app.bus.events import TurnFinished
+from app.pipeline.turns import TurnManager
+from app.vision.images import prepare_image
+from tests import image_factory
+
+
+@pytest.mark.models
+def test_receipt_total_is_the_same_answer_every_time(tmp_path, settings, real_models):
+    """A photographed receipt asked about three times, with sampling turned well up in the
+    settings: the same right total each time (sampled, it was right 3 times in 4)."""
+    photo = image_factory.photographed(image_factory.receipt(tmp_path), tmp_path, angle=4)
+    image = prepare_image(photo)
+    settings.llm_temperature = 1.2
+    settings.llm_max_tokens = 40
+
+    async def ask_three_times() -> list[str]:
+        loop = asyncio.get_running_loop()
+        bus = EventBus(loop)
+        engines = real_models.engines(bus, settings)
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, settings, sink=None)
+        replies = []
+        for _ in range(3):
+            turns.reset()
+            done: asyncio.Future[TurnFinished] = loop.create_future()
+            off = bus.subscribe(TurnFinished, lambda e, d=done: d.done() or d.set_result(e))
+            turns.attach(image)
+            turns.ask("What is the total on this receipt?")
+            replies.append((await asyncio.wait_for(done, 120)).reply)
+            off()
+        engines.shutdown()
+        return replies
+
+    replies = asyncio.run(ask_three_times())
+    assert image_factory.RECEIPT_TOTAL in replies[0], replies
+    assert replies[1] == replies[0] and replies[2] == replies[0], replies
