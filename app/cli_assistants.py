@@ -1,5 +1,5 @@
-"""`parley assistants list|show|add|edit|remove|export|import`: personas with their own
-instructions, voice and model."""
+"""`parley assistants list|show|add|edit|remove|add-file|remove-file|export|import`: personas
+with their own instructions, voice, model and documents they know."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def add_assistants_parser(sub: Any) -> None:
     edit.add_argument("--model", metavar="GGUF", help='its own model ("" for the usual one)')
     remove = cmd.add_parser("remove", help="remove an assistant (its chats stay)")
     remove.add_argument("name")
+    learn = cmd.add_parser("add-file", help="a document the assistant answers from, every chat")
+    learn.add_argument("name")
+    learn.add_argument("files", nargs="+", metavar="FILE", help="text, Markdown, PDF, code...")
+    forget = cmd.add_parser("remove-file", help="a document the assistant should no longer know")
+    forget.add_argument("name")
+    forget.add_argument("file", metavar="FILE_NAME")
     export = cmd.add_parser("export", help="write an assistant as JSON, to share or keep")
     export.add_argument("name")
     export.add_argument("-o", "--output", metavar="FILE")
@@ -69,9 +75,31 @@ def _describe(a: Any) -> str:
     lines = [f"{a.name} (revision {a.revision}{', built in' if a.builtin else ''})"]
     lines.append(f"  voice: {a.voice or 'the usual one'}")
     lines.append(f"  model: {a.model or 'the usual one'}")
+    if a.knowledge:
+        lines.append(
+            "  knows: " + ", ".join(f"{f.name} ({f.chars:,} characters)" for f in a.knowledge)
+        )
     lines.append("  instructions:")
     lines += [f"    {line}" for line in a.instructions.splitlines()]
     return "\n".join(lines)
+
+
+def _add_files(assistants: Assistants, name: str, paths: list[Path]) -> int:
+    """Read every file first: one that can't be read adds none of them."""
+    from app.knowledge.extract import FileError
+    from app.pipeline.file_reader import read_attached
+
+    assistants.get(name)  # an unknown name fails before any file is read
+    try:
+        files = [read_attached(path) for path in paths]
+    except FileError as exc:
+        return _fail(str(exc), 2)
+    for file in files:
+        a = assistants.add_knowledge(name, file.doc)
+        print(f"{a.name} now knows {file.name} ({file.doc.chars:,} characters).")
+        for notice in file.doc.notices:
+            print(f"  {notice}")
+    return 0
 
 
 def _run(assistants: Assistants, args: argparse.Namespace) -> int:
@@ -109,11 +137,17 @@ def _run(assistants: Assistants, args: argparse.Namespace) -> int:
         a = assistants.remove(args.name)
         print(f"Removed {a.name}. Its chats stay, answered as they were.")
         return 0
+    if command == "add-file":
+        return _add_files(assistants, args.name, [Path(f) for f in args.files])
+    if command == "remove-file":
+        a = assistants.remove_knowledge(args.name, args.file)
+        print(f"{a.name} no longer knows {args.file} (revision {a.revision}).")
+        return 0
     if command == "export":
         from app.cli_chats import write_out
 
-        text = json.dumps(assistants.get(args.name).to_json(), indent=2, ensure_ascii=False)
-        return write_out(text, args.output, args.force)
+        data = assistants.export(assistants.get(args.name))
+        return write_out(json.dumps(data, indent=2, ensure_ascii=False), args.output, args.force)
     path = Path(args.file)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -72,3 +72,48 @@ def test_the_reasoning_is_folded_under_the_reply(qtbot, qloop, settings) -> None
     w.open_chat(chat)
     again = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
     assert again.reasoning.text() == "Six sevens: 42." and not again.reasoning.isVisible()
+
+
+def test_a_reopened_chat_shows_its_files_again(qtbot, qloop, settings, tmp_path: Path) -> None:
+    w = fake_window(qtbot, qloop, settings, ["950 euros.", "Hello.", "950 euros."])
+    drop(w, pdf(tmp_path / "lease.pdf", ["Tenant: Ada.", "The deposit is 950 euros."]))
+    qtbot.waitUntil(lambda: "lease.pdf" in w.file_chips.chips, timeout=20_000)
+    ask(qtbot, w, "How much is the deposit?")
+    first = w.session.turns.chat.chat_id
+    w.new_chat()
+    assert not w.file_chips.chips
+    ask(qtbot, w, "Hi")
+    assert w.open_chat(first)
+    qtbot.waitUntil(lambda: "lease.pdf" in w.file_chips.chips, timeout=20_000)
+    ask(qtbot, w, "How much again?")
+    assert "950 euros" in w.llm.prompts[-1][-1]["content"]
+
+
+def test_the_assistant_editor_gives_an_assistant_a_document(
+    qtbot, qloop, settings, tmp_path: Path
+) -> None:
+    from app.pipeline.file_reader import read_attached
+    from app.ui.assistant_dialog import AssistantDialog
+
+    w = fake_window(qtbot, qloop, settings, ["Hi."])
+    worker = w.session.engines.worker("vision")
+    dialog = AssistantDialog(w.assistants, w, lambda p: worker.submit(read_attached, p))
+    qtbot.addWidget(dialog)
+    dialog.new()
+    assert not dialog.add_file_button.isEnabled()  # saved first, then given documents
+    dialog.name.setText("Landlord")
+    dialog.instructions.setPlainText("You answer about the lease.")
+    assert dialog.save() is not None and dialog.add_file_button.isEnabled()
+    dialog.add_file(pdf(tmp_path / "lease.pdf", ["Tenant: Ada.", "The deposit is 950 euros."]))
+    qtbot.waitUntil(lambda: dialog.knowledge.count() == 1, timeout=20_000)
+    assert dialog.knowledge.item(0).text().startswith("lease.pdf")
+    assert "Landlord now knows lease.pdf" in dialog.message.text()
+    broken = tmp_path / "scan.pdf"
+    broken.write_bytes(b"%PDF-1.4 broken")
+    dialog.add_file(broken)
+    qtbot.waitUntil(lambda: "not a readable PDF" in dialog.message.text(), timeout=20_000)
+    assert dialog.knowledge.count() == 1
+    dialog.knowledge.setCurrentRow(0)
+    dialog.remove_file()
+    assert dialog.knowledge.count() == 0
+    assert w.assistants.get("Landlord").revision == 3

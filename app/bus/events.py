@@ -94,6 +94,13 @@ class SourcesUsed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FilesRestored(Event):
+    """A reopened chat's documents are back (AttachedFile each), read from the store."""
+
+    files: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolUsed(Event):
     """The model called a tool for this reply: what it asked, what came back."""
 

@@ -31,6 +31,7 @@ from app.bus.events import (
     ChatSaved,
     ErrorRaised,
     Event,
+    FilesRestored,
     LlmDelta,
     LlmDone,
     LlmSentence,
@@ -65,6 +66,7 @@ from app.pipeline.attachments import (
     prepare_user_message,
     vision_content,
 )
+from app.pipeline.chat_files import ChatFiles
 from app.pipeline.chat_log import ChatLog, history_messages
 from app.pipeline.engines import Engines, EngineUnavailable
 from app.pipeline.history import History
@@ -181,7 +183,13 @@ class TurnManager:
         self.current: Turn | None = None
         self.pending: deque[tuple[str, tuple[Any, ...]]] = deque()
         self.attachments: list[Any] = []  # images for the next turn, typed or spoken
-        self.files: list[AttachedFile] = []  # documents: context for the whole conversation
+        # Documents: context for the whole conversation (this chat's and the assistant's).
+        self.documents = ChatFiles(
+            self.chat,
+            lambda: engines.worker("vision"),
+            lambda text: bus.publish(Notice(message=text)),
+            lambda files: bus.publish(FilesRestored(files=tuple(files))),
+        )
         self._explained_ocr = False
         self.last_turn: Turn | None = None
         self._next_id = 1
@@ -249,12 +257,18 @@ class TurnManager:
         """An image (PreparedImage) for the next turn, whether typed or spoken."""
         self.attachments.append(image)
 
+    @property
+    def files(self) -> list[AttachedFile]:
+        """The documents attached to this chat (not the assistant's knowledge)."""
+        return self.documents.files
+
     def attach_file(self, file: AttachedFile) -> None:
-        """A document (read and indexed: AttachedFile.prepare) for this conversation."""
-        self.files = [f for f in self.files if f.name != file.name] + [file]
+        """A document (read and indexed: AttachedFile.prepare) for this conversation, kept
+        with the chat in the store."""
+        self.documents.attach(file)
 
     def detach_file(self, name: str) -> None:
-        self.files = [f for f in self.files if f.name != name]
+        self.documents.detach(name)
 
     def detach(self, image: Any) -> None:
         if image in self.attachments:
@@ -285,7 +299,7 @@ class TurnManager:
         """Forget the conversation (a new chat); the old one stays in the store."""
         self.interrupt("new conversation", clear_pending=True)
         self.history.clear()
-        self.files = []
+        self.documents.clear()
         self.chat.forget()
         # A new chat gets the chosen assistant as it is now (an old chat may have been
         # answered by an older revision, or by one since removed).
@@ -305,6 +319,7 @@ class TurnManager:
             self.settings.system_prompt if assistant is None else assistant.instructions
         )
         self.chat.assistant = None if assistant is None else (assistant.id, assistant.revision)
+        self.documents.use_assistant(assistant)
 
     def open_chat(self, chat_id: int) -> list[StoredMessage]:
         """Go on with a stored chat: its questions and answers become the LLM's history (as
@@ -323,6 +338,7 @@ class TurnManager:
         self.history.messages.extend(m for _, m in kept)
         self.chat.chat_id = chat_id
         self.chat.ids = [i for i, _ in kept]
+        self.documents.restore(chat_id)
         return stored
 
     def close(self) -> None:
@@ -473,6 +489,8 @@ class TurnManager:
             except sqlite3.Error:
                 self.chat.assistant = None
         message_id = self.chat.save(role, text, context, **kw)
+        if new and self.chat.chat_id is not None:
+            self.documents.chat_started()
         if message_id is not None and self.chat.chat_id is not None:
             title = self.chat.title() if new or role == "user" else ""
             self.bus.publish(
@@ -605,8 +623,11 @@ class TurnManager:
             self._explained_ocr = self._explained_ocr or notice == READING_TEXT_ONLY
             bus.publish(Notice(turn_id=turn.id, message=notice))
         last_text: str | None = None
-        if self.files:
-            files = list(self.files)
+        await self.documents.ready()
+        if turn.cancel.is_set() or turn.finished:
+            return
+        if self.documents.all:
+            files = self.documents.all
             budget = file_budget_chars(settings)
             context = await self.engines.worker("vision").run(
                 file_context, message.history_text, files, budget
@@ -685,7 +706,7 @@ class TurnManager:
         if (
             not self.settings.speculative_replies
             or turn.images
-            or self.files  # the passages to give depend on the final question
+            or self.documents.all  # the passages to give depend on the final question
             or self._turn(turn.id) is None
         ):
             return

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from app.knowledge.extract import Document
+from app.storage import documents
 from app.storage.chats import ChatStore
+from app.storage.documents import StoredFile
 
 BUILTIN = "Parley"
 EXPORT_KIND = "parley-assistant"
@@ -31,11 +34,12 @@ class Assistant:
     instructions: str
     voice: str = ""
     model: str = ""
-    knowledge: tuple[str, ...] = ()
+    knowledge: tuple[StoredFile, ...] = ()  # documents it knows, given with every question
     builtin: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """The portable form (no ids: they belong to one history)."""
+        """A summary (no ids: they belong to one history). Assistants.export adds the
+        knowledge's text, for a file that can be imported elsewhere."""
         return {
             "kind": EXPORT_KIND,
             "version": 1,
@@ -43,7 +47,7 @@ class Assistant:
             "instructions": self.instructions,
             "voice": self.voice,
             "model": self.model,
-            "knowledge": list(self.knowledge),
+            "knowledge": [f.name for f in self.knowledge],
         }
 
 
@@ -62,7 +66,7 @@ class Assistants:
             r["instructions"],
             r["voice"],
             r["model"],
-            tuple(json.loads(r["knowledge"] or "[]")),
+            _knowledge(r["knowledge"]),
             bool(r["builtin"]),
         )
 
@@ -141,22 +145,85 @@ class Assistants:
             db.execute("UPDATE assistants SET removed = ? WHERE id = ?", (time.time(), current.id))
         return current
 
+    def add_knowledge(self, which: str, doc: Document) -> Assistant:
+        """A new revision that knows `doc` too (replacing a document of the same name)."""
+        current = self.get(which)
+        if current.builtin:
+            raise AssistantError(
+                "The built-in Parley keeps no files of its own: attach the file to a chat, or "
+                "make an assistant that knows it."
+            )
+        entry = self.store.keep_document(doc)
+        kept = tuple(f for f in current.knowledge if f.name != entry.name)
+        return self._revise(current, {}, knowledge=(*kept, entry))
+
+    def remove_knowledge(self, which: str, name: str) -> Assistant:
+        current = self.get(which)
+        kept = tuple(f for f in current.knowledge if f.name != name)
+        if len(kept) == len(current.knowledge):
+            known = ", ".join(f.name for f in current.knowledge) or "none"
+            raise AssistantError(f"{current.name} has no file called {name!r} (it has: {known}).")
+        return self._revise(current, {}, knowledge=kept)
+
+    def knowledge(self, assistant: Assistant) -> list[Document]:
+        """The assistant's documents, as stored; raises AssistantError naming any that are
+        gone or damaged (the rest are not given half a knowledge without a word)."""
+        docs, missing = [], []
+        for entry in assistant.knowledge:
+            doc = self.store.document(entry)
+            if doc is None:
+                missing.append(entry.name)
+            else:
+                docs.append(doc)
+        if missing:
+            raise AssistantError(
+                f"{assistant.name}'s file{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} could not be read from the history folder; "
+                "add it again in the assistant's settings."
+            )
+        return docs
+
+    def export(self, assistant: Assistant) -> dict[str, Any]:
+        """The portable form, with the text of the assistant's documents."""
+        data = assistant.to_json()
+        data["knowledge"] = [
+            {"name": d.name, "kind": d.kind, "sections": documents.to_json(d)["sections"]}
+            for d in self.knowledge(assistant)
+        ]
+        return data
+
     def import_json(self, data: Any) -> Assistant:
         if not isinstance(data, dict) or data.get("kind") != EXPORT_KIND:
             raise AssistantError("This is not a Parley assistant file (exported with `export`).")
         fields = {k: data.get(k, "") for k in _FIELDS}
         if not all(isinstance(v, str) for v in fields.values()):
             raise AssistantError("The assistant file has a field that is not text.")
-        return self.add(fields["name"], fields["instructions"], fields["voice"], fields["model"])
+        try:
+            docs = [
+                documents.from_json(d) for d in data.get("knowledge", []) if isinstance(d, dict)
+            ]
+        except ValueError as exc:
+            raise AssistantError(f"The assistant file has a damaged document: {exc}.") from exc
+        added = self.add(fields["name"], fields["instructions"], fields["voice"], fields["model"])
+        for doc in docs:
+            added = self.add_knowledge(added.name, doc)
+        return added
 
     # --- internals -----------------------------------------------------------------------
 
-    def _revise(self, current: Assistant, changes: dict[str, str]) -> Assistant:
-        new = asdict(current) | {k: v for k, v in changes.items() if v is not None}
+    def _revise(
+        self,
+        current: Assistant,
+        changes: dict[str, str],
+        knowledge: tuple[StoredFile, ...] | None = None,
+    ) -> Assistant:
+        new = {k: getattr(current, k) for k in _FIELDS}
+        new |= {k: v for k, v in changes.items() if v is not None}
         new["name"] = self._valid_name(new["name"])
         if not new["instructions"].strip():
             raise AssistantError("An assistant needs instructions.")
-        if all(new[k] == getattr(current, k) for k in _FIELDS):
+        files = current.knowledge if knowledge is None else knowledge
+        if all(new[k] == getattr(current, k) for k in _FIELDS) and files == current.knowledge:
             return current  # nothing changed: no new revision
         with self.store._write() as db:
             if new["name"].lower() != current.name.lower():
@@ -170,6 +237,7 @@ class Assistants:
                 new["instructions"],
                 new["voice"],
                 new["model"],
+                files,
             )
             db.execute("UPDATE assistants SET revision = ? WHERE id = ?", (revision, current.id))
         return self.get_by_id(current.id)
@@ -196,10 +264,21 @@ class Assistants:
         instructions: str,
         voice: str = "",
         model: str = "",
+        knowledge: tuple[StoredFile, ...] = (),
     ) -> None:
+        files = json.dumps([f.to_json() for f in knowledge], ensure_ascii=False)
         db.execute(
             "INSERT INTO assistant_revisions "
-            "(assistant_id, revision, name, instructions, voice, model, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (assistant_id, revision, name, instructions, voice, model, time.time()),
+            "(assistant_id, revision, name, instructions, voice, model, knowledge, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (assistant_id, revision, name, instructions, voice, model, files, time.time()),
         )
+
+
+def _knowledge(column: str | None) -> tuple[StoredFile, ...]:
+    try:
+        entries = json.loads(column or "[]")
+    except ValueError:
+        return ()
+    files = (StoredFile.from_json(e) for e in entries if isinstance(e, dict))
+    return tuple(f for f in files if f is not None)

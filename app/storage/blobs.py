@@ -9,7 +9,12 @@ import os
 import tempfile
 from pathlib import Path
 
-_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+_SUFFIX = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "application/vnd.parley.document+json": ".json",
+}
 
 
 class BlobStore:

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from app.knowledge.extract import Document
+from app.storage import documents
 from app.storage.blobs import BlobStore
 from app.storage.database import open_database
+from app.storage.documents import StoredFile
 
 DB_NAME = "conversations.db"
 TRASH_SECONDS = 24 * 3600
@@ -228,9 +231,62 @@ class ChatStore:
                 "DELETE FROM chats WHERE deleted IS NOT NULL AND deleted < ?", (cutoff,)
             ).rowcount
         if n:
-            used = {r[0] for r in self._read("SELECT DISTINCT sha256 FROM attachments")}
-            self.blobs.remove_unreferenced(used, older_than=time.time() - 3600)
+            self.blobs.remove_unreferenced(self._referenced(), older_than=time.time() - 3600)
         return n
+
+    def _referenced(self) -> set[str]:
+        """Every stored file some row refers to: images, chats' documents, and the knowledge
+        of every assistant revision (old chats go on with the revision that answered them)."""
+        used = {r[0] for r in self._read("SELECT DISTINCT sha256 FROM attachments")}
+        used |= {r[0] for r in self._read("SELECT DISTINCT sha256 FROM chat_files")}
+        for (knowledge,) in self._read("SELECT knowledge FROM assistant_revisions"):
+            try:
+                used |= {str(f["sha256"]) for f in json.loads(knowledge or "[]")}
+            except (ValueError, TypeError, KeyError):
+                continue
+        return used
+
+    # --- documents -----------------------------------------------------------------------
+
+    def keep_document(self, doc: Document) -> StoredFile:
+        """Store a document's text (once, by content) and return its entry."""
+        digest = self.blobs.put(documents.to_bytes(doc), documents.MIME)
+        return StoredFile(doc.name, digest, doc.kind, doc.chars)
+
+    def document(self, entry: StoredFile) -> Document | None:
+        """The stored document, or None when its file is gone or damaged."""
+        data = self.blobs.get(entry.sha256, documents.MIME)
+        if data is None:
+            return None
+        try:
+            return documents.from_bytes(data)
+        except ValueError:
+            return None
+
+    def add_chat_file(self, chat_id: int, doc: Document) -> StoredFile:
+        """Attach `doc` to the chat (replacing one of the same name)."""
+        entry = self.keep_document(doc)
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO chat_files (chat_id, name, sha256, kind, chars, added) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, entry.name, entry.sha256, entry.kind, entry.chars, time.time()),
+            )
+        return entry
+
+    def remove_chat_file(self, chat_id: int, name: str) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "DELETE FROM chat_files WHERE chat_id = ? AND name = ?", (chat_id, name)
+            )
+            return cur.rowcount > 0
+
+    def chat_files(self, chat_id: int) -> list[StoredFile]:
+        rows = self._read(
+            "SELECT name, sha256, kind, chars FROM chat_files WHERE chat_id = ? ORDER BY added",
+            (chat_id,),
+        )
+        return [StoredFile(r["name"], r["sha256"], r["kind"], r["chars"]) for r in rows]
 
     # --- messages ------------------------------------------------------------------------
 

@@ -103,6 +103,20 @@ CREATE TABLE system_prompts (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
 """
 
 
+# 4: documents attached to a chat (their text is stored as a content-addressed file).
+_V4 = """
+CREATE TABLE chat_files (
+    chat_id INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    chars INTEGER NOT NULL,
+    added REAL NOT NULL,
+    PRIMARY KEY (chat_id, name)
+);
+"""
+
+
 def has_fts5(conn: sqlite3.Connection) -> bool:
     try:
         conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5 (x)")
@@ -142,7 +156,11 @@ def _v3(conn: sqlite3.Connection) -> None:
     run_script(conn, _V3)
 
 
-MIGRATIONS = [_v1, _v2, _v3]  # MIGRATIONS[n - 1] takes a file from version n - 1 to n
+def _v4(conn: sqlite3.Connection) -> None:
+    run_script(conn, _V4)
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4]  # MIGRATIONS[n - 1] takes a file from version n - 1 to n
 VERSION = len(MIGRATIONS)
 
 

@@ -1,13 +1,20 @@
-"""The assistants editor: add, change, remove, import and export personas.
+"""The assistants editor: add, change, remove, import and export personas, and the documents
+each one knows.
 
 Saving an edit makes a new revision (app/storage/assistants.py): chats already answered by
-the old one go on with it.
+the old one go on with it. A document is read on a worker (`read_file`), never on the GUI
+thread: a long PDF takes seconds.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,8 +34,17 @@ from app.storage.assistants import Assistant, AssistantError, Assistants
 
 
 class AssistantDialog(QDialog):
-    def __init__(self, assistants: Assistants, parent: QWidget | None = None) -> None:
+    file_read = Signal(str, object, object)  # assistant name, AttachedFile or None, error
+
+    def __init__(
+        self,
+        assistants: Assistants,
+        parent: QWidget | None = None,
+        read_file: Callable[[Path], Future[Any]] | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.read_file = read_file
+        self.file_read.connect(self._file_read)
         self.setWindowTitle("Assistants")
         self.resize(640, 460)
         self.assistants = assistants
@@ -50,6 +66,25 @@ class AssistantDialog(QDialog):
         form.addRow("Instructions", self.instructions)
         form.addRow("Voice", self._with_browse(self.voice, "Piper voice (*.onnx)"))
         form.addRow("Model", self._with_browse(self.model, "GGUF model (*.gguf)"))
+        self.knowledge = QListWidget()
+        self.knowledge.setObjectName("knowledgeList")
+        self.knowledge.setMaximumHeight(90)
+        self.knowledge.setAccessibleName("Documents this assistant knows")
+        self.add_file_button = QPushButton("Add file…")
+        self.add_file_button.setToolTip("A document it answers from in every chat")
+        self.add_file_button.clicked.connect(self.choose_files)
+        self.remove_file_button = QPushButton("Remove file")
+        self.remove_file_button.clicked.connect(self.remove_file)
+        files = QWidget()
+        files_box = QVBoxLayout(files)
+        files_box.setContentsMargins(0, 0, 0, 0)
+        files_box.addWidget(self.knowledge)
+        file_buttons = QHBoxLayout()
+        file_buttons.addWidget(self.add_file_button)
+        file_buttons.addWidget(self.remove_file_button)
+        file_buttons.addStretch(1)
+        files_box.addLayout(file_buttons)
+        form.addRow("Knows", files)
         self.new_button = QPushButton("New")
         self.new_button.clicked.connect(self.new)
         self.save_button = QPushButton("Save")
@@ -124,6 +159,12 @@ class AssistantDialog(QDialog):
         builtin = bool(a and a.builtin)
         self.name.setReadOnly(builtin)
         self.remove_button.setEnabled(a is not None and not builtin)
+        self.knowledge.clear()
+        for f in a.knowledge if a else ():
+            self.knowledge.addItem(f"{f.name} — {f.chars:,} characters")
+        can_learn = a is not None and not builtin and self.read_file is not None
+        self.add_file_button.setEnabled(can_learn)
+        self.remove_file_button.setEnabled(can_learn and bool(a and a.knowledge))
         self.message.setText(
             "Parley's instructions are the custom instructions in Settings." if builtin else ""
         )
@@ -135,6 +176,9 @@ class AssistantDialog(QDialog):
             field.clear()
         self.name.setReadOnly(False)
         self.instructions.clear()
+        self.knowledge.clear()
+        self.add_file_button.setEnabled(False)  # documents come after the first Save
+        self.remove_file_button.setEnabled(False)
         self.name.setFocus()
         self.message.setText("A new assistant: give it a name and instructions, then Save.")
 
@@ -172,6 +216,53 @@ class AssistantDialog(QDialog):
         self.reload()
         self.message.setText(f"Removed {current.name}; its chats stay as they were.")
 
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Documents it should know")
+        for path in paths:
+            self.add_file(Path(path))
+
+    def add_file(self, path: Path) -> None:
+        """Read `path` on the worker; the assistant learns it when it is read."""
+        current = self.current
+        if current is None or self.read_file is None:
+            return
+        self.message.setText(f"Reading {path.name}…")
+        name = current.name
+
+        def done(future: Future[Any]) -> None:  # on the worker's thread
+            exc = future.exception()
+            self.file_read.emit(name, None if exc else future.result(), exc)
+
+        self.read_file(path).add_done_callback(done)
+
+    def _file_read(self, name: str, file: Any, error: Exception | None) -> None:
+        if error is not None:
+            self.message.setText(str(error))
+            return
+        try:
+            saved = self.assistants.add_knowledge(name, file.doc)
+        except (AssistantError, OSError) as exc:
+            self.message.setText(str(exc))
+            return
+        self.reload(saved.name)
+        self.message.setText(
+            f"{saved.name} now knows {file.name} (revision {saved.revision}); new chats with it "
+            "answer from it."
+        )
+
+    def remove_file(self) -> None:
+        current, row = self.current, self.knowledge.currentRow()
+        if current is None or not 0 <= row < len(current.knowledge):
+            return
+        gone = current.knowledge[row].name
+        try:
+            saved = self.assistants.remove_knowledge(current.name, gone)
+        except AssistantError as exc:
+            self.message.setText(str(exc))
+            return
+        self.reload(saved.name)
+        self.message.setText(f"{saved.name} no longer knows {gone}.")
+
     def import_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import an assistant", "", "JSON (*.json)")
         if not path:
@@ -191,6 +282,13 @@ class AssistantDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(
             self, "Export the assistant", f"{current.name}.json", "JSON (*.json)"
         )
-        if path:
+        if not path:
+            return
+        try:
+            data = self.assistants.export(current)
             with open(path, "w", encoding="utf-8") as fh:
-                json.dump(current.to_json(), fh, indent=2, ensure_ascii=False)
+                json.dump(data, fh, indent=2, ensure_ascii=False)
+        except (OSError, AssistantError) as exc:
+            self.message.setText(f"Could not export {current.name}: {exc}")
+            return
+        self.message.setText(f"Exported {current.name} to {path}.")

@@ -46,6 +46,7 @@ from app.bus.events import (
     ChatSaved,
     EngineStatus,
     ErrorRaised,
+    FilesRestored,
     LlmDelta,
     Notice,
     ReasoningDone,
@@ -56,6 +57,7 @@ from app.bus.events import (
     TurnFinished,
     UserTurn,
 )
+from app.knowledge.context import AttachedFile
 from app.knowledge.extract import FileError, kind_of
 from app.models.errors import ModelError
 from app.pipeline.assistant_choice import EngineChoice, engine_choice
@@ -250,6 +252,7 @@ class MainWindow(QMainWindow):
             subscribe(Notice, self._on_notice),
             subscribe(ChatSaved, self._on_chat_saved),
             subscribe(SourcesUsed, self._on_sources),
+            subscribe(FilesRestored, self._on_files_restored),
             subscribe(ToolUsed, self._on_tool),
             subscribe(ReasoningDone, self._on_reasoning),
         ]
@@ -370,12 +373,19 @@ class MainWindow(QMainWindow):
             self.chat.add("error", str(exc))
             return
         self.chat.remove(reading)
-        doc = file.doc
-        detail = f"{len(file.chunks)} passages, {doc.chars:,} characters"
         self.session.turns.attach_file(file)
-        self.file_chips.add(doc.name, detail)
-        for notice in doc.notices:
+        self._show_file(file)
+        for notice in file.doc.notices:
             self.chat.add("notice", notice)
+
+    def _show_file(self, file: AttachedFile) -> None:
+        self.file_chips.add(
+            file.name, f"{len(file.chunks)} passages, {file.doc.chars:,} characters"
+        )
+
+    def _on_files_restored(self, ev: FilesRestored) -> None:
+        for file in ev.files:
+            self._show_file(file)
 
     def add_image(self, source: Path | bytes, name: str) -> None:
         """Decode and check the image on a worker thread; attach it or say why not."""
@@ -434,6 +444,7 @@ class MainWindow(QMainWindow):
         self.stop()
         messages = self.session.turns.open_chat(chat_id)
         self.chat.clear()
+        self.file_chips.clear()  # the chat's own files come back with FilesRestored
         self._pending_bubbles.clear()
         for m in messages:
             text = m.text + ("\n\n*— interrupted*" if m.interrupted else "")
@@ -520,7 +531,10 @@ class MainWindow(QMainWindow):
             future.add_done_callback(lambda f: f.exception())  # a failure is said by its status
 
     def edit_assistants(self) -> None:
-        dialog = AssistantDialog(self.assistants, self)
+        from app.pipeline.file_reader import read_attached
+
+        worker = self.session.engines.worker("vision")
+        dialog = AssistantDialog(self.assistants, self, lambda p: worker.submit(read_attached, p))
         dialog.exec()
         # Parley's instructions are the custom instructions in Settings.
         parley = self.assistants.list()[0]
