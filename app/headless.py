@@ -24,6 +24,7 @@ from app.bus.events import (
     Notice,
     PlaybackFinished,
     PlaybackStarted,
+    PromptProgress,
     ReasoningDone,
     SourcesUsed,
     ToolUsed,
@@ -258,6 +259,14 @@ async def _ask(
                 print(file=sys.stderr)
 
     bus.subscribe(EngineStatus, show_progress)
+
+    def show_reading(e: PromptProgress) -> None:
+        if not args.json:
+            end = "\n" if e.done >= e.total else ""
+            print(f"\rReading the prompt: {e.done / max(e.total, 1):4.0%}", end=end,
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+    bus.subscribe(PromptProgress, show_reading)
     load_started = time.monotonic()
     engines.start(tuple(needed))
     # Wait for the models first, so the timings measure the turn, not the start-up.

@@ -94,6 +94,15 @@ class SourcesUsed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PromptProgress(Event):
+    """The model is reading a long prompt (files, a long message): `done` of `total` tokens
+    (sent at each batch of llama.cpp's prompt evaluation, a few seconds apart on a CPU)."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FilesRestored(Event):
     """A reopened chat's documents are back (AttachedFile each), read from the store."""
 

@@ -32,6 +32,9 @@ def _load_llama(**kwargs: object) -> object:
 
 # Per message: role header and end-of-turn markers of common templates (ChatML uses 5).
 _TEMPLATE_OVERHEAD = 8
+# A prompt with at least this many new tokens to read reports its progress (under it the
+# reading takes a couple of seconds at the ~100 tokens/s two cores manage).
+PROGRESS_MIN_TOKENS = 200
 
 
 def check_gguf(path: Path) -> None:
@@ -152,7 +155,40 @@ class LlamaChat:
         self.model_path = model_path  # what the model panel shows, and pairs a projector with
         self.mmproj_path = Path(mmproj) if mmproj is not None else None
         self.context_size = self.llm.n_ctx()
+        self._prompt_listener: Callable[[int, int], None] | None = None
+        self._watch_prompt()
         _open_chats.add(self)
+
+    def _watch_prompt(self) -> None:
+        """Report the reading of a long prompt. llama-cpp-python evaluates all of the prompt
+        not already in the KV cache with one `eval` call, which decodes it batch by batch
+        (n_batch tokens each); both are wrapped on this instance to count the batches."""
+        llm = self.llm
+        inner_eval, inner_decode = llm.eval, llm._ctx.decode
+        reading = {"total": 0, "done": 0}
+
+        def evaluate(tokens: Any) -> Any:
+            if self._prompt_listener is None or len(tokens) < PROGRESS_MIN_TOKENS:
+                return inner_eval(tokens)
+            reading.update(total=len(tokens), done=0)
+            try:
+                return inner_eval(tokens)
+            finally:
+                reading["total"] = 0
+
+        def decode(batch: Any) -> Any:
+            result = inner_decode(batch)
+            listener = self._prompt_listener
+            if reading["total"] and listener is not None:
+                reading["done"] = min(reading["total"], reading["done"] + batch.batch.n_tokens)
+                try:
+                    listener(reading["done"], reading["total"])
+                except Exception:  # a listener's failure must not cost the reply
+                    log.exception("prompt progress listener failed")
+            return result
+
+        llm.eval = evaluate
+        llm._ctx.decode = decode
 
     @property
     def supports_vision(self) -> bool:
@@ -221,6 +257,7 @@ class LlamaChat:
         return prepared, has_images
 
     supports_grammar = True  # stream_chat(grammar=GBNF) constrains the reply
+    supports_progress = True  # stream_chat(progress=...) hears a long prompt being read
 
     def stream_chat(
         self,
@@ -228,9 +265,11 @@ class LlamaChat:
         max_tokens: int,
         temperature: float,
         grammar: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Iterator[str]:
         """Reply text pieces as generated. Bad images raise ValueError here, before any work.
-        `grammar` (GBNF) constrains what may be generated (a tool call)."""
+        `grammar` (GBNF) constrains what may be generated (a tool call); `progress` hears
+        (done, total) tokens while a long prompt is read."""
         self._grammar = grammar
         prepared, has_images = self._prepare(messages)
         llm = self.llm
@@ -255,7 +294,7 @@ class LlamaChat:
         else:
             self._last_multimodal = self._handler is not None
             stream = self._create(prepared, max_tokens, temperature)
-        return self._pieces(stream)
+        return self._pieces(stream, progress)
 
     def _create(self, messages: list[dict[str, Any]], max_tokens: int, temperature: float) -> Any:
         extra: dict[str, Any] = {}
@@ -275,11 +314,17 @@ class LlamaChat:
             **extra,
         )
 
-    def _pieces(self, stream: Any) -> Iterator[str]:
+    def _pieces(
+        self, stream: Any, progress: Callable[[int, int], None] | None = None
+    ) -> Iterator[str]:
         try:
             while True:
                 self._adapt_threads()
-                part = next(stream, None)
+                self._prompt_listener = progress  # the prompt is read at the first next()
+                try:
+                    part = next(stream, None)
+                finally:
+                    self._prompt_listener = None
                 if part is None:
                     break
                 delta = part["choices"][0].get("delta", {})  # type: ignore[index]

@@ -44,12 +44,14 @@ def stream_reply(
     system_prompt: str | None = None,
     record: dict[str, Any] | None = None,
     grammar: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[str]:
     """The reply's pieces for this conversation (`messages` ends with the user's turn),
     trimmed to leave room for the reply (plus `extra_budget` tokens, for images).
     `last_user` replaces the newest message's content (images). `record` learns what the
     model was given: "kept" (how many of `messages`, from the end) and "cut" (the newest
-    message's text, when it had to be shortened), so feedback can name the exact prompt."""
+    message's text, when it had to be shortened), so feedback can name the exact prompt.
+    `progress` hears how far the model is in reading a long prompt, where it can say."""
     system = settings.system_prompt if system_prompt is None else system_prompt
     history = History(system, messages)
     budget = settings.llm_max_tokens + extra_budget
@@ -67,11 +69,12 @@ def stream_reply(
     # same question about the same receipt gets the same answer every time (sampled at the
     # default temperature it was right 3 times in 4).
     temperature = 0.0 if last_user is not None else settings.llm_temperature
+    extra: dict[str, Any] = {}
     if grammar and getattr(llm, "supports_grammar", False):
-        return llm.stream_chat(  # type: ignore[call-arg]
-            prompt, settings.llm_max_tokens, temperature, grammar=grammar
-        )
-    return llm.stream_chat(prompt, settings.llm_max_tokens, temperature)
+        extra["grammar"] = grammar
+    if progress is not None and getattr(llm, "supports_progress", False):
+        extra["progress"] = progress
+    return llm.stream_chat(prompt, settings.llm_max_tokens, temperature, **extra)  # type: ignore[call-arg]
 
 
 def consume(

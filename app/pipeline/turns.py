@@ -38,6 +38,7 @@ from app.bus.events import (
     Notice,
     PlaybackFinished,
     PlaybackStarted,
+    PromptProgress,
     ReasoningDone,
     RecordingStarted,
     SourcesUsed,
@@ -439,10 +440,19 @@ class TurnManager:
         outcomes: list[ToolOutcome],
         stopped: Callable[[], bool],
         reasoning: list[ReasoningGate],
+        turn_id: int | None = None,
     ) -> Any:
-        """On the LLM worker: the reply's pieces, tool rounds included when tools are on."""
+        """On the LLM worker: the reply's pieces, tool rounds included when tools are on.
+        With `turn_id` (a turn the user is waiting on, not a speculation), the reading of a
+        long prompt is reported and a question cut to fit is announced."""
         settings = self.settings
         rounds = [0]
+        bus = self.bus
+        progress = None
+        if turn_id is not None:
+
+            def progress(done: int, total: int) -> None:
+                bus.publish_threadsafe(PromptProgress(turn_id=turn_id, done=done, total=total))
 
         # A calculation gets a tool call, not a guess: constrained by a grammar where the
         # engine takes one (the 1.5B model, left to choose, answered percentages and word
@@ -457,12 +467,18 @@ class TurnManager:
         def one_round(convo: list[Message]) -> Any:
             rounds[0] += 1
             if rounds[0] == 1:
-                stream = stream_reply(llm, settings, messages, extra, last, system, record, forced)
+                stream = stream_reply(
+                    llm, settings, messages, extra, last, system, record, forced, progress
+                )
+                if turn_id is not None and "cut" in record:
+                    bus.publish_threadsafe(Notice(turn_id=turn_id, message=cut_notice(llm)))
             else:
                 if isinstance(last, str):  # later rounds keep the files' passages
                     convo = [*convo]
                     convo[len(messages) - 1] = {"role": "user", "content": last}
-                stream = stream_reply(llm, settings, convo, extra, None, system)
+                stream = stream_reply(
+                    llm, settings, convo, extra, None, system, None, None, progress
+                )
             if not settings.think_first:
                 return stream
             gate = ReasoningGate(max(40, settings.think_budget_tokens) * 4)
@@ -675,7 +691,7 @@ class TurnManager:
                 extra = IMAGE_TOKEN_BUDGET * len(images)
                 stream = self._reply_stream(
                     llm, messages, extra, last, system, turn.prompt_record, tools, turn.tools,
-                    turn.cancel.is_set, turn.reasoning,
+                    turn.cancel.is_set, turn.reasoning, turn.id,
                 )  # fmt: skip
                 return consume(stream, feed.piece, turn.cancel, feed.hold)
 
@@ -899,3 +915,10 @@ def clip_to_heard(sentences: list[str], heard: dict[int, float]) -> str:
             said.append(" ".join(words[:keep]) + "…")
         break
     return " ".join(said)
+
+
+def cut_notice(llm: ChatModel) -> str:
+    return (
+        f"Your message is longer than {llm.name} can read at once ({llm.context_size:,} tokens "
+        "with its reply), so its end was left out. Attach long text as a file, or shorten it."
+    )

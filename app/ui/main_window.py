@@ -49,6 +49,7 @@ from app.bus.events import (
     FilesRestored,
     LlmDelta,
     Notice,
+    PromptProgress,
     ReasoningDone,
     RecordingStarted,
     SourcesUsed,
@@ -230,6 +231,7 @@ class MainWindow(QMainWindow):
         self._show_timer.timeout.connect(self._show_deltas)
         self._cues: dict[str, tuple[np.ndarray, int]] = {}
         self._sources: dict[int, tuple[tuple[str, str], ...]] = {}  # turn: file passages given
+        self._reading: dict[int, Bubble] = {}  # turn: the "Reading… n%" notice of a long prompt
         self._tool_chips: dict[int, list[str]] = {}  # turn: "4821 × 37 = 178,377", ...
         self._reasoning: dict[int, str] = {}  # turn: its hidden scratchpad
         self._level_timer = QTimer(self)
@@ -253,6 +255,7 @@ class MainWindow(QMainWindow):
             subscribe(ChatSaved, self._on_chat_saved),
             subscribe(SourcesUsed, self._on_sources),
             subscribe(FilesRestored, self._on_files_restored),
+            subscribe(PromptProgress, self._on_prompt_progress),
             subscribe(ToolUsed, self._on_tool),
             subscribe(ReasoningDone, self._on_reasoning),
         ]
@@ -726,10 +729,31 @@ class MainWindow(QMainWindow):
                 bubble = self.chat.add("assistant", "", turn_id)
             bubble.append(text)
 
+    def _on_prompt_progress(self, ev: PromptProgress) -> None:
+        """A long prompt being read: one notice per turn, updated, gone once it is read."""
+        bubble = self._reading.get(ev.turn_id)
+        if ev.done >= ev.total:
+            if bubble is not None:
+                self.chat.remove(self._reading.pop(ev.turn_id))
+            return
+        text = f"Reading your message and files… {100 * ev.done // max(ev.total, 1)}%"
+        if bubble is None:
+            bubble = self._reading[ev.turn_id] = self.chat.add("notice", text, ev.turn_id)
+            bubble.setObjectName("promptProgress")
+        else:
+            bubble.set_text(text)
+
+    def _drop_reading(self, turn_id: int) -> None:
+        bubble = self._reading.pop(turn_id, None)
+        if bubble is not None:
+            self.chat.remove(bubble)
+
     def _on_cancelled(self, ev: TurnCancelled) -> None:
+        self._drop_reading(ev.turn_id)
         self._update_buttons()
 
     def _on_turn_finished(self, ev: TurnFinished) -> None:
+        self._drop_reading(ev.turn_id)
         self._show_deltas()
         bubble = self.chat.find("assistant", ev.turn_id)
         if bubble is not None:

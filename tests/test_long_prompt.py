@@ -1,0 +1,93 @@
+"""A long prompt on the real default model: the reading is reported as it goes (the window
+and the CLI show it), and a question cut to fit the context is announced."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from app.bus import EventBus
+from app.bus.events import LlmDelta, Notice, PromptProgress, TurnFinished
+from app.pipeline.turns import TurnManager
+
+# About 900 tokens: several of llama.cpp's 256-token batches.
+NOTES = " ".join(
+    f"Item {i}: the shipment of {i * 7} crates left the warehouse in Porto on day {i}."
+    for i in range(1, 40)
+)
+
+
+@pytest.mark.models
+def test_reading_a_long_prompt_is_reported_as_it_goes(settings, real_models) -> None:
+    settings.llm_max_tokens = 8
+    events: list[object] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        bus = EventBus(loop)
+        engines = real_models.engines(bus, settings)
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, settings, sink=None)
+        done: asyncio.Future[TurnFinished] = loop.create_future()
+        bus.subscribe(PromptProgress, events.append)
+        bus.subscribe(LlmDelta, events.append)
+        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+        turns.ask(f"{NOTES}\n\nHow many crates left on day 3?")
+        await asyncio.wait_for(done, 180)
+        engines.shutdown()
+
+    asyncio.run(main())
+    progress = [e for e in events if isinstance(e, PromptProgress)]
+    assert len(progress) >= 3, progress
+    assert [p.done for p in progress] == sorted(p.done for p in progress)
+    assert progress[-1].done == progress[-1].total >= 700
+    # All of it before the first word of the answer.
+    first_word = next(i for i, e in enumerate(events) if isinstance(e, LlmDelta))
+    assert all(isinstance(e, PromptProgress) for e in events[:first_word])
+
+
+@pytest.mark.models
+def test_a_question_cut_to_fit_is_announced(settings, real_models) -> None:
+    """A message longer than the context (here a model loaded with a small one) is cut, and
+    the user is told; the reply still comes."""
+    from app.llm.llama import LlamaChat
+
+    small = LlamaChat(real_models.llm.model_path, context_size=512, threads=2)
+    settings.llm_max_tokens = 8
+    notices: list[str] = []
+
+    async def main() -> TurnFinished:
+        loop = asyncio.get_running_loop()
+        bus = EventBus(loop)
+        engines = real_models.engines(bus, settings)
+        engines.llm_factory = lambda _s, _p: small
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, settings, sink=None)
+        done: asyncio.Future[TurnFinished] = loop.create_future()
+        bus.subscribe(Notice, lambda e: notices.append(e.message))
+        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+        turns.ask(f"{NOTES[:3000]}\n\nWhich city is named?")
+        result = await asyncio.wait_for(done, 180)
+        engines.shutdown()
+        return result
+
+    result = asyncio.run(main())
+    small.close()
+    assert any("its end was left out" in n for n in notices), notices
+    assert result.reply.strip()
+
+
+@pytest.mark.models
+def test_the_cli_shows_the_reading(tmp_path) -> None:
+    question = tmp_path / "notes.txt"
+    question.write_text(NOTES)
+    run = subprocess.run(
+        [sys.executable, "-m", "app", "ask", "--text", "Which city?", "--file", str(question),
+         "--max-tokens", "8", "--no-save"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Reading the prompt: 100%" in run.stderr
