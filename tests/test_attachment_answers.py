@@ -44,3 +44,33 @@ def test_receipt_total_is_the_same_answer_every_time(tmp_path, settings, real_mo
     replies = asyncio.run(ask_three_times())
     assert image_factory.RECEIPT_TOTAL in replies[0], replies
     assert replies[1] == replies[0] and replies[2] == replies[0], replies
+
+
+@pytest.mark.models
+def test_the_spoken_answer_says_where_it_comes_from(tmp_path, real_models):
+    """`parley ask --file lease.pdf --say out.wav`: the answer heard (the WAV transcribed
+    back by whisper) names the file and the page, in words."""
+    import subprocess
+    import sys
+
+    from app.audio.capture import STT_RATE
+    from app.audio.resample import resample
+    from app.audio.wavfile import read_audio
+    from tests.docs_factory import pdf
+
+    lease = pdf(
+        tmp_path / "lease.pdf",
+        ["Tenant: Ada Lovelace. The flat is on the second floor.",
+         "The deposit is 950 euros, paid on signing."],
+    )  # fmt: skip
+    out = tmp_path / "answer.wav"
+    run = subprocess.run(
+        [sys.executable, "-m", "app", "ask", "--text", "How much is the deposit?",
+         "--file", str(lease), "--say", str(out), "--no-save"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    samples, rate = read_audio(out)
+    heard = real_models.stt.transcribe(resample(samples, rate, STT_RATE)).lower()
+    assert "950" in heard and "lease" in heard and "page 2" in heard.replace("two", "2"), heard
+    assert "pdf" not in heard.replace(" ", ""), heard

@@ -268,3 +268,28 @@ def test_the_first_cut_never_splits_a_code_block() -> None:
         SentenceSplitter(clause_words=8, first_clause_words=3, first_max_words=5), text
     )
     assert chunks[0].startswith("```\nprint('a b c d e f g h i j')\n```")
+
+
+@pytest.mark.parametrize(
+    "reply, spoken",
+    [
+        (
+            "The deposit is 950 euros, paid on signing. (lease.pdf, page 2)",
+            "The deposit is 950 euros, paid on signing. From lease, page 2.",
+        ),
+        (
+            "The deposit is 950 euros (lease.pdf, page 2).",
+            "The deposit is 950 euros, from lease, page 2.",
+        ),
+        (
+            "It grew 12 percent [q3_report.docx, “Costs”].",
+            "It grew 12 percent, from q3 report, “Costs”.",
+        ),
+        ("See notes.txt for the rest.", "See notes for the rest."),
+        ("Run main.py (see below).", "Run main.py (see below)."),  # code keeps its name
+    ],
+)
+def test_a_cited_source_is_said_briefly(reply: str, spoken: str) -> None:
+    """The place an answer comes from is heard as words ("from lease, page 2"), not as
+    "lease dot p d f, open bracket"."""
+    assert speakable(reply) == spoken

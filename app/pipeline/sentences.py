@@ -218,12 +218,27 @@ _CODE_BLOCK = re.compile(r"```.*?(```|$)", re.S)
 _INLINE = re.compile(r"[*_`#>|]+")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _LIST_MARK = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+", re.M)
+# A document's name as replies cite it ("lease.pdf", "q3_report.docx"): said as its words
+# (source files keep their extension: "main.py" is not "main").
+_DOC_EXT = r"(?:pdf|docx|md|markdown|txt|text|html?|rst)"
+_FILE_NAME = re.compile(r"\b([\w][\w\- ]*?)\.(" + _DOC_EXT + r")\b", re.I)
+# "(lease.pdf, page 2)" after an answer: said as ", from lease, page 2".
+_CITATION = re.compile(r"\s*[(\[]\s*([^()\[\]]*?\." + _DOC_EXT + r"\b[^()\[\]]*)[)\]]", re.I)
+
+
+def _spoken_citation(match: re.Match[str]) -> str:
+    before = match.string[: match.start()].rstrip()
+    if not before or before[-1] in ".!?:":
+        return f" From {match.group(1).strip()}."  # a citation of its own, after the answer
+    return f", from {match.group(1).strip()}"
 
 
 def speakable(text: str) -> str:
     """Markdown -> what a voice should say: no symbols, no code read out character by character."""
     text = _CODE_BLOCK.sub(" (see the code on screen) ", text)
     text = _LINK.sub(r"\1", text)
+    text = _CITATION.sub(_spoken_citation, text)
+    text = _FILE_NAME.sub(lambda m: re.sub(r"[_\-]+", " ", m.group(1)), text)
     text = _LIST_MARK.sub("", text)
     text = _INLINE.sub("", text)
     return re.sub(r"\s+", " ", text).strip()
