@@ -120,6 +120,11 @@ class Script:
     )
     props: Any = None  # llama.cpp's /props answer; None: 404
     drop_idle: bool = False  # close each connection after a JSON answer, without saying so
+    # Tool calls (name, arguments as JSON text) the first reply makes, streamed as OpenAI's
+    # API does (the arguments in pieces); `after_tools` answers a request carrying results.
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)
+    after_tools: list[str] = field(default_factory=lambda: ["Done."])
+    words_before_calls: bool = False  # the calling reply first streams `pieces`
 
 
 class ScriptedServer:
@@ -178,8 +183,13 @@ class ScriptedServer:
                         payload = json.dumps({"error": {"message": f"bad header {auth}"}}).encode()
                     self._json(s.status, payload)
                     return
+                last = ((body or {}).get("messages") or [{}])[-1].get("content") or ""
+                answered = isinstance(last, str) and last.startswith("<tool_response>")
+                calling = bool(s.tool_calls) and not answered
+                quiet = calling and not s.words_before_calls
+                pieces = s.after_tools if answered else ([] if quiet else s.pieces)
                 if not s.stream:
-                    message = {"role": "assistant", "content": "".join(s.pieces)}
+                    message = {"role": "assistant", "content": "".join(pieces)}
                     self._json(200, {"choices": [{"index": 0, "message": message}]})
                     return
                 self.send_response(200)
@@ -195,12 +205,20 @@ class ScriptedServer:
 
                 event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
                 self.wfile.write(b": ping - comments are skipped\n\n")
-                for i, piece in enumerate(s.pieces):
+                for i, piece in enumerate(pieces):
                     event({"choices": [{"index": 0, "delta": {"content": piece}}]})
                     if i == 0 and s.mid_stream_error:
                         event({"error": {"message": s.mid_stream_error}})
                         return
-                event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                for n, (name, arguments) in enumerate(s.tool_calls if calling else []):
+                    head = {"index": n, "id": f"call_{n}", "type": "function",
+                            "function": {"name": name, "arguments": ""}}  # fmt: skip
+                    event({"choices": [{"index": 0, "delta": {"tool_calls": [head]}}]})
+                    for k in range(0, len(arguments), 7):
+                        part = {"index": n, "function": {"arguments": arguments[k : k + 7]}}
+                        event({"choices": [{"index": 0, "delta": {"tool_calls": [part]}}]})
+                finish = "tool_calls" if calling else "stop"
+                event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
                 event("[DONE]")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)

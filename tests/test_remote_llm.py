@@ -78,7 +78,11 @@ def remote_settings(url: str, key: str = KEY) -> Settings:
 
 
 async def run_turn(
-    settings: Settings, question: str, images: tuple = (), interrupt_after: int = 0
+    settings: Settings,
+    question: str,
+    images: tuple = (),
+    interrupt_after: int = 0,
+    record: tuple[type, ...] = (),
 ) -> tuple[TurnFinished, list, Engines, TurnManager]:
     """One typed turn through the real Engines (real factory, warm-up included) and the turn
     manager; `interrupt_after` > 0 barges in after that many streamed pieces."""
@@ -92,6 +96,8 @@ async def run_turn(
     bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
     bus.subscribe(ErrorRaised, seen.append)
     bus.subscribe(EngineStatus, seen.append)
+    for kind in record:
+        bus.subscribe(kind, seen.append)
 
     def on_delta(e: LlmDelta) -> None:
         seen.append(e)
@@ -654,3 +660,21 @@ def test_bad_addresses_are_refused_with_a_reason(url, why):
 def test_repr_names_the_server_not_the_key():
     chat = RemoteChat("http://h:1", model="m", api_key=KEY)
     assert repr(chat) == "RemoteChat(url='http://h:1', model='m', api_key=set)"
+
+
+@pytest.mark.models
+def test_the_real_server_calls_the_calculator_through_its_api(llama_server):
+    """llama-cpp-python's server renders the tools from the request into the model's own
+    template; the call it answers with is run, and the answer is made from the result."""
+    from app.bus.events import ToolUsed
+
+    settings = remote_settings(llama_server.url)
+    settings.llm_max_tokens = 64  # room for the call itself
+    result, seen, engines, _ = asyncio.run(
+        run_turn(settings, "What is 4821 times 37?", record=(ToolUsed,))
+    )
+    engines.shutdown()
+    assert [(t.name, t.result) for t in seen if isinstance(t, ToolUsed)] == [
+        ("calculator", "178,377")
+    ]
+    assert "178,377" in result.reply or "178377" in result.reply, result.reply

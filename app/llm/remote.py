@@ -67,6 +67,43 @@ class RemoteError(ModelError):
         self.transient = transient
 
 
+class _ToolCalls:
+    """Tool calls as an OpenAI-style server streams them: per call (by index) a name, then
+    its arguments as pieces of a JSON string."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, str]] = {}
+
+    def add(self, event: Any, key: str) -> None:
+        try:
+            parts = event["choices"][0][key].get("tool_calls") or []
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return
+        for n, part in enumerate(parts if isinstance(parts, list) else []):
+            if not isinstance(part, dict):
+                continue
+            index = part.get("index", n)
+            call = self.calls.setdefault(index if isinstance(index, int) else n, {})
+            function = part.get("function") or {}
+            if isinstance(function.get("name"), str):
+                call["name"] = call.get("name", "") + function["name"]
+            if isinstance(function.get("arguments"), str):
+                call["arguments"] = call.get("arguments", "") + function["arguments"]
+            elif isinstance(function.get("arguments"), dict):
+                call["arguments"] = json.dumps(function["arguments"])
+
+    def as_text(self) -> Iterator[str]:
+        for _, call in sorted(self.calls.items()):
+            if not call.get("name"):
+                continue
+            try:
+                arguments = json.loads(call.get("arguments") or "{}")
+            except ValueError:
+                arguments = {}  # the registry then says which argument is missing
+            body = json.dumps({"name": call["name"], "arguments": arguments}, ensure_ascii=False)
+            yield f"<tool_call>{body}</tool_call>"
+
+
 def _normalise(url: str) -> tuple[str, str, str, str]:
     """(scheme, host[:port], path of the API root without /v1, display URL) for a base URL.
 
@@ -274,16 +311,30 @@ class RemoteChat:
 
     # --- chat -------------------------------------------------------------------------------
 
+    supports_tools = True  # stream_chat(tools=[schema, ...]): the API's own tool calling
+
     def stream_chat(
-        self, messages: list[Message], max_tokens: int, temperature: float
+        self,
+        messages: list[Message],
+        max_tokens: int,
+        temperature: float,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Iterator[str]:
         """Reply text pieces as the server streams them. Bad content raises ValueError at once;
         server problems raise RemoteError while iterating. Closing the iterator closes the
-        connection."""
-        body = self._request_body(messages, max_tokens, temperature)
+        connection. With `tools` (OpenAI function schemas) the server may answer with tool
+        calls; each comes out as `<tool_call>{"name", "arguments"}</tool_call>` text, the
+        form app/pipeline/tool_use.py reads from every engine."""
+        body = self._request_body(messages, max_tokens, temperature, tools)
         return self._stream(body)
 
-    def _request_body(self, messages: list[Message], max_tokens: int, temperature: float) -> bytes:
+    def _request_body(
+        self,
+        messages: list[Message],
+        max_tokens: int,
+        temperature: float,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> bytes:
         prepared: list[dict[str, Any]] = []
         for m in messages:
             content: Any = m["content"]
@@ -310,6 +361,9 @@ class RemoteChat:
         }
         if self.model:
             request["model"] = self.model
+        if tools:
+            request["tools"] = tools
+            request["tool_choice"] = "auto"  # "required" is not understood everywhere
         return json.dumps(request, ensure_ascii=False).encode("utf-8")
 
     def _stream(self, body: bytes) -> Iterator[str]:
@@ -331,9 +385,13 @@ class RemoteChat:
                 text = self._choice_text(data, "message")
                 if text:
                     yield text
+                calls = _ToolCalls()
+                calls.add(data, "message")
+                yield from calls.as_text()
                 finished = True
                 return
             clock = _Deadline(started + self.first_token_timeout)
+            calls = _ToolCalls()
             for data in self._events(conn, resp, clock):
                 clock.progress(self.idle_timeout)
                 if data == "[DONE]":
@@ -343,8 +401,10 @@ class RemoteChat:
                 text = self._choice_text(event, "delta")
                 if text:
                     yield text
+                calls.add(event, "delta")
             else:
                 finished = True  # the server ended the stream without [DONE]: fine too
+            yield from calls.as_text()
         finally:
             if finished and self._drained(conn, resp):
                 self._keep(conn)

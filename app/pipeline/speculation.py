@@ -45,13 +45,15 @@ def stream_reply(
     record: dict[str, Any] | None = None,
     grammar: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> Iterator[str]:
     """The reply's pieces for this conversation (`messages` ends with the user's turn),
     trimmed to leave room for the reply (plus `extra_budget` tokens, for images).
     `last_user` replaces the newest message's content (images). `record` learns what the
     model was given: "kept" (how many of `messages`, from the end) and "cut" (the newest
     message's text, when it had to be shortened), so feedback can name the exact prompt.
-    `progress` hears how far the model is in reading a long prompt, where it can say."""
+    `progress` hears how far the model is in reading a long prompt, where it can say;
+    `tools` (function schemas) go to an engine with its own tool calling (a remote API)."""
     system = settings.system_prompt if system_prompt is None else system_prompt
     history = History(system, messages)
     budget = settings.llm_max_tokens + extra_budget
@@ -74,6 +76,8 @@ def stream_reply(
         extra["grammar"] = grammar
     if progress is not None and getattr(llm, "supports_progress", False):
         extra["progress"] = progress
+    if tools and getattr(llm, "supports_tools", False):
+        extra["tools"] = tools
     return llm.stream_chat(prompt, settings.llm_max_tokens, temperature, **extra)  # type: ignore[call-arg]
 
 

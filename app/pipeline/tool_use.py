@@ -132,6 +132,14 @@ def stream_with_tools(
                         continue
                     yield raw
                     continue
+                if _OPEN in piece:  # a call after some words (a remote API's tool call)
+                    before, _, after = piece.partition(_OPEN)
+                    if before.strip():
+                        yield before
+                    raw, calling = _OPEN + after, True
+                    if _CLOSE in raw:
+                        break
+                    continue
                 yield piece
         finally:
             close = getattr(stream, "close", None)

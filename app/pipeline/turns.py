@@ -460,7 +460,14 @@ class TurnManager:
         forced = (
             CALL_GRAMMAR if tools is not None and getattr(llm, "supports_grammar", False) else None
         )
-        if tools is not None and forced is None:
+        # A remote API with tool calling gets the tools as such; any other engine has them
+        # described in the question.
+        native = (
+            tools.schemas()
+            if tools is not None and forced is None and getattr(llm, "supports_tools", False)
+            else None
+        )
+        if tools is not None and forced is None and native is None:
             described = f"{messages[-1]['content']}\n\n{tool_instructions(tools)}"
             messages = [*messages[:-1], {"role": "user", "content": described}]
 
@@ -468,7 +475,7 @@ class TurnManager:
             rounds[0] += 1
             if rounds[0] == 1:
                 stream = stream_reply(
-                    llm, settings, messages, extra, last, system, record, forced, progress
+                    llm, settings, messages, extra, last, system, record, forced, progress, native
                 )
                 if turn_id is not None and "cut" in record:
                     bus.publish_threadsafe(Notice(turn_id=turn_id, message=cut_notice(llm)))
@@ -478,7 +485,7 @@ class TurnManager:
                     convo[len(messages) - 1] = {"role": "user", "content": last}
                 stream = stream_reply(
                     llm, settings, convo, extra, None, system, None, None, progress
-                )
+                )  # the tools' results are in: now the answer, not another call
             if not settings.think_first:
                 return stream
             gate = ReasoningGate(max(40, settings.think_budget_tokens) * 4)

@@ -110,6 +110,10 @@ class Registry:
         """No tool here changes anything (a reply may then run them before it is wanted)."""
         return not any(t.side_effect for t in self.tools.values())
 
+    def schemas(self) -> list[dict[str, Any]]:
+        """The tools as OpenAI function schemas (for an API with its own tool calling)."""
+        return [t.schema() for t in self.tools.values()]
+
     def describe(self) -> str:
         return "\n".join(json.dumps(t.schema(), ensure_ascii=False) for t in self.tools.values())
 

@@ -1,0 +1,77 @@
+"""Tools with a remote model, through its API's own tool calling: the tools go in the request
+as function schemas, the server's `tool_calls` come back as calls Parley runs, and the answer
+is made from their results. A scripted OpenAI-style server on loopback (exact streaming of
+tool calls, as OpenAI, vLLM and Ollama send them) and the real llama-cpp-python server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from app.bus import EventBus
+from app.bus.events import ToolUsed, TurnFinished
+from app.config import Settings
+from app.pipeline.engines import Engines
+from app.pipeline.turns import TurnManager
+from tests.remote_servers import ScriptedServer
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    yield server
+    server.stop()
+
+
+def remote(url: str) -> Settings:
+    s = Settings()
+    s.llm_url = url
+    s.llm_max_tokens = 64
+    s.llm_temperature = 0.0
+    return s
+
+
+async def ask(settings: Settings, question: str) -> tuple[TurnFinished, list[ToolUsed]]:
+    loop = asyncio.get_running_loop()
+    bus = EventBus(loop)
+    engines = Engines(bus, settings)
+    engines.start(("llm",))
+    turns = TurnManager(bus, engines, settings, sink=None)
+    tools: list[ToolUsed] = []
+    done: asyncio.Future[TurnFinished] = loop.create_future()
+    bus.subscribe(ToolUsed, tools.append)
+    bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+    turns.ask(question)
+    result = await asyncio.wait_for(done, 240)
+    await bus.drain()
+    engines.shutdown()
+    return result, tools
+
+
+def test_a_remote_tool_call_is_run_and_answered_from(scripted) -> None:
+    scripted.script.tool_calls = [("calculator", '{"expression": "4821 * 37"}')]
+    scripted.script.after_tools = ["4821 times 37 is ", "178,377."]
+    result, tools = asyncio.run(ask(remote(scripted.url), "What is 4821 times 37?"))
+    assert [(t.name, t.result) for t in tools] == [("calculator", "178,377")]
+    assert result.reply == "4821 times 37 is 178,377."
+    first, second = scripted.chats()[-2:]  # after the warm-up
+    # The tools went as the API's function schemas, not as text in the question.
+    names = [t["function"]["name"] for t in first.body["tools"]]
+    assert "calculator" in names and first.body["tool_choice"] == "auto"
+    assert "<tools>" not in first.body["messages"][-1]["content"]
+    # The results came back to the model, which answered from them.
+    assert '"result": "178,377"' in second.body["messages"][-1]["content"]
+
+
+def test_words_before_a_remote_tool_call_are_not_the_answer(scripted) -> None:
+    """A model that says something, then calls: the call is never read out, and the answer
+    is the one made from the tool's result."""
+    scripted.script.pieces = ["Let me ", "work that out."]
+    scripted.script.words_before_calls = True
+    scripted.script.tool_calls = [("calculator", '{"expression": "17.5% of 2340"}')]
+    scripted.script.after_tools = ["It is 409.5."]
+    result, tools = asyncio.run(ask(remote(scripted.url), "What is 17.5 percent of 2340?"))
+    assert [t.result for t in tools] == ["409.5"]
+    assert "<tool_call>" not in result.reply and result.reply.endswith("It is 409.5.")
