@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app import __version__
-from app.config import Settings
+from app.config import LIMITS, Settings, out_of_range
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -43,6 +43,25 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", metavar="ONNX", help="a piper voice (.onnx with its .onnx.json)")
     p.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see `parley devices`)")
     p.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `parley devices`)")
+
+
+def _limited(setting: str) -> Callable[[str], int]:
+    """An argparse type: a whole number within the setting's limits (app.config.LIMITS)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        why = out_of_range(setting, value)
+        if why:
+            low, high, unit = LIMITS[setting]
+            raise argparse.ArgumentTypeError(
+                f"must be from {low:g} to {high:g} {unit}, not {value}"
+            )
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --audio: feed the file at real-time pace as if spoken with the key held; "
         "first_audio counts from the end of the file",
     )
-    ask.add_argument("--max-tokens", type=int, help="longest reply, in tokens")
+    ask.add_argument(
+        "--max-tokens", type=_limited("llm_max_tokens"), help="longest reply, in tokens"
+    )
     ask.add_argument(
         "--no-tools", action="store_true", help="the model may not use the calculator or calendar"
     )
@@ -120,8 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    settings = Settings.load()
+def settings_from_args(args: argparse.Namespace, problems: list[str] | None = None) -> Settings:
+    """The saved settings with the command line's choices on top; `problems` collects what
+    in the settings file could not be used."""
+    settings, found = Settings.load_checked()
+    if problems is not None:
+        problems.extend(found)
     for attr, field in (
         ("llm_model", "llm_model"),
         ("mmproj", "llm_mmproj"),
@@ -133,7 +158,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         value = getattr(args, attr, None)
         if value:
             setattr(settings, field, value)
-    if getattr(args, "max_tokens", None):
+    if getattr(args, "max_tokens", None) is not None:
         settings.llm_max_tokens = args.max_tokens
     language = getattr(args, "stt_language", None)
     if language is not None:  # "" is a choice too: detect the language
@@ -171,7 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.cli_chats import run_chats
 
         return run_chats(args)
-    settings = settings_from_args(args)
+    problems: list[str] = []
+    settings = settings_from_args(args, problems)
+    if args.command is not None:  # the window shows them in the conversation instead
+        for problem in problems:
+            print(f"parley: {problem}", file=sys.stderr)
     if args.command in ("rate", "export-dataset"):
         from app.cli_feedback import run_feedback
 
@@ -194,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return prepare_models()
     from app.ui.app import run_gui
 
-    return run_gui(settings)
+    return run_gui(settings, problems=problems)
 
 
 if __name__ == "__main__":

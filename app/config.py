@@ -1,7 +1,10 @@
 """Settings and the places Parley keeps files.
 
 Settings are a small JSON file in the user's config directory (platformdirs). Unknown keys are
-ignored and bad values fall back to defaults, so an old or hand-edited file never stops the app.
+ignored and bad values fall back to defaults, so an old or hand-edited file never stops the app;
+but nothing is dropped without a word: a file that is not JSON is kept aside as
+`settings.json.bad-<time>` (the next save would otherwise overwrite the user's remote URL, key
+and instructions with defaults), and each value out of range or of the wrong kind is named.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -42,6 +46,31 @@ def history_dir() -> Path:
 def config_dir() -> Path:
     override = os.environ.get("PARLEY_CONFIG_DIR")
     return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+# The numbers a setting may take: (lowest, highest, what it is). Outside them a value is not
+# used (llama.cpp, for one, reports an impossible context size as a damaged model).
+LIMITS: dict[str, tuple[float, float, str]] = {
+    "llm_context": (512, 131072, "tokens of context"),
+    "llm_max_tokens": (1, 8192, "tokens in a reply"),
+    "llm_temperature": (0.0, 2.0, "sampling temperature"),
+    "llm_threads": (0, 256, "threads (0: chosen for you)"),
+    "stt_threads": (0, 256, "threads (0: chosen for you)"),
+    "llm_remote_context": (0, 10_000_000, "tokens (0: ask the server)"),
+    "tts_first_clause_words": (0, 100, "words"),
+    "tts_clause_words": (0, 100, "words"),
+    "tts_first_max_words": (0, 100, "words"),
+    "think_budget_tokens": (0, 4096, "tokens of reasoning"),
+    "max_talk_seconds": (1.0, 3600.0, "seconds"),
+}
+
+
+def out_of_range(name: str, value: float) -> str | None:
+    """Why `value` can't be the setting `name` (a sentence), or None when it can."""
+    low, high, unit = LIMITS.get(name, (float("-inf"), float("inf"), ""))
+    if low <= value <= high:
+        return None
+    return f"{name} must be from {low:g} to {high:g} {unit}, not {value:g}"
 
 
 @dataclass
@@ -87,19 +116,33 @@ class Settings:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
+        settings, problems = cls.load_checked(path)
+        for problem in problems:
+            log.warning("%s", problem)
+        return settings
+
+    @classmethod
+    def load_checked(cls, path: Path | None = None) -> tuple[Settings, list[str]]:
+        """The settings, and what in the file could not be used (sentences for the user)."""
         path = path or config_dir() / "settings.json"
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
         except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable settings file %s: %s", path, exc)
-            return cls()
-        if not isinstance(raw, dict):
-            log.warning("ignoring settings file %s: not a JSON object", path)
-            return cls()
+            return cls(), []
+        except OSError as exc:
+            _not_to_overwrite.add(path.resolve())
+            return cls(), [
+                f"Your settings file {path} could not be read ({exc.strerror or exc}), so "
+                "Parley uses its defaults for now and will not save over it."
+            ]
+        try:
+            raw = json.loads(data.decode("utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("it is not a JSON object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return cls(), [_kept_aside(path, exc)]
         defaults = cls()
-        values = {}
+        values, problems = {}, []
         for f in fields(cls):
             if f.name not in raw:
                 continue
@@ -107,14 +150,26 @@ class Settings:
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)  # a hand-written 1 means 1.0
             # bool is an int subclass, but `true` is not a context size (nor 1 a yes/no).
-            if isinstance(value, kind) and (kind is bool) == isinstance(value, bool):
-                values[f.name] = value
+            if not (isinstance(value, kind) and (kind is bool) == isinstance(value, bool)):
+                why = f"{f.name} should be {_KIND_WORDS.get(kind, kind.__name__)}, not {value!r}"
+            elif kind in (int, float) and (bad := out_of_range(f.name, value)):
+                why = bad
             else:
-                log.warning("ignoring setting %s=%r: expected %s", f.name, value, kind.__name__)
-        return cls(**values)
+                values[f.name] = value
+                continue
+            default = getattr(defaults, f.name)
+            problems.append(f"In your settings, {why}; Parley uses {default!r} instead.")
+        return cls(**values), problems
 
     def save(self, path: Path | None = None) -> None:
+        """Write the settings (atomically, owner-only). Raises OSError, and never writes, over
+        a file that could not be read or kept aside when it was loaded."""
         path = path or config_dir() / "settings.json"
+        if path.resolve() in _not_to_overwrite:
+            raise PermissionError(
+                f"{path} could not be read when Parley started; fix or move it, then restart "
+                "Parley, so that what it holds is not lost."
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         # Owner-only from the first byte: the file may hold the remote LLM's API key.
@@ -124,3 +179,31 @@ class Settings:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(asdict(self), indent=2))
         os.replace(tmp, path)  # atomic: a crash mid-write never leaves a half file
+
+
+_not_to_overwrite: set[Path] = set()  # settings files loading could not read nor move aside
+_KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _kept_aside(path: Path, exc: Exception) -> str:
+    """Rename a settings file that is not JSON out of the way, so that saving the defaults
+    never overwrites what the user wrote there; say where it went."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.bad-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+    try:
+        os.replace(path, aside)
+    except OSError as move:
+        _not_to_overwrite.add(path.resolve())
+        return (
+            f"Your settings file {path} is damaged ({exc}) and could not be moved aside "
+            f"({move.strerror or move}); Parley uses its defaults and will not save over it."
+        )
+    return (
+        f"Your settings file was damaged ({exc}), so Parley started with its defaults. The "
+        f"file is kept, untouched, as {aside}: copy anything you need (a server address, "
+        "custom instructions) from it in Settings."
+    )

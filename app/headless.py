@@ -37,6 +37,7 @@ from app.session import Session
 from app.storage.assistants import BUILTIN, Assistant
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
+from app.text import visible
 
 
 class WavSink:
@@ -100,6 +101,21 @@ def _unwritable(out: Path) -> str:
     return ""
 
 
+def _overwrites_input(out: Path, args: argparse.Namespace) -> str:
+    """Why --say must not write to `out`: it is one of the files the question comes from."""
+    inputs = [args.audio] if args.audio else []
+    inputs += list(args.image or []) + list(getattr(args, "file", None) or [])
+    for given in inputs:
+        source = Path(given)
+        same = out.exists() and source.exists() and out.samefile(source)
+        if same or out.resolve() == source.resolve():
+            return (
+                f"--say {out} would overwrite {given}, which the question comes from; "
+                "write the spoken reply to another file."
+            )
+    return ""
+
+
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     audio: np.ndarray | None = None
     if args.audio:
@@ -110,10 +126,10 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         audio = resample(samples, rate, STT_RATE)
     elif args.realtime:
         return _fail("--realtime needs --audio: it plays that file as if spoken.", args.json, 2)
-    elif not args.text.strip():
+    elif not visible(args.text):
         return _fail("The question is empty: pass some words with --text.", args.json, 2)
     if args.say:
-        problem = _unwritable(Path(args.say))
+        problem = _overwrites_input(Path(args.say), args) or _unwritable(Path(args.say))
         if problem:
             return _fail(problem, args.json, 2)
     images = []
@@ -303,7 +319,7 @@ async def _ask(
     await bus.drain()
     session.close()
 
-    if errors:
+    if errors and not result.reply.strip():
         return _fail(" ".join(errors), args.json)
     if not result.transcript.strip():
         return _fail(notices[0] if notices else "No question was heard.", args.json, 3)
@@ -321,7 +337,8 @@ async def _ask(
                     "tools": tools_used,
                     "reasoning": "\n\n".join(reasoning) or None,
                     "notices": notices,
-                    "say": str(args.say) if args.say else None,
+                    "say": str(args.say) if args.say and not errors else None,
+                    "error": " ".join(errors) or None,
                     "chat_id": session.turns.chat.chat_id,
                     "message_ids": [m for m in session.turns.chat.ids[-2:] if m],
                     "assistant": session.turns.assistant.name
@@ -337,6 +354,9 @@ async def _ask(
         if audio is not None:
             print(f"You: {result.transcript}")
         print(result.reply.strip())
+    if errors:  # the reply is printed (never lost), but the command did not do all it was asked
+        print(f"parley: {' '.join(errors)}", file=sys.stderr)
+        return 1
     return 0
 
 

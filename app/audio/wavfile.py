@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,5 +33,15 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """Write a 16-bit WAV through a temporary file renamed over `path`: a full disk leaves
+    the old file (or none), never a truncated one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(str(path), np.asarray(samples, dtype=np.float32), rate, subtype="PCM_16")
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        soundfile.write(
+            str(tmp), np.asarray(samples, dtype=np.float32), rate, subtype="PCM_16", format="WAV"
+        )
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

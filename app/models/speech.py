@@ -118,7 +118,18 @@ def resolve_stt_model(spec: str, progress: Progress | None = None) -> Path:
         return default_stt_model()
     if name == MULTILINGUAL_STT:
         return multilingual_stt_model(progress)
-    return Path(name).expanduser()
+    path = Path(name).expanduser()
+    looks_like_a_name = not any(sep in name for sep in ("/", "\\", "~")) and not name.startswith(
+        "."
+    )
+    if looks_like_a_name and not path.exists():
+        raise ModelError(
+            f'There is no speech model called "{name}". The names are "{DEFAULT_STT}" '
+            f'(English, the default) and "{MULTILINGUAL_STT}" (multilingual); or give the '
+            "folder of a faster-whisper model (`parley models list` shows what can be "
+            "downloaded)."
+        )
+    return path
 
 
 def is_multilingual(model_dir: Path) -> bool | None:

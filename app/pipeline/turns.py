@@ -85,6 +85,7 @@ from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
+from app.text import visible
 from app.tools.cues import CALL_GRAMMAR, needs_tool
 from app.tools.registry import Confirm, Registry, ToolOutcome
 from app.tts.base import TextToSpeech
@@ -240,8 +241,8 @@ class TurnManager:
     def ask(self, text: str) -> bool:
         """A typed question. Answered now (True) or, while a turn runs, queued (False)."""
         text = text.strip()
-        if not text:
-            return False
+        if not visible(text):
+            return False  # empty, or only invisible characters (zero-width spaces)
         return self._ask(text, self._take_attachments())
 
     def _ask(self, text: str, images: tuple[Any, ...]) -> bool:

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from app.audio.backend import AudioBackend, AudioUnavailable
@@ -85,7 +86,10 @@ def _no_display() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_gui(settings: Settings, backend: AudioBackend | None = None) -> int:
+def run_gui(
+    settings: Settings, backend: AudioBackend | None = None, problems: Sequence[str] = ()
+) -> int:
+    """The window. `problems`: what in the settings file could not be used, said in it."""
     started = time.monotonic()
     if _no_display():
         print(
@@ -108,6 +112,8 @@ def run_gui(settings: Settings, backend: AudioBackend | None = None) -> int:
     asyncio.set_event_loop(loop)
     bus = EventBus(loop)
     window = build_window(settings, bus, backend or real_backend())
+    for problem in problems:
+        window.chat.add("error", problem)  # type: ignore[attr-defined]
     window.show()  # type: ignore[attr-defined]
     app.processEvents()
     log.info("window shown after %.2f s", time.monotonic() - started)

@@ -65,6 +65,7 @@ from app.pipeline.assistant_choice import EngineChoice, engine_choice
 from app.pipeline.attachments import load_attachment
 from app.session import Session
 from app.storage.assistants import Assistant, AssistantError, Assistants
+from app.text import visible
 from app.ui.assistant_dialog import AssistantDialog
 from app.ui.attachments import (
     FILE_FILTER,
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
     # --- user actions ------------------------------------------------------------------------
 
     def send_typed(self) -> None:
-        text = self.input.text().strip()
+        text = visible(self.input.text())  # zero-width spaces alone are no question
         images = list(self.session.turns.attachments)
         if not text and images:
             text = "What is in this image?" if len(images) == 1 else "What is in these images?"
