@@ -260,3 +260,19 @@ def serve_hub_files(
             )
         served[path] = server.add(hub_path(repo, revision, path), Resource(data=data, **extra))  # type: ignore[arg-type]
     return served
+
+
+def model_bytes(name: str, size: int) -> bytes:
+    """Stand-in content for a model file called `name`: random, but with the first bytes its
+    kind has (a GGUF's magic, an ONNX protobuf's first field, valid JSON), since Parley
+    refuses a download that is not what its name says."""
+    import json
+    import os
+
+    if name.endswith(".gguf"):
+        return b"GGUF" + os.urandom(size - 4)
+    if name.endswith(".onnx"):
+        return b"\x08\x07" + os.urandom(size - 2)
+    if name.endswith(".json"):
+        return json.dumps({"pad": "x" * max(0, size - 11)}).encode()[:size].ljust(size, b" ")
+    return os.urandom(size)

@@ -30,6 +30,27 @@ def test_window_shows_first_then_all_models_load(tmp_path):
     figures = json.loads(report.read_text())
     assert {"stt_ready", "llm_ready", "tts_ready"} <= figures.keys(), figures
     assert figures["window_shown"] < figures["all_ready"]
+    assert figures["errors"] == []
+
+
+@pytest.mark.models
+def test_a_damaged_settings_file_is_said_in_the_window(tmp_path):
+    (tmp_path / "settings.json").write_text('{"llm_url": "http://host:8080/v1",}')
+    report = tmp_path / "startup.json"
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        PARLEY_STARTUP_REPORT=str(report),
+        PARLEY_CONFIG_DIR=str(tmp_path),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    [error] = json.loads(report.read_text())["errors"]
+    assert "settings file was damaged" in error and "settings.json.bad-" in error
+    [aside] = tmp_path.glob("settings.json.bad-*")
+    assert "http://host:8080/v1" in aside.read_text()
 
 
 def test_no_display_is_a_clear_message(tmp_path):

@@ -8,7 +8,6 @@ import copy
 import fnmatch
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from app.models.defaults import LLM_SHA256, LLM_SIZE, default_llm_target
 from app.models.download import DownloadProgress
 from app.models.errors import ModelError
 from app.models.install import InstallJob, entry_status, install
-from tests.range_server import RangeServer, serve_hub_files
+from tests.range_server import RangeServer, model_bytes, serve_hub_files
 from tests.realtools import REPO
 
 SHIPPED = REPO / "app" / "models" / "catalog.json"
@@ -201,7 +200,9 @@ def hub() -> Iterator[RangeServer]:
 
 def serve(hub: RangeServer, model_id: str, size: int, **knobs: object) -> dict[str, bytes]:
     entry = load_catalog().get(model_id)
-    files = {f.path: os.urandom(size if i == 0 else 1000) for i, f in enumerate(entry.files)}
+    files = {
+        f.path: model_bytes(f.name, size if i == 0 else 1000) for i, f in enumerate(entry.files)
+    }
     serve_hub_files(hub, entry.source.repo, entry.source.revision, files, **knobs)  # type: ignore[arg-type]
     return files
 
@@ -210,7 +211,7 @@ def test_install_job_reports_progress_from_its_worker_thread(hub, tmp_path):
     """Both files of a vision model, with progress the GUI can forward, then `on_done`."""
     entry = load_catalog().get("smolvlm-500m-instruct")
     files = serve(hub, entry.id, 4_000_000)
-    files[entry.files[1].path] = os.urandom(2_000_000)
+    files[entry.files[1].path] = model_bytes(entry.files[1].name, 2_000_000)
     serve_hub_files(hub, entry.source.repo, entry.source.revision, files)
     seen: list[tuple[str, DownloadProgress]] = []
     done = threading.Event()

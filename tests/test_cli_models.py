@@ -54,7 +54,12 @@ def voice_files() -> dict[str, bytes]:
     for f in entry.files:
         assert f.path is not None
         size = next(v for k, v in sizes.items() if f.name.endswith(k))
-        out[f.path] = os.urandom(size)
+        if f.name.endswith(".onnx"):  # an ONNX protobuf begins with its ir_version field
+            out[f.path] = b"\x08\x07" + os.urandom(size - 2)
+        elif f.name.endswith(".json"):
+            out[f.path] = json.dumps({"pad": "x" * (size - 11)}).encode()
+        else:
+            out[f.path] = b"Model card. " * (size // 12)
     return out
 
 
@@ -154,6 +159,36 @@ def test_verify_finds_a_damaged_file(env, hub):
     onnx.write_bytes(b"short")  # a changed size is caught without --full
     quick = parley("models", "verify", VOICE, env=env)
     assert quick.returncode == 1 and "5 bytes instead of 3,000,000" in quick.stdout
+
+
+def test_a_web_page_in_place_of_the_model_is_refused(env, hub):
+    """A captive portal answering every request with its sign-in page: nothing is stored as
+    the voice, it is not 'ready', and the message says what happened."""
+    portal = b"<!DOCTYPE html><html><body>Sign in to CoffeeShop Wi-Fi</body></html>" * 40
+    entry = load_catalog().get(VOICE)
+    pages = {f.path: portal for f in entry.files if f.path is not None}
+    serve_hub_files(hub, entry.source.repo, entry.source.revision, pages)
+    run = parley("models", "pull", VOICE, env=env)
+    message = failure(run)
+    assert "web page" in message and "captive portal" in message
+    folder = voice_dir(env)
+    assert not any(p.suffix in (".onnx", ".json") for p in folder.glob("*")), list(folder.glob("*"))
+    assert listed(env)[VOICE]["installed"] is False
+
+
+def test_verify_catches_an_impostor_no_hash_vouches_for(env, hub):
+    serve_voice(hub)
+    assert parley("models", "pull", VOICE, env=env).returncode == 0
+    onnx = voice_dir(env) / "en_GB-alan-medium.onnx"
+    onnx.write_bytes(b"<html><body>Not found</body></html>")
+    for stamp in voice_dir(env).glob("*.verified"):
+        stamp.unlink()  # nothing recorded to check it against
+    run = parley("models", "verify", "--full", VOICE, env=env)
+    assert run.returncode == 1 and "not a model file" in run.stdout and "web page" in run.stdout
+    assert listed(env)[VOICE]["installed"] is False
+    again = parley("models", "pull", VOICE, env=env)  # and pulling again replaces it
+    assert again.returncode == 0, again.stderr
+    assert onnx.read_bytes()[:1] == b"\x08"
 
 
 def test_pull_resumes_after_the_connection_drops(env, hub):

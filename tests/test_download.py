@@ -23,7 +23,7 @@ from app.models.download import (
     DownloadProgress,
     safe_target,
 )
-from tests.range_server import RangeServer, Resource
+from tests.range_server import RangeServer, Resource, model_bytes
 
 SIZE = 3_000_000
 
@@ -313,9 +313,10 @@ def test_a_models_folder_that_is_itself_a_symlink_is_fine(server, data, tmp_path
     real = tmp_path / "bigdisk"
     real.mkdir()
     (tmp_path / "models").symlink_to(real)
-    server.add("/m", Resource(data=data))
+    voice = model_bytes("m.onnx", SIZE)  # unpinned: it must look like the model it names
+    server.add("/m", Resource(data=voice))
     result = fast(tmp_path / "models").download(server.url("/m"), "tts/v/m.onnx", size=SIZE)
-    assert (real / "tts/v/m.onnx").read_bytes() == data and result.size == SIZE
+    assert (real / "tts/v/m.onnx").read_bytes() == voice and result.size == SIZE
 
 
 # --- a full disk --------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ the GUI thread, the finished model is ready, and Cancel stops a stalled download
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
@@ -12,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from app.models.catalog import load_catalog
 from app.ui.downloads import DownloadRow
-from tests.range_server import RangeServer, serve_hub_files
+from tests.range_server import RangeServer, model_bytes, serve_hub_files
 
 
 @pytest.fixture
@@ -23,7 +22,9 @@ def hub() -> Iterator[RangeServer]:
 
 def serve_voice(hub: RangeServer, model_id: str, **knobs: object) -> dict[str, bytes]:
     entry = load_catalog().get(model_id)
-    files = {f.path: os.urandom(4_000_000 if i == 0 else 500) for i, f in enumerate(entry.files)}
+    files = {
+        f.path: model_bytes(f.name, 4_000_000 if i == 0 else 500) for i, f in enumerate(entry.files)
+    }
     serve_hub_files(hub, entry.source.repo, entry.source.revision, files, **knobs)  # type: ignore[arg-type]
     return files
 

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from app import __version__
 from app.models.assemble import write_stamp
 from app.models.errors import ModelError
+from app.models.magic import impostor
 
 _BLOCK = 1 << 20  # big reads: fewer Python-level iterations per byte on a fast link
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -513,6 +514,14 @@ class Downloader:
                 f"{job.target.name} arrived corrupt (sha256 {actual[:12]}… instead of "
                 f"{want[:12]}… from the {against}): it was deleted. Try again; if it happens "
                 "again, the server's file differs from the catalog."
+            )
+        # A pinned hash proves the file; without one, a captive portal's page would pass.
+        wrong = None if job.sha256 else impostor(job.part, job.target.name)
+        if wrong:
+            job.discard()
+            raise DownloadError(
+                f"{job.target.name} was refused and deleted: {wrong}. Check your network "
+                "(sign in to it if it asks), then pull again."
             )
         os.replace(job.part, job.target)
         job.meta.unlink(missing_ok=True)

@@ -24,6 +24,7 @@ from app.models.download import (
     hub_url,
 )
 from app.models.errors import ModelError
+from app.models.magic import impostor
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def entry_status(entry: CatalogEntry, root: Path | None = None) -> EntryStatus:
     for f in entry.files:
         path = entry.file_path(f, root)
         part = path.with_name(path.name + ".part")
-        if _size_ok(path, f):
+        if _size_ok(path, f) and (f.sha256 or impostor(path) is None):
             states.append("ok")
             present += path.stat().st_size
         elif path.exists():
@@ -192,7 +193,7 @@ def install(
                 continue
             except ModelError:
                 target.unlink(missing_ok=True)
-        elif not f.sha256 and _size_ok(target, f):
+        elif not f.sha256 and _size_ok(target, f) and impostor(target) is None:
             paths_list.append(target)  # downloaded before; its hash is in the stamp
             notes.add("recorded")
             continue
@@ -238,6 +239,12 @@ def verify_entry(
                 checks.append(FileCheck(path, True, "present; no sha256 known to check against"))
                 continue
         checks.append(_check_file(path, size, want, how, full or in_place, not in_place))
+    # A file no hash vouches for (or one that matched a hash it should not have) may still
+    # be a web page a captive portal served in its place.
+    for n, check in enumerate(checks):
+        wrong = impostor(check.path) if check.ok and check.path.is_file() else None
+        if wrong:
+            checks[n] = FileCheck(check.path, False, f"not a model file: {wrong}")
     return checks
 
 

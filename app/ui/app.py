@@ -140,6 +140,8 @@ def _report_startup(path: Path, bus: EventBus, window: object, app: object) -> N
         if len(ready) == 3:
             figures["all_ready"] = time.time() - launched
             figures["rss_mb"] = _rss_mb()
+            bubbles = window.chat.bubbles  # type: ignore[attr-defined]
+            figures["errors"] = [b.text for b in bubbles if b.role == "error"]
             path.write_text(json.dumps(figures))
             window.close()  # type: ignore[attr-defined]
             app.quit()  # type: ignore[attr-defined]
