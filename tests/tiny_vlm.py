@@ -84,8 +84,11 @@ def _rand(rng: np.random.Generator, *shape: int, scale: float = 0.2) -> np.ndarr
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def write_llm(path: Path, *, n_embd: int = N_EMBD, name: str = "tiny-llava-test") -> Path:
-    """A 2-layer "llama" text model with a byte-level vocabulary and a ChatML chat template."""
+def write_llm(
+    path: Path, *, n_embd: int = N_EMBD, name: str = "tiny-llava-test", chat_template: str = CHATML
+) -> Path:
+    """A 2-layer "llama" text model with a byte-level vocabulary and a ChatML chat template
+    (or `chat_template`)."""
     rng = np.random.default_rng(SEED)
     tokens, types, merges = _vocab()
     n_vocab = len(tokens)
@@ -109,7 +112,7 @@ def write_llm(path: Path, *, n_embd: int = N_EMBD, name: str = "tiny-llava-test"
     w.add_bos_token_id(0)
     w.add_eos_token_id(2)  # <|im_end|> ends a reply
     w.add_add_bos_token(False)
-    w.add_chat_template(CHATML)
+    w.add_chat_template(chat_template)
     # Embeddings and output are large so the logits are peaked and greedy decoding is decisive.
     w.add_tensor("token_embd.weight", _rand(rng, n_vocab, n_embd, scale=1.0))
     for i in range(N_LAYER):

@@ -23,8 +23,10 @@ def create_llm(settings: Settings, progress: Progress | None = None) -> ChatMode
         context_size=settings.llm_context,
         threads=settings.llm_threads,
         mmproj=mmproj,
-        # A projector the user picked may crash llama.cpp outright: try it in a child first.
-        probe=mmproj is not None,
+        # A file the user picked (a model, a projector) may crash llama.cpp outright: try it
+        # in a child first (once per file: the probe remembers what passed). The default is
+        # checked by its sha256.
+        probe=bool(settings.llm_model) or mmproj is not None,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.llm.base import Message
 from app.llm.cpu_buffers import safe_cpu_buffers
+from app.llm.template_check import check_chat_template
 from app.models.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,18 @@ log = logging.getLogger(__name__)
 
 def _load_llama(**kwargs: object) -> object:
     """Construct a Llama; on AMX CPUs with the safe weight buffers (app/llm/cpu_buffers.py)."""
+    from jinja2.exceptions import TemplateError
     from llama_cpp import Llama
 
     with safe_cpu_buffers(str(kwargs["model_path"])):
-        return Llama(**kwargs)
+        try:
+            return Llama(**kwargs)
+        except TemplateError as exc:  # llama-cpp-python compiles the GGUF's chat template
+            name = Path(str(kwargs["model_path"])).name
+            raise ModelError(
+                f"{name}'s chat template does not work ({type(exc).__name__}: {exc}), so "
+                "every reply would fail. Choose another model file in Settings."
+            ) from exc
 
 
 # Per message: role header and end-of-turn markers of common templates (ChatML uses 5).
@@ -56,6 +65,22 @@ def check_gguf(path: Path) -> None:
             f"{path} is not a GGUF model file (it does not start with 'GGUF'). "
             "Parley needs a llama.cpp .gguf model."
         )
+
+
+def _within_training(model_path: Path, context_size: int) -> int:
+    """`context_size`, but no more than the model was trained for: past it, replies degrade
+    (and llama.cpp says so on stderr, in the user's terminal)."""
+    from app.models.gguf_info import read_gguf_header
+
+    try:
+        header = read_gguf_header(model_path)
+    except (ModelError, OSError, ValueError):
+        return context_size  # llama.cpp will say what is wrong with the file
+    trained = header.kv.get(f"{header.architecture}.context_length")
+    if isinstance(trained, int) and 0 < trained < context_size:
+        log.info("%s was trained on %d tokens of context: using that", model_path.name, trained)
+        return trained
+    return context_size
 
 
 _open_chats: weakref.WeakSet[LlamaChat] = weakref.WeakSet()
@@ -117,6 +142,7 @@ class LlamaChat:
             probe_model(model_path, mmproj, threads=threads, cache_file=cache)
         if self.vision is not None:
             handler = vision.create_chat_handler(self.vision, self.handler_name)
+        context_size = _within_training(model_path, context_size)
         kwargs: dict[str, Any] = {
             "model_path": str(model_path),
             "n_ctx": context_size,
@@ -135,6 +161,11 @@ class LlamaChat:
                 "architecture this version does not support. Download it again or choose "
                 "another model in Settings."
             ) from exc
+        try:
+            check_chat_template(self.llm, model_path.name)
+        except ModelError:
+            self.llm.close()
+            raise
         self._handler = handler
         self._last_multimodal = False
         self._image_counts: dict[str, int] = {}
