@@ -130,7 +130,8 @@ _INJECTION_PATTERNS = [
         rf"(?:system{_W})?|your{_W})(?:prompt|instructions|password|secret|api{_W}key|"
         rf"credentials)\b",
         rf"\b(?:instead|now){_W},?{_W}(?:just{_W})?(?:say|reply|respond|answer|output)\b",
-        rf"\b(?:respond|reply|answer){_W}(?:only{_W})?with\b",
+        # no \b before: OCR glues it to the word before ("Thenreply only with the word")
+        rf"(?:respond|reply|answer){_W}(?:only{_W})?with\b",
         rf"\b(?:do{_W}not|don'?t|never){_W}(?:tell|mention|inform|warn|alert){_W}"
         rf"(?:this{_W}to{_W})?(?:the{_W})?user\b",
         rf"\b{_AI}{_W}(?:reading|seeing|processing|that{_W}reads?|who{_W}reads?){_W}this\b",
