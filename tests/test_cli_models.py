@@ -276,6 +276,9 @@ def test_ctrl_c_during_a_pull_keeps_the_part_and_says_how_to_resume(env, hub):
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        # As from a terminal: a test runner started in the background (`cmd &` in a script)
+        # passes SIGINT down ignored, and Python then leaves Ctrl+C ignored too.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     part = voice_dir(env) / "en_GB-alan-medium.onnx.part"
     assert proc.stderr is not None
