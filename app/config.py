@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -188,12 +187,9 @@ _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", 
 def _kept_aside(path: Path, exc: Exception) -> str:
     """Rename a settings file that is not JSON out of the way, so that saving the defaults
     never overwrites what the user wrote there; say where it went."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.bad-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+    from app.storage.database import unused_name
+
+    aside = unused_name(path, lambda stamp: f"{path.name}.bad-{stamp}")
     try:
         os.replace(path, aside)
     except OSError as move:

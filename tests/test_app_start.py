@@ -8,18 +8,20 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 
-@pytest.mark.models
-def test_window_shows_first_then_all_models_load(tmp_path):
-    report = tmp_path / "startup.json"
+def start_app(config: Path) -> dict:
+    """`python -m app` offscreen with settings in `config`, quitting once all models are
+    ready; its start-up report (times, the error messages the window showed)."""
+    report = config / "startup.json"
     env = dict(
         os.environ,
         QT_QPA_PLATFORM="offscreen",
         PARLEY_STARTUP_REPORT=str(report),
-        PARLEY_CONFIG_DIR=str(tmp_path),
+        PARLEY_CONFIG_DIR=str(config),
         PARLEY_LAUNCH_T=repr(time.time()),
     )
     run = subprocess.run(
@@ -27,7 +29,12 @@ def test_window_shows_first_then_all_models_load(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
-    figures = json.loads(report.read_text())
+    return json.loads(report.read_text())
+
+
+@pytest.mark.models
+def test_window_shows_first_then_all_models_load(tmp_path):
+    figures = start_app(tmp_path)
     assert {"stt_ready", "llm_ready", "tts_ready"} <= figures.keys(), figures
     assert figures["window_shown"] < figures["all_ready"]
     assert not [e for e in figures["errors"] if "settings" in e]
@@ -36,18 +43,7 @@ def test_window_shows_first_then_all_models_load(tmp_path):
 @pytest.mark.models
 def test_a_damaged_settings_file_is_said_in_the_window(tmp_path):
     (tmp_path / "settings.json").write_text('{"llm_url": "http://host:8080/v1",}')
-    report = tmp_path / "startup.json"
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        PARLEY_STARTUP_REPORT=str(report),
-        PARLEY_CONFIG_DIR=str(tmp_path),
-    )
-    run = subprocess.run(
-        [sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert run.returncode == 0, run.stderr
-    errors = json.loads(report.read_text())["errors"]  # (no microphone here may be another)
+    errors = start_app(tmp_path)["errors"]  # (no microphone here may be another)
     [error] = [e for e in errors if "settings" in e]
     assert "settings file was damaged" in error and "settings.json.bad-" in error
     [aside] = tmp_path.glob("settings.json.bad-*")

@@ -20,26 +20,35 @@ NOTES = " ".join(
 )
 
 
+def ask_once(settings, real_models, question: str, seen: list, kinds: tuple, llm=None):
+    """One typed turn on the real engines (or `llm`); events of `kinds` go into `seen`."""
+
+    async def main() -> TurnFinished:
+        loop = asyncio.get_running_loop()
+        bus = EventBus(loop)
+        engines = real_models.engines(bus, settings)
+        if llm is not None:
+            engines.llm_factory = lambda _s, _p: llm
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, settings, sink=None)
+        done: asyncio.Future[TurnFinished] = loop.create_future()
+        for kind in kinds:
+            bus.subscribe(kind, seen.append)
+        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+        turns.ask(question)
+        result = await asyncio.wait_for(done, 180)
+        engines.shutdown()
+        return result
+
+    return asyncio.run(main())
+
+
 @pytest.mark.models
 def test_reading_a_long_prompt_is_reported_as_it_goes(settings, real_models) -> None:
     settings.llm_max_tokens = 8
     events: list[object] = []
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        bus = EventBus(loop)
-        engines = real_models.engines(bus, settings)
-        engines.start(("llm",))
-        turns = TurnManager(bus, engines, settings, sink=None)
-        done: asyncio.Future[TurnFinished] = loop.create_future()
-        bus.subscribe(PromptProgress, events.append)
-        bus.subscribe(LlmDelta, events.append)
-        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
-        turns.ask(f"{NOTES}\n\nHow many crates left on day 3?")
-        await asyncio.wait_for(done, 180)
-        engines.shutdown()
-
-    asyncio.run(main())
+    question = f"{NOTES}\n\nHow many crates left on day 3?"
+    ask_once(settings, real_models, question, events, (PromptProgress, LlmDelta))
     progress = [e for e in events if isinstance(e, PromptProgress)]
     assert len(progress) >= 3, progress
     assert [p.done for p in progress] == sorted(p.done for p in progress)
@@ -57,25 +66,11 @@ def test_a_question_cut_to_fit_is_announced(settings, real_models) -> None:
 
     small = LlamaChat(real_models.llm.model_path, context_size=512, threads=2)
     settings.llm_max_tokens = 8
-    notices: list[str] = []
-
-    async def main() -> TurnFinished:
-        loop = asyncio.get_running_loop()
-        bus = EventBus(loop)
-        engines = real_models.engines(bus, settings)
-        engines.llm_factory = lambda _s, _p: small
-        engines.start(("llm",))
-        turns = TurnManager(bus, engines, settings, sink=None)
-        done: asyncio.Future[TurnFinished] = loop.create_future()
-        bus.subscribe(Notice, lambda e: notices.append(e.message))
-        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
-        turns.ask(f"{NOTES[:3000]}\n\nWhich city is named?")
-        result = await asyncio.wait_for(done, 180)
-        engines.shutdown()
-        return result
-
-    result = asyncio.run(main())
+    seen: list[Notice] = []
+    question = f"{NOTES[:3000]}\n\nWhich city is named?"
+    result = ask_once(settings, real_models, question, seen, (Notice,), llm=small)
     small.close()
+    notices = [n.message for n in seen]
     assert any("its end was left out" in n for n in notices), notices
     assert result.reply.strip()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,14 +67,20 @@ def _prepare(path: Path) -> sqlite3.Connection:
         raise
 
 
-def keep_aside(path: Path, why: str) -> Path:
-    """Rename the file (and its WAL) out of the way, never deleting it."""
+def unused_name(path: Path, name: Callable[[str], str]) -> Path:
+    """A free path beside `path`, called `name(stamp)` with the time as stamp (and -2, -3...
+    after it when that is taken): where a file the user must not lose is kept aside."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.stem}.{why}-{stamp}{path.suffix}")
-    n = 1
+    target, n = path.with_name(name(stamp)), 1
     while target.exists():
         n += 1
-        target = path.with_name(f"{path.stem}.{why}-{stamp}-{n}{path.suffix}")
+        target = path.with_name(name(f"{stamp}-{n}"))
+    return target
+
+
+def keep_aside(path: Path, why: str) -> Path:
+    """Rename the file (and its WAL) out of the way, never deleting it."""
+    target = unused_name(path, lambda stamp: f"{path.stem}.{why}-{stamp}{path.suffix}")
     for suffix in _SIDE_FILES:
         side = Path(str(path) + suffix)
         if side.exists():
