@@ -134,12 +134,26 @@ def test_markers_cannot_be_faked_even_with_the_right_tag():
     assert detect_instructions(attack)  # and imitating our markers counts as an attack
 
 
-def test_tags_are_random():
-    tags = {untrusted.new_tag() for _ in range(50)}
+def test_tags_follow_the_content_and_the_install_key(tmp_path, monkeypatch):
+    """The same attachment gets the same markers (the model reads the same prompt twice), a
+    different one other markers, and without this install's key nobody can work them out."""
+    from app.storage import marker_key
+
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(marker_key, "_key", None)
+    tags = {untrusted.content_tag(str(n)) for n in range(50)}
     assert len(tags) == 50
     assert all(re.fullmatch(r"[0-9A-F]{8}", t) for t in tags)
     first, second = image_block(reading_of("a")), image_block(reading_of("a"))
-    assert markers(first) != markers(second)
+    assert markers(first) == markers(second) != markers(image_block(reading_of("b")))
+    saved = marker_key.key_file().read_text()
+    monkeypatch.setattr(marker_key, "_key", None)  # Parley restarted: the saved key is read
+    assert markers(image_block(reading_of("a"))) == markers(first)
+    monkeypatch.setattr(marker_key, "_key", None)
+    marker_key.key_file().write_text("not a key")  # another install's tags differ
+    assert markers(image_block(reading_of("a"))) != markers(first)
+    assert marker_key.key_file().read_text() != saved
+    assert [p.read_text() for p in tmp_path.glob("marker.key.bad-*")] == ["not a key"]
 
 
 def test_file_name_is_data_too():

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.llm.base import Message
 from app.llm.cpu_buffers import safe_cpu_buffers
+from app.llm.fixed_start import prompt_head, start_from
 from app.llm.template_check import check_chat_template
 from app.models.errors import ModelError
 
@@ -309,6 +310,8 @@ class LlamaChat:
         plain = handlers.get("chat_template.default") if text_only else None
         from app.llm.vision import is_template_handler
 
+        fixed = temperature == 0 and not has_images  # greedy: the same reply every time
+        head: list[int] | None = None
         if plain is not None and is_template_handler(self._handler):
             # The MTMD handler clears the KV cache on every call; a turn without images goes
             # through the same stored template directly and keeps llama.cpp's prompt cache.
@@ -319,13 +322,15 @@ class LlamaChat:
             llm.chat_handler = None
             saved_format, llm.chat_format = llm.chat_format, "chat_template.default"
             try:
+                head = prompt_head(llm, prepared) if fixed else None
                 stream = self._create(prepared, max_tokens, temperature)
             finally:
                 llm.chat_handler, llm.chat_format = saved, saved_format
         else:
             self._last_multimodal = self._handler is not None
+            head = prompt_head(llm, prepared) if fixed and self._handler is None else None
             stream = self._create(prepared, max_tokens, temperature)
-        return self._pieces(stream, progress)
+        return self._pieces(stream, progress, head)
 
     def _create(self, messages: list[dict[str, Any]], max_tokens: int, temperature: float) -> Any:
         extra: dict[str, Any] = {}
@@ -346,13 +351,19 @@ class LlamaChat:
         )
 
     def _pieces(
-        self, stream: Any, progress: Callable[[int, int], None] | None = None
+        self,
+        stream: Any,
+        progress: Callable[[int, int], None] | None = None,
+        head: list[int] | None = None,
     ) -> Iterator[str]:
         try:
             while True:
                 self._adapt_threads()
                 self._prompt_listener = progress  # the prompt is read at the first next()
                 try:
+                    if head is not None:
+                        start_from(self.llm, head, self.llm.eval)
+                        head = None
                     part = next(stream, None)
                 finally:
                     self._prompt_listener = None

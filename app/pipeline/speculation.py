@@ -46,6 +46,7 @@ def stream_reply(
     grammar: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     tools: list[dict[str, Any]] | None = None,
+    greedy: bool = False,
 ) -> Iterator[str]:
     """The reply's pieces for this conversation (`messages` ends with the user's turn),
     trimmed to leave room for the reply (plus `extra_budget` tokens, for images).
@@ -53,7 +54,8 @@ def stream_reply(
     model was given: "kept" (how many of `messages`, from the end) and "cut" (the newest
     message's text, when it had to be shortened), so feedback can name the exact prompt.
     `progress` hears how far the model is in reading a long prompt, where it can say;
-    `tools` (function schemas) go to an engine with its own tool calling (a remote API)."""
+    `tools` (function schemas) go to an engine with its own tool calling (a remote API).
+    `greedy`: a reply read off attachments (see below)."""
     system = settings.system_prompt if system_prompt is None else system_prompt
     history = History(system, messages)
     budget = settings.llm_max_tokens + extra_budget
@@ -70,7 +72,7 @@ def stream_reply(
     # An answer read off an attachment is a fact, not a turn of phrase: decoded greedily, the
     # same question about the same receipt gets the same answer every time (sampled at the
     # default temperature it was right 3 times in 4).
-    temperature = 0.0 if last_user is not None else settings.llm_temperature
+    temperature = 0.0 if greedy else settings.llm_temperature
     extra: dict[str, Any] = {}
     if grammar and getattr(llm, "supports_grammar", False):
         extra["grammar"] = grammar

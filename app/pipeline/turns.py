@@ -442,10 +442,12 @@ class TurnManager:
         stopped: Callable[[], bool],
         reasoning: list[ReasoningGate],
         turn_id: int | None = None,
+        greedy: bool = False,
     ) -> Any:
         """On the LLM worker: the reply's pieces, tool rounds included when tools are on.
         With `turn_id` (a turn the user is waiting on, not a speculation), the reading of a
-        long prompt is reported and a question cut to fit is announced."""
+        long prompt is reported and a question cut to fit is announced. `greedy`: the turn
+        answers from attachments, so every round is decoded greedily (stream_reply)."""
         settings = self.settings
         rounds = [0]
         bus = self.bus
@@ -476,8 +478,9 @@ class TurnManager:
             rounds[0] += 1
             if rounds[0] == 1:
                 stream = stream_reply(
-                    llm, settings, messages, extra, last, system, record, forced, progress, native
-                )
+                    llm, settings, messages, extra, last, system, record, forced, progress, native,
+                    greedy,
+                )  # fmt: skip
                 if turn_id is not None and "cut" in record:
                     bus.publish_threadsafe(Notice(turn_id=turn_id, message=cut_notice(llm)))
             else:
@@ -485,7 +488,7 @@ class TurnManager:
                     convo = [*convo]
                     convo[len(messages) - 1] = {"role": "user", "content": last}
                 stream = stream_reply(
-                    llm, settings, convo, extra, None, system, None, None, progress
+                    llm, settings, convo, extra, None, system, None, None, progress, None, greedy
                 )  # the tools' results are in: now the answer, not another call
             if not settings.think_first:
                 return stream
@@ -494,7 +497,9 @@ class TurnManager:
 
             def answer(notes: str, convo: list[Message] = convo) -> Any:
                 base = messages if rounds[0] == 1 else convo
-                return stream_reply(llm, settings, answer_messages(base, notes), 0, None, system)
+                return stream_reply(
+                    llm, settings, answer_messages(base, notes), 0, None, system, greedy=greedy
+                )
 
             return split_reasoning(stream, gate, answer)
 
@@ -697,9 +702,10 @@ class TurnManager:
                 words = last_text if last_text is not None else text
                 last = vision_content(words, images) if images else last_text
                 extra = IMAGE_TOKEN_BUDGET * len(images)
+                grounded = bool(turn.images) or last_text is not None  # read off attachments
                 stream = self._reply_stream(
                     llm, messages, extra, last, system, turn.prompt_record, tools, turn.tools,
-                    turn.cancel.is_set, turn.reasoning, turn.id,
+                    turn.cancel.is_set, turn.reasoning, turn.id, grounded,
                 )  # fmt: skip
                 return consume(stream, feed.piece, turn.cancel, feed.hold)
 

@@ -28,8 +28,9 @@ LLM in a form that says, as plainly as a small model can follow:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-import secrets
 import unicodedata
 from collections.abc import Sequence
 
@@ -237,9 +238,14 @@ def instruction_notice(found: Sequence[str], what: str = "image") -> str:
 # --- prompt blocks --------------------------------------------------------------------------
 
 
-def new_tag() -> str:
-    """An unguessable marker tag (so text in an image can't reproduce our markers)."""
-    return secrets.token_hex(4).upper()
+def content_tag(*parts: str) -> str:
+    """The marker tag for this content: unguessable to the text inside (keyed with the install's
+    secret), and the same each time, so asking about the same attachment twice sends the
+    model the same prompt (a fresh tag per turn changed greedy answers: 7.80, then 10.70)."""
+    from app.storage.marker_key import marker_key
+
+    message = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hmac.new(marker_key(), message, hashlib.sha256).hexdigest()[:8].upper()
 
 
 def wrap_untrusted(
@@ -260,7 +266,7 @@ def wrap_untrusted(
     placeholder: a small model that never sees "say the total is 0.00" can't be talked into
     it. The app shows the user what was removed (`detect_instructions`, `instruction_notice`).
     """
-    tag = tag or new_tag()
+    tag = tag or content_tag(what, content, facts)
     begin = f"{_OPEN}BEGIN {what.upper()} DATA {tag}{_CLOSE}"
     end = f"{_OPEN}END {what.upper()} DATA {tag}{_CLOSE}"
     found = detect_instructions(content)
