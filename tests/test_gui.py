@@ -201,3 +201,17 @@ def test_settings_choose_devices_and_silence_replies(gui, qtbot):
     assert "Paris" in _finished(gui)[0].reply
     played_since = gui.backend.played_audio()[before:]
     assert np.abs(played_since).max(initial=0.0) < 1e-4  # nothing spoken
+
+
+def test_the_window_fits_the_screen_with_every_button_on_it(gui_without_mic):
+    """On an 800 x 600 screen (the offscreen default) the window, asked for 820 px, fits, and
+    Settings, Send, Stop and the rest are inside it, not cut off at the right edge."""
+    from PySide6.QtCore import QPoint
+
+    gui = gui_without_mic
+    area = gui.screen().availableGeometry()
+    assert gui.width() <= area.width() and gui.height() <= area.height()
+    for button in (gui.settings_button, gui.send_button, gui.stop_button, gui.models_button,
+                   gui.attach_button, gui.new_chat_button, gui.chats_button):  # fmt: skip
+        right = button.mapTo(gui, QPoint(button.width(), 0)).x()
+        assert button.isVisible() and 0 < right <= gui.width(), button.text()

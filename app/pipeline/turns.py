@@ -51,7 +51,7 @@ from app.bus.events import (
     TurnFinished,
     UserTurn,
 )
-from app.config import Settings
+from app.config import DEFAULT_SYSTEM_PROMPT, Settings
 from app.knowledge.context import (
     AttachedFile,
     file_budget_chars,
@@ -81,6 +81,12 @@ from app.pipeline.thinking import (
     system_with_thinking,
 )
 from app.pipeline.tool_use import stream_with_tools, tool_instructions
+from app.pipeline.withhold import (
+    protected_terms,
+    withheld,
+    withheld_notice,
+    withhold_text,
+)
 from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
@@ -504,8 +510,19 @@ class TurnManager:
             return split_reasoning(stream, gate, answer)
 
         if tools is None:
-            return one_round(messages)
-        return stream_with_tools(one_round, messages, tools, outcomes.append, self.confirm, stopped)
+            stream = one_round(messages)
+        else:
+            stream = stream_with_tools(
+                one_round, messages, tools, outcomes.append, self.confirm, stopped
+            )
+        terms = self._protected_terms()
+        if not terms:
+            return stream
+        return withheld(stream, terms, lambda found: record.__setitem__("withheld", found))
+
+    def _protected_terms(self) -> list[str]:
+        """What the instructions say to keep secret (see app/pipeline/withhold.py)."""
+        return protected_terms(self.history.system_prompt, DEFAULT_SYSTEM_PROMPT)
 
     def _save(
         self, turn: Turn, role: Role, text: str, context: str | None = None, **kw: Any
@@ -714,9 +731,14 @@ class TurnManager:
             return
         feed.flush()
         notes = turn.notes()
+        found: list[str] = list(turn.prompt_record.get("withheld", ()))
         if notes:
             cut = any(g.over_budget for g in turn.reasoning)
+            notes, in_notes = withhold_text(notes, self._protected_terms())
+            found += in_notes
             bus.publish(ReasoningDone(turn_id=turn.id, text=notes, cut=cut))
+        if found:
+            bus.publish(Notice(turn_id=turn.id, message=withheld_notice(found)))
         for outcome in turn.tools:
             bus.publish(
                 ToolUsed(

@@ -261,8 +261,18 @@ class MainWindow(QMainWindow):
             subscribe(ReasoningDone, self._on_reasoning),
         ]
         self._show_audio_state()
+        self._fit_screen()
         if store is not None and store.problem:
             self.chat.add("error", store.problem)
+
+    def _fit_screen(self) -> None:
+        """No bigger than the screen: at 820 px on an 800 px screen, Settings, Send and Stop
+        were cut off at the right edge."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        self.resize(min(self.width(), area.width()), min(self.height(), area.height()))
 
     # --- user actions ------------------------------------------------------------------------
 
