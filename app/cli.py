@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from app import __version__
 from app.config import LIMITS, Settings, out_of_range
@@ -64,8 +64,17 @@ def _limited(setting: str) -> Callable[[str], int]:
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    """Mistakes on the command line get one line, like every other Parley message, not the
+    whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        said = f"{message[:1].upper()}{message[1:]}"
+        self.exit(2, f"parley: {said}. `{self.prog} --help` lists the options.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="parley",
         description="Parley: a local, private voice assistant. With no command, opens the window.",
     )
@@ -184,10 +193,9 @@ def settings_from_args(args: argparse.Namespace, problems: list[str] | None = No
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from app.logs import setup_logging
+
+    setup_logging(args.verbose)
     if args.command == "models":
         from app.cli_models import run_models
 

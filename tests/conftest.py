@@ -34,6 +34,7 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     LLM is shared."""
     monkeypatch.setenv("PARLEY_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("PARLEY_HISTORY_DIR", str(tmp_path_factory.mktemp("history")))
+    monkeypatch.setenv("PARLEY_LOG_DIR", str(tmp_path_factory.mktemp("log")))
 
 
 @pytest.fixture

@@ -65,7 +65,9 @@ def mapped_rss(path: Path, pid: int | str = "self", starts: set[int] | None = No
     return total
 
 
-def parley(*args: str, env: dict[str, str] | None = None, timeout: float = 180):
+def parley(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `parley` console script (the one users run) and capture its output."""
     cmd = [str(PARLEY)] if PARLEY.exists() else [sys.executable, "-m", "app"]
     return subprocess.run(
@@ -74,7 +76,7 @@ def parley(*args: str, env: dict[str, str] | None = None, timeout: float = 180):
         text=True,
         timeout=timeout,
         env=env if env is not None else os.environ.copy(),
-        cwd=REPO,
+        cwd=cwd,
     )
 
 

@@ -77,7 +77,7 @@ def test_a_scanned_page_is_read_by_ocr(tmp_path: Path) -> None:
         ("broken.pdf", b"%PDF-1.4 this is not really a PDF", "not a readable PDF"),
         ("data.txt", b"\x00\x01\x02binary\x00" * 100, "binary"),
         ("empty.md", b"   \n\n", "no text"),
-        ("photo.heic", b"x", "Parley reads text, Markdown"),
+        ("photo.heic", b"x", "can't read photo.heic: it reads text, Markdown.*not .heic files"),
         ("bad.docx", b"not a zip", "not a readable Word document"),
     ],
 )
@@ -88,6 +88,10 @@ def test_bad_files_get_a_reason(tmp_path: Path, name: str, content: bytes, messa
         read_document(path)
     with pytest.raises(FileError, match="does not exist"):
         read_document(tmp_path / "gone.txt")
+    with pytest.raises(FileError, match="does not exist"):
+        read_document(tmp_path / "gone.heic")  # missing, whatever its kind
+    with pytest.raises(FileError, match="is a folder"):
+        read_document(tmp_path)
 
 
 def test_a_pdf_that_takes_too_long_is_stopped(tmp_path: Path) -> None:

@@ -125,9 +125,6 @@ def read_document(
     path: Path, ocr: Callable[[bytes], str] | None = None, pdf_seconds: float = PDF_SECONDS
 ) -> Document:
     """The file's text in sections. `ocr` reads image bytes to text (for scanned pages)."""
-    kind = kind_of(path)
-    if kind is None:
-        raise FileError(f"{path.name}: Parley reads {ACCEPTED}, not {path.suffix or 'this'} files.")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -136,6 +133,10 @@ def read_document(
         raise FileError(f"Could not open {path}: {exc.strerror or exc}.") from None
     if path.is_dir():
         raise FileError(f"{path} is a folder; attach the files in it.")
+    kind = kind_of(path)
+    if kind is None:
+        what = f"{path.suffix} files" if path.suffix else "files without a known extension"
+        raise FileError(f"Parley can't read {path.name}: it reads {ACCEPTED}, not {what}.")
     if size > MAX_FILE_BYTES:
         raise FileError(f"{path.name} is {size / 1e6:.0f} MB; files up to 200 MB can be read.")
     data = path.read_bytes()

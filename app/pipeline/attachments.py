@@ -53,6 +53,9 @@ async def prepare_user_message(
 ) -> UserMessage:
     """Decide how the LLM gets this turn's images. `explained`: the text-only notice was
     already shown this session."""
+    from app.vision.untrusted import defuse_tokens
+
+    text = defuse_tokens(text)  # typed or pasted template tokens are words, not turns
     if not images:
         return UserMessage(text)
 

@@ -193,6 +193,13 @@ class Engines:
     def _failure(name: EngineName, exc: Exception) -> str:
         if isinstance(exc, ModelError):
             return str(exc)
+        if isinstance(exc, OSError) and exc.strerror:  # a full disk, a file where a folder goes
+            log.warning("loading %s failed", name, exc_info=exc)
+            where = f" ({exc.filename})" if exc.filename else ""
+            return (
+                f"Could not start the {name.upper()} engine: {exc.strerror}{where}. Check that "
+                "folder's permissions and free space, or set PARLEY_DATA_DIR to another folder."
+            )
         # An engine library failing in a way we did not foresee.
         log.error("loading %s failed", name, exc_info=exc)
         return f"Could not start the {name.upper()} engine: {type(exc).__name__}: {exc}"

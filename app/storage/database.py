@@ -93,7 +93,15 @@ def open_database(path: Path) -> Opened:
     """The database at `path`, created or migrated as needed. A file that is not a database,
     fails its integrity check, or was made by a newer Parley is renamed aside (with its WAL)
     and a fresh one is started; `Opened.problem` says so."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the folder is a file, read-only, on a full disk
+        why = "it is a file" if path.parent.is_file() else (exc.strerror or str(exc))
+        raise StoreUnavailable(
+            f"Could not use the folder {path.parent} for the conversation history: "
+            f"{why}. Point PARLEY_HISTORY_DIR at a folder, or check that "
+            "one's permissions and free space."
+        ) from exc
     try:
         return Opened(_prepare(path))
     except NewerDatabase as exc:
@@ -110,7 +118,7 @@ def open_database(path: Path) -> Opened:
             "using it, or check the folder's permissions and free space."
         ) from exc
     except sqlite3.DatabaseError as exc:
-        log.warning("conversation database %s is unusable: %s", path, exc)
+        log.info("conversation database %s is unusable: %s", path, exc)  # the user is told
         aside = keep_aside(path, "damaged")
         problem = (
             f"The conversation history could not be read ({exc}). The file is kept, "

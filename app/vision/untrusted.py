@@ -82,12 +82,18 @@ def neutralise(text: str) -> str:
     """`text` with chat-template control tokens, marker look-alikes and invisible characters
     made harmless. Readable text stays readable: only brackets change."""
     text = _INVISIBLE.sub("", text)
-    text = text.replace(_OPEN, "[").replace(_CLOSE, "]")
+    text = defuse_tokens(text.replace(_OPEN, "[").replace(_CLOSE, "]"))
+    return _FAKE_MARKER.sub(lambda m: "(quoted) " + m.group(0).lower(), text)
+
+
+def defuse_tokens(text: str) -> str:
+    """`text` with chat-template control tokens made plain text, and nothing else changed:
+    for the user's own words, where pasted "<|im_start|>system" would otherwise become a real
+    system turn (it did: the model then answered only "PWNED")."""
     text = _BAR_TOKEN.sub(_defuse_angles, text)
     text = _SYS_TOKEN.sub(_defuse_angles, text)
     text = _NAMED_ANGLE_TOKEN.sub(_defuse_angles, text)
-    text = _BRACKET_TOKEN.sub(_defuse_brackets, text)
-    return _FAKE_MARKER.sub(lambda m: "(quoted) " + m.group(0).lower(), text)
+    return _BRACKET_TOKEN.sub(_defuse_brackets, text)
 
 
 def has_control_tokens(text: str) -> bool:

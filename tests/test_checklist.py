@@ -1,0 +1,246 @@
+"""The bad-input checklist, run as a hostile new user would run it: audio, images, text,
+documents, models, settings, storage and network. Each case runs the real `parley` command
+and must end in time (no hang) with the exit code it names, one `parley: ...` line that
+says what to do (no traceback), and nothing of the user's changed or lost.
+
+Cases that need a model loaded are few here; the rest of the checklist's expensive cases
+live beside the code they test (test_bad_input, test_bad_models, test_real_audio, ...)."""
+
+# ruff: noqa: E501  (the checklist is a table, a case a line)
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import re
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from tests.realtools import parley
+
+GGUF = b"GGUF" + struct.pack("<I", 3)
+
+
+def _png_bomb(path: Path) -> None:
+    """A 40,000 x 40,000 PNG in a few kilobytes: decoding it would take 4.8 GB."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (3 * 40000 + 1), 9)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+
+
+def _wav(path: Path, samples: np.ndarray) -> None:
+    soundfile.write(str(path), samples.astype(np.float32), 16000)
+
+
+def make_inputs(d: Path) -> None:
+    """The files a hostile new user hands Parley."""
+    (d / "notes.txt").write_text("Buy milk.\n")
+    (d / "text.wav").write_text("hello")
+    (d / "empty.wav").write_bytes(b"")
+    (d / "header.wav").write_bytes(b"RIFF" + struct.pack("<I", 1000) + b"WAVEfmt ")
+    _wav(d / "silence.wav", np.zeros(32000))
+    _wav(d / "noise.wav", np.random.default_rng(1).standard_normal(32000) * 0.3)
+    (d / "text.png").write_text("not an image")
+    (d / "empty.png").write_bytes(b"")
+    (d / "cut.png").write_bytes(
+        (Path(__file__).parent.parent / "assets" / "icon.png").read_bytes()[:100]
+    )
+    _png_bomb(d / "bomb.png")
+    (d / "fake.pdf").write_bytes(b"%PDF-1.4\n garbage")
+    (d / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (d / "empty.txt").write_text("")
+    (d / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (d / "portal.gguf").write_text("<html><body>Log in to the Wi-Fi</body></html>")
+    (d / "cut.gguf").write_bytes(GGUF + b"\x00" * 60)
+    (d / "voice.onnx").write_bytes(b"not a voice")
+    (d / "folder").mkdir()
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    args: tuple[str, ...]
+    code: int
+    says: str  # a regex the one line must match
+    settings: str | bytes | None = None  # settings.json's content before the run (bytes: raw)
+    history: str | None = None  # "damaged": a conversations.db that is no database; "file"
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float = 60
+
+
+ASK = ("ask", "--no-save", "--text", "Hello")
+CASES = [
+    # audio
+    Case("audio: missing file", ("ask", "--audio", "gone.wav"), 2, r"gone\.wav does not exist"),
+    Case("audio: text file", ("ask", "--audio", "text.wav"), 2, r"not an audio file Parley can read"),
+    Case("audio: empty file", ("ask", "--audio", "empty.wav"), 2, r"not an audio file"),
+    Case("audio: cut-off header", ("ask", "--audio", "header.wav"), 2, r"not an audio file"),
+    Case("audio: a folder", ("ask", "--audio", "folder"), 2, r"folder"),
+    Case("audio: realtime, no file", (*ASK, "--realtime"), 2, r"--realtime needs --audio"),
+    Case("audio: silence", ("ask", "--no-save", "--audio", "silence.wav"), 3, r"didn't hear", timeout=120),
+    Case("audio: white noise", ("ask", "--no-save", "--audio", "noise.wav"), 3, r"didn't hear", timeout=120),
+    Case("audio: --say into a folder", (*ASK, "--say", "folder"), 2, r"folder"),
+    Case("audio: --say onto the question", ("ask", "--audio", "silence.wav", "--say", "silence.wav"), 2, r"would overwrite silence\.wav"),
+    # images
+    Case("image: missing", (*ASK, "--image", "gone.png"), 2, r"was not found"),
+    Case("image: text file", (*ASK, "--image", "text.png"), 2, r"looks like a text file"),
+    Case("image: empty", (*ASK, "--image", "empty.png"), 2, r"is empty \(0 bytes\)"),
+    Case("image: cut off", (*ASK, "--image", "cut.png"), 2, r"damaged or incomplete"),
+    Case("image: decompression bomb", (*ASK, "--image", "bomb.png"), 2, r"too large .*megapixels"),
+    Case("image: a folder", (*ASK, "--image", "folder"), 2, r"folder"),
+    # text
+    Case("text: empty", ("ask", "--text", ""), 2, r"question is empty"),
+    Case("text: spaces only", ("ask", "--text", "  \t "), 2, r"question is empty"),
+    Case("text: invisible characters only", ("ask", "--text", "\u200b\u200d\ufeff"), 2, r"question is empty"),
+    Case("text: --max-tokens 0", (*ASK, "--max-tokens", "0"), 2, r"from 1"),
+    Case("text: --max-tokens words", (*ASK, "--max-tokens", "lots"), 2, r"whole number"),
+    Case("text: no question at all", ("ask",), 2, r"One of the arguments --text --audio is required"),
+    Case("text: unknown option", (*ASK, "--temperature", "9"), 2, r"Unrecognized arguments: --temperature 9"),
+    # documents
+    Case("file: missing", (*ASK, "--file", "gone.pdf"), 2, r"gone\.pdf does not exist"),
+    Case("file: not really a PDF", (*ASK, "--file", "fake.pdf"), 2, r"not a readable PDF"),
+    Case("file: binary", (*ASK, "--file", "binary.txt"), 2, r"binary file"),
+    Case("file: empty", (*ASK, "--file", "empty.txt"), 2, r"no text Parley could read"),
+    Case("file: unknown kind", (*ASK, "--file", "photo.heic"), 2, r"can't read photo\.heic: it reads .* not \.heic files"),
+    Case("file: a folder", (*ASK, "--file", "folder"), 2, r"is a folder; attach the files in it"),
+    # models
+    Case("model: missing", (*ASK, "--llm-model", "gone.gguf"), 1, r"does not exist"),
+    Case("model: an HTML page", (*ASK, "--llm-model", "portal.gguf"), 1, r"not a GGUF model file"),
+    Case("model: cut off", (*ASK, "--llm-model", "cut.gguf"), 1, r"cut\.gguf"),
+    Case("model: a text file", (*ASK, "--llm-model", "notes.txt"), 1, r"not a GGUF model file"),
+    Case("model: bad projector", (*ASK, "--mmproj", "portal.gguf"), 1, r"not a GGUF file"),
+    Case("model: unknown speech model", ("ask", "--audio", "silence.wav", "--stt-model", "huge"), 1, r"tiny\.en"),
+    Case("model: voice that is no voice", (*ASK, "--voice", "voice.onnx", "--say", "out.wav"), 1, r"voice", timeout=120),
+    # settings
+    Case("settings: syntax error", ("assistants", "list"), 0, r"damaged .*kept, untouched", settings='{"llm_url": "http://h:8080/v1",}'),
+    Case("settings: not an object", ("assistants", "list"), 0, r"not a JSON object", settings="[1, 2]"),
+    Case("settings: not text", ("assistants", "list"), 0, r"damaged", settings=b"\xff\xfe\x00garbage"),
+    Case("settings: wrong types", ("assistants", "list"), 0, r"llm_context should be a whole number", settings='{"llm_context": "big"}'),
+    Case("settings: out of range", ("assistants", "list"), 0, r"llm_context must be from 512", settings='{"llm_context": 10}'),
+    # storage
+    Case("history: damaged database", ("chats", "list"), 0, r"could not be read .*kept, untouched", history="damaged"),
+    Case("history: a file where its folder goes", ("chats", "list"), 1, r"it is a file", history="file"),
+    Case("data: a file where the model folder goes", ASK, 1, r"Not a directory .*PARLEY_DATA_DIR", env={"PARLEY_DATA_DIR": "notes.txt"}),
+    # network
+    Case("remote: nothing listening", (*ASK, "--llm-url", "http://127.0.0.1:9/v1"), 1, r"connection refused"),
+    Case("remote: not http", (*ASK, "--llm-url", "ftp://host/v1"), 1, r"must start with http"),
+    Case("remote: captive portal", (*ASK, "--llm-url", "{html}"), 1, r"not an OpenAI-style reply"),
+    Case("remote: wrong key", (*ASK, "--llm-url", "{401}"), 1, r"needs an API key"),
+    Case("remote: server error", (*ASK, "--llm-url", "{500}"), 1, r"HTTP 500"),
+    Case("remote: broken JSON", (*ASK, "--llm-url", "{json}"), 1, r"not an OpenAI-style reply"),
+]  # fmt: skip
+
+BODIES = {
+    "html": (200, "text/html", b"<html><body>Log in to the Wi-Fi</body></html>"),
+    "401": (401, "application/json", b'{"error": {"message": "Invalid API key"}}'),
+    "500": (500, "text/plain", b"Internal error"),
+    "json": (200, "application/json", b'{"data": [{"id": '),
+}
+
+
+class _BadServer(http.server.BaseHTTPRequestHandler):
+    """Answers every request the way its path's first part says: /html/v1/..., /401/..."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self) -> None:
+        status, kind, body = BODIES[self.path.strip("/").split("/")[0]]
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+
+@pytest.fixture(scope="module")
+def bad_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BadServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _prepare(case: Case, tmp: Path, url: str) -> tuple[dict[str, str], Callable[[], None]]:
+    """The environment for the run, and a check that nothing of the user's was lost."""
+    env = os.environ.copy() | {k: str(tmp / v) for k, v in case.env.items()}
+    config = Path(env["PARLEY_CONFIG_DIR"])
+    history = Path(env["PARLEY_HISTORY_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    before_settings = case.settings
+    if isinstance(before_settings, str):
+        before_settings = before_settings.encode()
+    if before_settings is not None:
+        (config / "settings.json").write_bytes(before_settings)
+    if case.history == "damaged":
+        history.mkdir(parents=True, exist_ok=True)
+        (history / "conversations.db").write_bytes(b"my chats, in a format Parley can't read")
+    elif case.history == "file":
+        history.rmdir() if history.is_dir() else None
+        history.write_text("not a folder")
+    inputs = _fingerprint(tmp)
+    damaged = (history / "conversations.db").read_bytes() if case.history == "damaged" else None
+
+    def nothing_lost() -> None:
+        after = _fingerprint(tmp)
+        changed = [name for name, digest in inputs.items() if after.get(name) != digest]
+        assert not changed, f"changed or lost: {changed}"
+        if before_settings is not None:
+            kept = [p.read_bytes() for p in config.glob("settings.json*")]
+            assert before_settings in kept, "the settings file was lost"
+        if damaged is not None:
+            kept = [p.read_bytes() for p in history.glob("conversations*")]
+            assert damaged in kept, "the damaged history was deleted"
+
+    return env, nothing_lost
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_checklist(case: Case, tmp_path: Path, bad_server: str, monkeypatch) -> None:
+    make_inputs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    args = tuple(
+        re.sub(r"\{(\w+)\}", lambda m: f"{bad_server}/{m.group(1)}/v1", a) for a in case.args
+    )
+    env, nothing_lost = _prepare(case, tmp_path, bad_server)
+    run = parley(*args, env=env, timeout=case.timeout, cwd=tmp_path)  # a hang fails here
+    assert run.returncode == case.code, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr and "Error:" not in run.stderr.split("parley:")[0]
+    said = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(said) == 1 and said[0].startswith("parley: "), run.stderr
+    assert re.search(case.says, said[0]), said[0]
+    nothing_lost()
+
+
+def test_the_details_of_a_failure_go_to_the_log_file_not_the_terminal(tmp_path: Path) -> None:
+    """The user reads one line; the traceback a bug report needs is in Parley's log."""
+    (tmp_path / "notes.txt").write_text("not a folder")
+    env = os.environ | {"PARLEY_DATA_DIR": str(tmp_path / "notes.txt")}
+    run = parley(*ASK, env=env, timeout=60)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    log = (Path(env["PARLEY_LOG_DIR"]) / "parley.log").read_text()
+    assert "Traceback" in log and "NotADirectoryError" in log
