@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"parley {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="load every library and model runtime once and say which work",
+    )
     _add_model_options(parser)
     sub = parser.add_subparsers(dest="command")
 
@@ -191,11 +196,22 @@ def settings_from_args(args: argparse.Namespace, problems: list[str] | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.self_test import QT_FLAG
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == [QT_FLAG]:  # the self-test's child process
+        from app.self_test import qt_child
+
+        return qt_child()
     parser = build_parser()
     args = parser.parse_args(argv)
     from app.logs import setup_logging
 
     setup_logging(args.verbose)
+    if args.self_test:
+        from app.self_test import self_test
+
+        return self_test()
     if args.command == "models":
         from app.cli_models import run_models
 
