@@ -113,12 +113,12 @@ def _qt() -> str:
         [*_self_command(), QT_FLAG], capture_output=True, text=True, timeout=60
     )
     if started.returncode != 0:
-        said = [ln for ln in started.stderr.splitlines() if ln.strip()]
-        why = said[-1] if said else f"exit status {started.returncode}"
-        hint = ""
-        if "xcb" in started.stderr:
-            hint = " (the xcb plugin needs libxcb-cursor0 and libxkbcommon-x11-0)"
-        raise RuntimeError(f"{why}{hint}")
+        # Qt's own reasons ("qt.qpa.xcb: could not connect to display", "... libxcb-cursor0
+        # is needed ..."), not its closing list of plugins.
+        said = [ln.split(": ", 1)[-1].strip() for ln in started.stderr.splitlines()]
+        reasons = [r for ln, r in zip(started.stderr.splitlines(), said, strict=True)
+                   if ln.startswith("qt.") and r]  # fmt: skip
+        raise RuntimeError("; ".join(reasons[:2]) or f"exit status {started.returncode}")
     return started.stdout.strip()
 
 
