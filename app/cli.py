@@ -196,13 +196,11 @@ def settings_from_args(args: argparse.Namespace, problems: list[str] | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from app.self_test import QT_FLAG
+    from app.child import FLAG, run_module
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv == [QT_FLAG]:  # the self-test's child process
-        from app.self_test import qt_child
-
-        return qt_child()
+    if argv[:1] == [FLAG]:  # a child process of the bundle (app/child.py)
+        return run_module(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from app.logs import setup_logging

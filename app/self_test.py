@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.child import child_command
+
 QT_FLAG = "--self-test-qt"  # the child process's entry (see app/__main__.py)
 
 
@@ -110,7 +112,7 @@ def _portaudio() -> str:
 
 def _qt() -> str:
     started = subprocess.run(
-        [*_self_command(), QT_FLAG], capture_output=True, text=True, timeout=60
+        [*child_command("app.self_test"), QT_FLAG], capture_output=True, text=True, timeout=60
     )
     if started.returncode != 0:
         # Qt's own reasons ("qt.qpa.xcb: could not connect to display", "... libxcb-cursor0
@@ -120,13 +122,6 @@ def _qt() -> str:
                    if ln.startswith("qt.") and r]  # fmt: skip
         raise RuntimeError("; ".join(reasons[:2]) or f"exit status {started.returncode}")
     return started.stdout.strip()
-
-
-def _self_command() -> list[str]:
-    """How to start this Parley again: the bundle's own executable, or Python on the package."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable]
-    return [sys.executable, "-m", "app"]
 
 
 def qt_child() -> int:
@@ -180,3 +175,7 @@ def self_test() -> int:
         return 1
     print("All of Parley's libraries and models work.")
     return 0
+
+
+if __name__ == "__main__" and sys.argv[1:] == [QT_FLAG]:
+    sys.exit(qt_child())

@@ -14,11 +14,12 @@ import hashlib
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+
+from app.child import child_command
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 PDF_SECONDS = 120.0  # per file; a 300-page text PDF takes a few seconds here
@@ -348,7 +349,7 @@ def _pdf(
 ) -> tuple[list[Section], list[str]]:
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "app.knowledge.pdf_pages", str(path)],
+            [*child_command("app.knowledge.pdf_pages"), str(path)],
             capture_output=True,
             timeout=seconds,
         )

@@ -99,7 +99,9 @@ def probe_model(
     key = _cache_key(model, mmproj) if model.is_file() and (not mmproj or mmproj.is_file()) else ""
     if key and _cached(cache_file, key):
         return
-    cmd = [sys.executable, "-m", "app.llm.probe", str(model), "--threads", str(threads)]
+    from app.child import child_command
+
+    cmd = [*child_command("app.llm.probe"), str(model), "--threads", str(threads)]
     if mmproj is not None:
         cmd += ["--mmproj", str(mmproj)]
     env = dict(os.environ)

@@ -1,0 +1,30 @@
+"""Starting a part of Parley in a child process (a model probe, a PDF reader, the self-test's
+Qt check): `python -m module` from a checkout, the bundle's own executable when frozen (a
+PyInstaller bundle has no `python -m`)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+FLAG = "--run-module"  # parley --run-module app.llm.probe ARGS... (the bundle's way in)
+
+
+def child_command(module: str) -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, FLAG, module]
+    return [sys.executable, "-m", module]
+
+
+def run_module(argv: list[str]) -> int:
+    """In the bundle's child: run `argv[0]` (a module of Parley's) as `python -m` would."""
+    module, *args = argv
+    if not module.startswith("app."):
+        print(f"parley: {module} is not a part of Parley.", file=sys.stderr)
+        return 2
+    sys.argv = [module, *args]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 0
+    return 0
