@@ -215,3 +215,35 @@ def test_the_window_fits_the_screen_with_every_button_on_it(gui_without_mic):
                    gui.attach_button, gui.new_chat_button, gui.chats_button):  # fmt: skip
         right = button.mapTo(gui, QPoint(button.width(), 0)).x()
         assert button.isVisible() and 0 < right <= gui.width(), button.text()
+
+
+def test_every_control_has_a_name_and_a_description_for_screen_readers(gui_without_mic):
+    """Read through Qt's accessibility interface, as Orca or NVDA would read it."""
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QComboBox, QLineEdit
+
+    gui = gui_without_mic
+    kinds = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView)
+    controls = [w for kind in kinds for w in gui.findChildren(kind) if w.isVisibleTo(gui)]
+    assert len(controls) >= 10
+    for widget in controls:
+        said = QAccessible.queryAccessibleInterface(widget)
+        name, description = (
+            said.text(QAccessible.Text.Name),
+            said.text(QAccessible.Text.Description),
+        )
+        assert name.strip() and description.strip(), (widget.objectName(), name, description)
+
+
+def test_ctrl_n_starts_a_new_chat(gui_without_mic, qtbot):
+    from PySide6.QtTest import QTest
+
+    gui = gui_without_mic
+    done: list[TurnFinished] = []
+    gui.bus.subscribe(TurnFinished, done.append)
+    gui.input.setText("Say hello.")
+    gui.send_typed()
+    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
+    assert any(b.role == "assistant" for b in gui.chat.bubbles)
+    QTest.keyClick(gui, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not any(b.role == "assistant" for b in gui.chat.bubbles), timeout=5000)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 
 from app.config import data_dir
@@ -27,6 +28,12 @@ def _import(package: str, pip_name: str) -> object:
     try:
         return importlib.import_module(package)
     except ImportError as exc:
+        if getattr(sys, "frozen", False):  # a bundle has no pip: the catalog has a download
+            raise ModelError(
+                "The built-in language model is not installed in this copy of Parley. "
+                "Download one in Models (Qwen2.5 1.5B Instruct, 1.1 GB, is the closest), or "
+                "run: parley models pull qwen2.5-1.5b-instruct-q4_k_m"
+            ) from exc
         raise ModelError(f"The model package '{pip_name}' is not installed. {_REINSTALL}") from exc
 
 

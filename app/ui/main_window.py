@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setObjectName("attachButton")
         self.attach_button.setToolTip(
-            "Attach images or documents (or drop them on the window, or paste)"
+            "Attach images or documents (Ctrl+O; or drop them on the window, or paste)"
         )
         self.attach_button.clicked.connect(self.choose_images)
         self.attachments = AttachmentStrip(self.session.turns.detach)
@@ -186,6 +186,9 @@ class MainWindow(QMainWindow):
             self.chats_button.setEnabled(False)
             self.chats_button.setToolTip("The conversation history could not be opened")
         toolbar.insertWidget(0, self.chats_button)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_chat)
+        QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
+        QShortcut(QKeySequence("Ctrl+O"), self, activated=self.choose_images)
         self.assistant_box = QComboBox()
         self.assistant_box.setObjectName("assistantBox")
         self.assistant_box.setToolTip("Who answers: a new chat starts with the one you choose")
@@ -261,9 +264,29 @@ class MainWindow(QMainWindow):
             subscribe(ReasoningDone, self._on_reasoning),
         ]
         self._show_audio_state()
+        self._describe_controls()
         self._fit_screen()
         if store is not None and store.problem:
             self.chat.add("error", store.problem)
+
+    def _describe_controls(self) -> None:
+        """What a screen reader says of each control: its name and what it does."""
+        controls = {
+            self.input: ("Message", "Type a message and press Enter; or hold Space to talk"),
+            self.new_chat_button: ("New chat", "Start a new conversation (Ctrl+N)"),
+            self.settings_button: ("Settings", "Devices, voice, instructions and models (Ctrl+,)"),
+            self.send_button: ("Send", "Send the typed message (Enter)"),
+            self.talk_button: ("Hold to talk", "Hold it, or Space, while you speak; let go"),
+        }
+        if self.sidebar is not None:
+            search = ("Search chats", "Find a conversation by its words (Ctrl+K)")
+            controls[self.sidebar.search] = search
+        for widget, (name, description) in controls.items():
+            widget.setAccessibleName(name)
+            widget.setAccessibleDescription(description)
+        for widget in (self.chats_button, self.models_button, self.attach_button,
+                       self.stop_button, self.assistant_box):  # fmt: skip
+            widget.setAccessibleDescription(widget.toolTip())
 
     def _fit_screen(self) -> None:
         """No bigger than the screen: at 820 px on an 800 px screen, Settings, Send and Stop
