@@ -185,7 +185,7 @@ def _fingerprint(folder: Path) -> dict[str, str]:
     }
 
 
-def _prepare(case: Case, tmp: Path, url: str) -> tuple[dict[str, str], Callable[[], None]]:
+def _prepare(case: Case, tmp: Path) -> tuple[dict[str, str], Callable[[], None]]:
     """The environment for the run, and a check that nothing of the user's was lost."""
     env = os.environ.copy() | {k: str(tmp / v) for k, v in case.env.items()}
     config = Path(env["PARLEY_CONFIG_DIR"])
@@ -200,7 +200,8 @@ def _prepare(case: Case, tmp: Path, url: str) -> tuple[dict[str, str], Callable[
         history.mkdir(parents=True, exist_ok=True)
         (history / "conversations.db").write_bytes(b"my chats, in a format Parley can't read")
     elif case.history == "file":
-        history.rmdir() if history.is_dir() else None
+        if history.is_dir():
+            history.rmdir()
         history.write_text("not a folder")
     inputs = _fingerprint(tmp)
     damaged = (history / "conversations.db").read_bytes() if case.history == "damaged" else None
@@ -226,7 +227,7 @@ def test_checklist(case: Case, tmp_path: Path, bad_server: str, monkeypatch) -> 
     args = tuple(
         re.sub(r"\{(\w+)\}", lambda m: f"{bad_server}/{m.group(1)}/v1", a) for a in case.args
     )
-    env, nothing_lost = _prepare(case, tmp_path, bad_server)
+    env, nothing_lost = _prepare(case, tmp_path)
     run = parley(*args, env=env, timeout=case.timeout, cwd=tmp_path)  # a hang fails here
     assert run.returncode == case.code, (run.returncode, run.stderr)
     assert "Traceback" not in run.stderr and "Error:" not in run.stderr.split("parley:")[0]
