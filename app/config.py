@@ -112,6 +112,9 @@ class Settings:
     think_first: bool = False
     think_budget_tokens: int = 200
     max_talk_seconds: float = 120.0  # a hold longer than this ends (a key stuck down)
+    welcomed: bool = False  # the first-run welcome has been shown
+    # Hold this in any application to talk (X11); empty: only in Parley's window.
+    global_talk_key: str = "Ctrl+Alt+Space"
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

@@ -33,11 +33,14 @@ def start_app(config: Path) -> dict:
 
 
 @pytest.mark.models
-def test_window_shows_first_then_all_models_load(tmp_path):
+def test_window_shows_first_then_all_models_load_and_the_welcome_comes_once(tmp_path):
     figures = start_app(tmp_path)
     assert {"stt_ready", "llm_ready", "tts_ready"} <= figures.keys(), figures
     assert figures["window_shown"] < figures["all_ready"]
     assert not [e for e in figures["errors"] if "settings" in e]
+    assert figures["welcome"]  # a first start greets the user...
+    assert json.loads((tmp_path / "settings.json").read_text())["welcomed"] is True
+    assert not start_app(tmp_path)["welcome"]  # ...and only the first
 
 
 @pytest.mark.models

@@ -85,7 +85,13 @@ def main() -> int:
             if ev.state == "error":
                 write("error", message=ev.detail)
             if len(ready) == 3:
-                write("ready", window=int(window.winId()))
+                write(
+                    "ready",
+                    window=int(window.winId()),
+                    tray=window.tray.icon is not None,
+                    global_key=window.global_key is not None,
+                    global_problem=window.global_key_problem,
+                )
 
     bus.subscribe(EngineStatus, on_status)
     bus.subscribe(RecordingStarted, lambda e: write("listening", e.at, turn=e.turn_id))

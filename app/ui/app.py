@@ -122,6 +122,8 @@ def run_gui(
         _report_startup(Path(report), bus, window, app)
     # Load models once the window is on screen, never before.
     QTimer.singleShot(0, window.session.start)  # type: ignore[attr-defined]
+    if not settings.welcomed:
+        QTimer.singleShot(0, window.show_welcome)  # type: ignore[attr-defined]
     with loop:
         return int(loop.run_forever() or 0)
 
@@ -140,6 +142,8 @@ def _report_startup(path: Path, bus: EventBus, window: object, app: object) -> N
         if len(ready) == 3:
             figures["all_ready"] = time.time() - launched
             figures["rss_mb"] = _rss_mb()
+            welcome = window.welcome  # type: ignore[attr-defined]
+            figures["welcome"] = welcome is not None and welcome.isVisible()
             bubbles = window.chat.bubbles  # type: ignore[attr-defined]
             figures["errors"] = [b.text for b in bubbles if b.role == "error"]
             path.write_text(json.dumps(figures))

@@ -20,9 +20,11 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
     QIcon,
     QKeyEvent,
     QKeySequence,
+    QPalette,
     QResizeEvent,
     QShortcut,
 )
@@ -60,7 +62,9 @@ from app.bus.events import (
 )
 from app.knowledge.context import AttachedFile
 from app.knowledge.extract import FileError, kind_of
+from app.models.catalog import Catalog, CatalogEntry, models_dir
 from app.models.errors import ModelError
+from app.models.install import entry_status
 from app.pipeline.assistant_choice import EngineChoice, engine_choice
 from app.pipeline.attachments import load_attachment
 from app.session import Session
@@ -77,11 +81,14 @@ from app.ui.attachments import (
 )
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.file_chips import FileChips
+from app.ui.global_talk import GlobalTalkKey, ShortcutError
 from app.ui.model_panel import ModelPanel, is_model_file
 from app.ui.push_to_talk import HoldToTalk
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.sidebar import Sidebar
-from app.ui.style import STYLE
+from app.ui.style import dark_palette, is_dark, stylesheet
+from app.ui.tray import Tray
+from app.ui.welcome import Welcome
 from app.ui.widgets import LevelMeter, StatusLine, TalkButton, Waterfall
 from app.ui.x11_keyboard import X11Keyboard
 from app.vision.images import ImageError
@@ -101,7 +108,10 @@ class MainWindow(QMainWindow):
         if icon.exists():
             self.setWindowIcon(QIcon(str(icon)))
         self.resize(820, 720)
-        self.setStyleSheet(STYLE)
+        self._look: tuple[bool, float] | None = None
+        self._own_palette: QPalette | None = None  # the desktop's, while ours is dark
+        self._apply_look()
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme)
 
         self.chat = ChatView()
         self.input = QLineEdit()
@@ -133,6 +143,9 @@ class MainWindow(QMainWindow):
             self.keyboard,
             session.settings.max_talk_seconds,
         )
+        self.global_key: GlobalTalkKey | None = None
+        self.global_key_problem = ""
+        self.set_global_key(session.settings.global_talk_key)
         self.talk_button.held.connect(self.hold.button_pressed)
         self.talk_button.let_go.connect(self.hold.button_released)
         self.stop_button = QPushButton("Stop")
@@ -189,6 +202,8 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_chat)
         QShortcut(QKeySequence("Ctrl+,"), self, activated=self.open_settings)
         QShortcut(QKeySequence("Ctrl+O"), self, activated=self.choose_images)
+        QShortcut(QKeySequence("F1"), self, activated=self.show_welcome)
+        self.welcome: Welcome | None = None
         self.assistant_box = QComboBox()
         self.assistant_box.setObjectName("assistantBox")
         self.assistant_box.setToolTip("Who answers: a new chat starts with the one you choose")
@@ -264,10 +279,34 @@ class MainWindow(QMainWindow):
             subscribe(ReasoningDone, self._on_reasoning),
         ]
         self._show_audio_state()
+        self.tray = Tray(self)
         self._describe_controls()
+        self._tab_order()
+        self._fit_narrow(toolbar)
         self._fit_screen()
         if store is not None and store.problem:
             self.chat.add("error", store.problem)
+
+    def _apply_look(self) -> None:
+        """Light or dark as the desktop is, sized from its font; again whenever either
+        changes (the scheme hint, the palette or the font)."""
+        dark = is_dark()
+        app = QApplication.instance()
+        if dark and QGuiApplication.palette().color(QPalette.ColorRole.Window).lightnessF() >= 0.5:
+            # The scheme says dark but the platform gave a light palette (xcb without a
+            # desktop theme): dialogs and lists would stay white.
+            self._own_palette = QGuiApplication.palette()
+            app.setPalette(dark_palette())
+        elif not dark and self._own_palette is not None:
+            app.setPalette(self._own_palette)
+            self._own_palette = None
+        look = (dark, QGuiApplication.font().pointSizeF())
+        if look != self._look:
+            self._look = look
+            self.setStyleSheet(stylesheet(dark))
+
+    def _on_scheme(self, _scheme: Qt.ColorScheme) -> None:
+        self._apply_look()
 
     def _describe_controls(self) -> None:
         """What a screen reader says of each control: its name and what it does."""
@@ -287,6 +326,61 @@ class MainWindow(QMainWindow):
         for widget in (self.chats_button, self.models_button, self.attach_button,
                        self.stop_button, self.assistant_box):  # fmt: skip
             widget.setAccessibleDescription(widget.toolTip())
+
+    def set_global_key(self, shortcut: str) -> bool:
+        """Grab `shortcut` on the whole desktop for hold-to-talk ("" lets go); whether it took.
+        A shortcut that cannot be had is said once, as a notice, and Parley works without."""
+        if self.global_key is not None:
+            self.global_key.release_grab()
+            self.global_key = None
+        self.global_key_problem = ""
+        if not shortcut:
+            return True
+        key = GlobalTalkKey(QApplication.instance(), shortcut, self.hold.global_pressed,
+                            self.hold.global_released)  # fmt: skip
+        try:
+            key.grab()
+        except ShortcutError as exc:
+            self.global_key_problem = f"Hold {shortcut} in any app to talk: not available ({exc})."
+            log.info("%s", self.global_key_problem)
+            return False
+        self.global_key = key
+        return True
+
+    def _tab_order(self) -> None:
+        """Tab goes as the window is read: the message and what sends it, then the toolbar,
+        then the conversation list (the talk button takes no focus: Space talks anywhere)."""
+        chain: list[QWidget] = [
+            self.input, self.send_button, self.attach_button, self.stop_button,
+            self.chats_button, self.new_chat_button,
+        ]  # fmt: skip
+        if self.session.store is not None:
+            chain.append(self.assistant_box)
+        chain += [self.models_button, self.settings_button]
+        if self.sidebar is not None:
+            chain += [self.sidebar.search, self.sidebar.list]
+        chain.append(self.chat)
+        for before, after in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(before, after)
+        # The first focus is the conversation, not a text box: Space held at start-up talks.
+        self.chat.setFocus()
+
+    def _fit_narrow(self, toolbar: QHBoxLayout) -> None:
+        """Usable from 400 px wide (a phone-sized side panel, a tiled half of a small
+        screen): buttons as narrow as their words, not the style's 80 px, and the conversation
+        list folded away below 640 px (resizeEvent)."""
+        for i in range(toolbar.count()):
+            button = toolbar.itemAt(i).widget()
+            if isinstance(button, QPushButton):
+                words = button.fontMetrics().horizontalAdvance(button.text())
+                button.setMinimumWidth(words + 18)
+        for button in (self.attach_button, self.send_button):
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 18)
+        self.assistant_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.assistant_box.setMinimumContentsLength(7)
+        self.setMinimumSize(400, 480)
 
     def _fit_screen(self) -> None:
         """No bigger than the screen: at 820 px on an 800 px screen, Settings, Send and Stop
@@ -341,6 +435,7 @@ class MainWindow(QMainWindow):
             self.chat.add("error", f"{exc} You can type instead.")
             return False
         self._listening_turn = turn_id
+        self.tray.say("Listening… let go to send")
         self._cue("listen-start")
         self.talk_button.set_listening(True)
         self._level_timer.start()
@@ -356,6 +451,7 @@ class MainWindow(QMainWindow):
         self._level_timer.stop()
         self.meter.set_level(0.0)
         self.talk_button.set_listening(False)
+        self.tray.say("Parley")
         self._cue("listen-stop")
         if reason == "too long":
             seconds = self.session.settings.max_talk_seconds
@@ -672,6 +768,31 @@ class MainWindow(QMainWindow):
             return
         self.apply_settings(dialog)
 
+    def show_welcome(self) -> Welcome:
+        """The first-run welcome (F1 shows it again); not modal: the models load meanwhile."""
+        if self.welcome is None:
+            anywhere = self.global_key_problem or (
+                f"In any application, hold {self.global_key.shortcut} to talk to Parley."
+                if self.global_key is not None
+                else ""
+            )
+            self.welcome = Welcome(
+                self.session, self._download_in_panel, self, talk_anywhere=anywhere
+            )
+        self.welcome.show()
+        self.welcome.raise_()
+        self.welcome.activateWindow()
+        return self.welcome
+
+    def _download_in_panel(self, entry: CatalogEntry, catalog: Catalog) -> ModelPanel:
+        panel = self.open_models()
+        if panel.catalog is not catalog:
+            panel.set_catalog(catalog)
+        panel.select_entry(entry.id)
+        if entry_status(entry, models_dir()).state != "installed":
+            panel.download_selected()
+        return panel
+
     def open_models(self) -> ModelPanel:
         if self.model_panel is None:
             self.model_panel = ModelPanel(self.session, self)
@@ -705,7 +826,11 @@ class MainWindow(QMainWindow):
         reloads = [
             self.reload_engine(name, changes) for name, changes in dialog.engine_changes().items()
         ]
+        shortcut = self.session.settings.global_talk_key
         devices_changed = dialog.apply()
+        wanted = self.session.settings.global_talk_key
+        if wanted != shortcut and not self.set_global_key(wanted):
+            self.chat.add("error", self.global_key_problem)
         chosen = self.session.turns.assistant
         if chosen is None or chosen.builtin:  # another assistant keeps its own instructions
             self.session.turns.history.system_prompt = self.session.settings.system_prompt
@@ -841,6 +966,8 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
             self.hold.focus_lost()  # the key's release would go to another window
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
+            QTimer.singleShot(0, self._apply_look)  # not inside the change being delivered
         super().changeEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
@@ -851,6 +978,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         QApplication.instance().removeEventFilter(self._key_filter)
+        if self.global_key is not None:
+            self.global_key.release_grab()
+        self.tray.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._level_timer.stop()

@@ -48,7 +48,7 @@ class HoldToTalk(QObject):
         self._start = start
         self._stop = stop
         self.keyboard = keyboard
-        self.held_by = ""  # "key", "button" or "" (nothing held)
+        self.held_by = ""  # "key", "button", "global" or "" (nothing held)
         self.listening = False
         self.repeats_ignored = 0  # fake releases told apart from real ones (diagnostics)
         self._keycode = 0
@@ -104,10 +104,21 @@ class HoldToTalk(QObject):
         if self.held_by == "button":
             self._end("released")
 
+    # --- the shortcut held in any application (global_talk.py) -----------------------------
+
+    def global_pressed(self) -> None:
+        if not self.held_by:
+            self._begin("global")
+
+    def global_released(self) -> None:
+        if self.held_by == "global":
+            self._end("released")
+
     # --- everything else ---------------------------------------------------------------------
 
     def focus_lost(self) -> None:
-        if self.held_by:
+        # A desktop-wide hold goes on in other windows: its release still comes to Parley.
+        if self.held_by and self.held_by != "global":
             self._end("focus lost")
 
     def reset(self) -> None:

@@ -57,6 +57,14 @@ class SettingsDialog(QDialog):
         self.input_box = self._device_box(devices, "input", settings.input_device)
         self.output_box = self._device_box(devices, "output", settings.output_device)
         self.speak = _check("Speak replies aloud", settings.speak_replies)
+        self.global_key = QLineEdit(settings.global_talk_key)
+        self.global_key.setObjectName("globalTalkKey")
+        self.global_key.setPlaceholderText("e.g. Ctrl+Alt+Space; empty: only in this window")
+        self.global_key.setToolTip(
+            "Hold this key combination in any application to talk to Parley (X11 desktops)"
+        )
+        self.global_key.setAccessibleName("Talk from any app")
+        self.global_key.setAccessibleDescription(self.global_key.toolTip())
         self.cues = _check("Play a chime when listening starts and stops", settings.sound_cues)
         self.speculate = _check(
             "Start the answer at a pause, before the key is let go",
@@ -106,6 +114,7 @@ class SettingsDialog(QDialog):
         form.addRow("Voice", self.voice_box)
         form.addRow(self.speak)
         form.addRow(self.cues)
+        form.addRow("Talk from any app", self.global_key)
         form.addRow(self.tools)
         form.addRow(self.think)
         form.addRow(self.speculate)
@@ -279,6 +288,7 @@ class SettingsDialog(QDialog):
         s.output_device = self.output_box.currentData() or ""
         s.speak_replies = self.speak.isChecked()
         s.sound_cues = self.cues.isChecked()
+        s.global_talk_key = self.global_key.text().strip()
         s.speculative_replies = self.speculate.isChecked()
         s.tools = self.tools.isChecked()
         s.think_first = self.think.isChecked()

@@ -117,8 +117,8 @@ class Sidebar(QWidget):
         self.search.setObjectName("chatSearch")
         self.search.setPlaceholderText("Search chats (Ctrl+K)")
         self.search.setClearButtonEnabled(True)
-        # Never the first focus: Space held at start-up must talk, not type into the search.
-        self.search.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # Reached with Tab or Ctrl+K; never the first focus (the window gives that to the
+        # conversation): Space held at start-up must talk, not type into the search.
         self.model = ChatListModel(store)
         self.list = QListView()
         self.list.setObjectName("chatList")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -132,11 +132,13 @@ class Waterfall(QWidget):
         super().__init__()
         self.setObjectName("waterfall")
         self.timings: dict[str, float | None] = {}
-        self.setFixedHeight(len(self.ROWS) * 14 + 4)
+        self._row = 14
         self.hide()
 
     def set_timings(self, timings: dict[str, float | None]) -> None:
         self.timings = dict(timings)
+        self._row = max(14, self.fontMetrics().height() + 2)  # follows the desktop's font size
+        self.setFixedHeight(len(self.ROWS) * self._row + 4)
         self.setVisible(any(timings.get(key) for key, _, _ in self.ROWS))
         self.update()
 
@@ -149,14 +151,16 @@ class Waterfall(QWidget):
             return
         longest = max(self.timings[k] or 0.0 for k, _, _ in shown)
         painter = QPainter(self)
-        label_w, value_w = 86, 48
+        row_h = self._row
+        label_w = self.fontMetrics().horizontalAdvance("reply written") + 8
+        value_w = self.fontMetrics().horizontalAdvance("00.00 s") + 4
         width = max(10, self.width() - label_w - value_w)
         for row, (key, label, colour) in enumerate(shown):
             seconds = self.timings[key] or 0.0
-            y = 2 + row * 14
-            painter.setPen(QColor("#5c6370"))
-            painter.drawText(0, y, label_w - 4, 12, Qt.AlignmentFlag.AlignRight, label)
+            y = 2 + row * row_h
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(0, y, label_w - 4, row_h - 2, Qt.AlignmentFlag.AlignRight, label)
             bar = max(2, int(width * seconds / longest))
-            painter.fillRect(label_w, y + 2, bar, 9, QColor(colour))
-            painter.drawText(label_w + bar + 4, y, value_w, 12, 0, f"{seconds:.2f} s")
+            painter.fillRect(label_w, y + 2, bar, row_h - 5, QColor(colour))
+            painter.drawText(label_w + bar + 4, y, value_w, row_h - 2, 0, f"{seconds:.2f} s")
         painter.end()
