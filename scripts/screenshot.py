@@ -1,8 +1,14 @@
 """Open the real Parley window (xcb platform), have a short typed conversation on the default
-models, and save a screenshot of the whole screen. Run through scripts/screenshot.sh."""
+models, and save a screenshot of the whole screen. Run through scripts/screenshot.sh:
+
+    scripts/screenshot.sh OUT.png [--dark] [--width PX] [--welcome]
+
+--dark gives the desktop a dark palette, --width makes the window that narrow, --welcome
+shoots the first-run welcome instead of a conversation."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from pathlib import Path
@@ -19,8 +25,19 @@ from app.ui.app import build_window, real_backend
 QUESTIONS = ["What is the capital of France?", "Give me a **tip** for learning a new language."]
 
 
-def main(out: Path) -> int:
-    app = QApplication(sys.argv)
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path, nargs="?", default=Path("artifacts/screenshot.png"))
+    parser.add_argument("--dark", action="store_true")
+    parser.add_argument("--width", type=int, default=0)
+    parser.add_argument("--welcome", action="store_true")
+    args = parser.parse_args()
+    out = args.out
+    app = QApplication(sys.argv[:1])
+    if args.dark:
+        from app.ui.style import dark_palette
+
+        app.setPalette(dark_palette())
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
     bus = EventBus(loop)
@@ -28,6 +45,8 @@ def main(out: Path) -> int:
     settings.llm_max_tokens = 80
     window = build_window(settings, bus, real_backend())
     window.show()
+    if args.width:
+        window.resize(args.width, window.height())
     window.session.start()
     remaining = list(QUESTIONS)
 
@@ -44,8 +63,12 @@ def main(out: Path) -> int:
         print(f"saved {out}")
         app.quit()
 
-    bus.subscribe(TurnFinished, lambda e: QTimer.singleShot(300, ask_next))
-    QTimer.singleShot(500, ask_next)
+    if args.welcome:
+        QTimer.singleShot(300, window.show_welcome)
+        QTimer.singleShot(2500, shoot)
+    else:
+        bus.subscribe(TurnFinished, lambda e: QTimer.singleShot(300, ask_next))
+        QTimer.singleShot(500, ask_next)
     QTimer.singleShot(180_000, app.quit)  # never hang
     with loop:
         loop.run_forever()
@@ -53,4 +76,4 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "artifacts/screenshot.png")))
+    sys.exit(main())

@@ -102,6 +102,7 @@ class Welcome(QDialog):
         self.test_button.clicked.connect(self.toggle_test)
         self.test_button.setEnabled(session.recorder is not None)
         self.mic_result = _label("", "micResult")
+        self.mic_result.hide()
         row = QHBoxLayout()
         row.addWidget(self.test_button)
         row.addWidget(self.meter, 1)
@@ -134,10 +135,13 @@ class Welcome(QDialog):
         buttons.accepted.connect(self.accept)
 
         layout = QVBoxLayout(self)
-        for widget in (heading, intro, offline, mic_box, model_box, buttons):
+        for widget in (heading, intro, offline, mic_box, model_box):
             layout.addWidget(widget)
+        layout.addStretch(1)  # spare height below, not between the lines
+        layout.addWidget(buttons)
         self.start_button.setDefault(True)
-        self.resize(520, self.sizeHint().height())
+        height = layout.totalHeightForWidth(520) if layout.hasHeightForWidth() else -1
+        self.resize(520, height if height > 0 else self.sizeHint().height())
 
     # --- what runs offline ---------------------------------------------------------------
 
@@ -211,6 +215,7 @@ class Welcome(QDialog):
 
     def _says(self, text: str, problem: bool) -> None:
         self.mic_result.setText(text)
+        self.mic_result.setVisible(bool(text))
         set_style_property(self.mic_result, "error", problem)
 
     # --- a better model ------------------------------------------------------------------
