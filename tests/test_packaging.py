@@ -63,6 +63,8 @@ def _fake_bundle(tmp_path: Path) -> Path:
          str(share / "icons" / "hicolor"), APP_ID],
         check=True, env=os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
     )  # fmt: skip
+    (share / "man" / "man1").mkdir(parents=True)
+    shutil.copy(LINUX / "parley.1", share / "man" / "man1" / "parley.1.gz")
     shutil.copy(LINUX / "install.sh", bundle / "install.sh")
     return bundle
 
@@ -86,11 +88,13 @@ def test_install_sh_puts_parley_in_the_menu_and_uninstall_keeps_the_data(tmp_pat
         icon = prefix / "share" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
         assert icon.is_file(), icon
     assert (prefix / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    assert (prefix / "share" / "man" / "man1" / "parley.1.gz").is_file()  # `man parley`
     assert not (prefix / "lib" / "parley" / "install.sh").exists()  # only the program is copied
     run = subprocess.run(["bash", str(bundle / "install.sh"), "--prefix", str(prefix), "--uninstall"],
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 0 and "kept" in run.stdout
     assert not (prefix / "bin" / "parley").exists() and not (prefix / "lib" / "parley").exists()
+    assert not (prefix / "share" / "man" / "man1" / "parley.1.gz").exists()
     assert data.read_text() == "the user's chats"
 
 
@@ -136,3 +140,32 @@ def test_the_bundle_opens_its_window_under_a_real_x_server(tmp_path: Path) -> No
     assert run.returncode == 0, run.stdout + run.stderr
     [qt] = [ln for ln in run.stdout.splitlines() if ln[5:].startswith("Qt")]
     assert "platform plugin 'xcb'" in qt, qt
+
+
+def test_the_manual_page_reads_cleanly() -> None:
+    run = subprocess.run(["man", "--warnings", "-l", "-E", "UTF-8", str(LINUX / "parley.1")],
+                         capture_output=True, text=True, env=os.environ | {"MANWIDTH": "80"})  # fmt: skip
+    if run.returncode and "not found" in run.stderr:
+        pytest.skip("man is not installed")
+    assert run.returncode == 0 and not run.stderr.strip(), run.stderr
+    assert "--self-test" in run.stdout and "settings.json" in run.stdout
+
+
+def test_the_deb_installs_the_menu_entry_and_man_page_and_passes_lintian() -> None:
+    debs = sorted((REPO / "dist").glob("parley_*_amd64.deb"))
+    if not debs:
+        pytest.skip("no .deb: packaging/build.sh builds it")
+    listing = subprocess.run(["dpkg-deb", "-c", str(debs[-1])], capture_output=True, text=True,
+                             check=True).stdout  # fmt: skip
+    for path in ("./usr/bin/parley", "./opt/parley/parley", f"./usr/share/applications/{APP_ID}.desktop",
+                 "./usr/share/man/man1/parley.1.gz", "./usr/share/doc/parley/changelog.gz",
+                 "./usr/share/lintian/overrides/parley"):  # fmt: skip
+        assert path in listing, path
+    control = subprocess.run(["dpkg-deb", "-f", str(debs[-1]), "Depends"], capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+    assert "libxcb-cursor0" in control and "libportaudio2" in control  # Qt's xcb, sounddevice
+    report = REPO / "dist" / "lintian.txt"
+    if not report.exists():
+        pytest.skip("lintian was not installed when the .deb was built")
+    tags = [ln for ln in report.read_text().splitlines() if ln[:3] in ("E: ", "W: ")]
+    assert not tags, tags[:10]

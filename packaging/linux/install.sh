@@ -16,7 +16,7 @@ id=io.github.parley.Parley
 lib="$prefix/lib/parley"
 if [ $remove = 1 ]; then
   rm -rf "$lib" "$prefix/bin/parley" "$prefix/share/applications/$id.desktop" \
-    "$prefix/share/metainfo/$id.metainfo.xml"
+    "$prefix/share/metainfo/$id.metainfo.xml" "$prefix/share/man/man1/parley.1.gz"
   find "$prefix/share/icons/hicolor" -name "$id.png" -delete 2>/dev/null || true
   echo "Parley is uninstalled. Your conversations and models are kept."
   exit 0
@@ -26,7 +26,7 @@ rm -rf "$lib.new" && cp -a "$here" "$lib.new"
 rm -rf "$lib.new/share" "$lib.new/install.sh"
 rm -rf "$lib" && mv "$lib.new" "$lib"
 ln -sfn "$lib/parley" "$prefix/bin/parley"
-for sub in applications metainfo icons; do
+for sub in applications metainfo icons man; do
   mkdir -p "$prefix/share/$sub" && cp -a "$here/share/$sub/." "$prefix/share/$sub/"
 done
 sed -i "s|^Exec=parley|Exec=$prefix/bin/parley|" "$prefix/share/applications/$id.desktop"

@@ -8,8 +8,9 @@ bundle=$1 version=$2
 here=$(cd "$(dirname "$0")" && pwd)
 id=io.github.parley.Parley
 share="$bundle/share"
-rm -rf "$share" && mkdir -p "$share/applications" "$share/metainfo"
+rm -rf "$share" && mkdir -p "$share/applications" "$share/metainfo" "$share/man/man1"
 cp "$here/$id.desktop" "$share/applications/"
+gzip -9n < "$here/parley.1" > "$share/man/man1/parley.1.gz"
 cp "$here/$id.metainfo.xml" "$share/metainfo/"
 python=$(command -v build/bundle-venv/bin/python || command -v python3)
 "$python" "$here/icons.py" "$here/../../assets/icon.png" "$share/icons/hicolor" "$id"
@@ -45,6 +46,13 @@ if command -v dpkg-deb >/dev/null; then
   cp -a "$share/." "$root/usr/share/"
   ln -s /opt/parley/parley "$root/usr/bin/parley"
   cp "$here/copyright" "$root/usr/share/doc/parley/copyright"
+  printf 'parley (%s) unstable; urgency=medium\n\n  * Release %s: see https://github.com/parley/parley\n\n -- The Parley developers <parley@example.org>  %s\n' \
+    "$version" "$version" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(date +%s)}")" \
+    | gzip -9n > "$root/usr/share/doc/parley/changelog.gz"
+  mkdir -p "$root/usr/share/lintian/overrides"
+  cp "$here/lintian-overrides" "$root/usr/share/lintian/overrides/parley"
+  # Wheels ship their .so files executable; shared libraries are not programs.
+  find "$root/opt/parley" -type f -name '*.so*' -perm /111 -exec chmod a-x {} +
   size=$(du -sk "$root" | cut -f1)
   cat > "$root/DEBIAN/control" <<CONTROL
 Package: parley
@@ -64,6 +72,13 @@ CONTROL
   dpkg-deb --root-owner-group --build "$root" "$dist/parley_${version}_amd64.deb" >/dev/null
   rm -rf "$root"
   if command -v lintian >/dev/null; then
-    lintian --no-tag-display-limit "$dist/parley_${version}_amd64.deb" || true
+    # Every tag left is a defect: what a bundle is by nature is overridden, with reasons.
+    lintian --tag-display-limit 0 "$dist/parley_${version}_amd64.deb" > "$dist/lintian.txt" 2>&1 || true
+    tags=$(grep -cE '^[EW]: ' "$dist/lintian.txt" || true)
+    echo "build: lintian: $tags errors and warnings (dist/lintian.txt)"
+    if [ "$tags" != 0 ]; then
+      grep -E '^[EW]: ' "$dist/lintian.txt" | head -20 >&2
+      exit 1
+    fi
   fi
 fi
