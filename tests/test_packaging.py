@@ -5,10 +5,12 @@ its self-test and a question through it, offscreen and under a real X server).""
 # ruff: noqa: E501  (long subprocess lines)
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,9 +139,20 @@ def test_the_bundle_opens_its_window_under_a_real_x_server(tmp_path: Path) -> No
         env.pop("QT_QPA_PLATFORM", None)
         run = subprocess.run([str(exe), "--self-test"], capture_output=True, text=True, env=env,
                              timeout=180, cwd=tmp_path)  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    [qt] = [ln for ln in run.stdout.splitlines() if ln[5:].startswith("Qt")]
-    assert "platform plugin 'xcb'" in qt, qt
+        assert run.returncode == 0, run.stdout + run.stderr
+        [qt] = [ln for ln in run.stdout.splitlines() if ln[5:].startswith("Qt")]
+        assert "platform plugin 'xcb'" in qt, qt
+        # The real window, started as the menu entry starts it: it greets a first start and
+        # loads every model (the start-up report quits once they are ready).
+        report = tmp_path / "startup.json"
+        env |= {"PARLEY_STARTUP_REPORT": str(report), "PARLEY_CONFIG_DIR": str(tmp_path / "config"),
+                "PARLEY_LAUNCH_T": repr(time.time())}  # fmt: skip
+        start = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=300,
+                               cwd=tmp_path)  # fmt: skip
+    assert start.returncode == 0 and "Traceback" not in start.stderr, start.stderr
+    figures = json.loads(report.read_text())
+    assert figures["welcome"] and figures["window_shown"] < figures["all_ready"], figures
+    assert {"stt_ready", "tts_ready"} <= figures.keys(), figures
 
 
 def test_the_manual_page_reads_cleanly() -> None:
