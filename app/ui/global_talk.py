@@ -7,8 +7,8 @@ out of Qt's event stream with a native event filter, so no second connection or 
 needed. Detectable autorepeat is already set on that connection (x11_keyboard.py), so a held
 key sends no fake releases.
 
-Wayland forbids grabs; there the xdg-desktop-portal GlobalShortcuts interface is the way (not
-implemented yet: the shortcut is then said to be unavailable). Windows and macOS: likewise.
+Wayland forbids grabs; there the xdg-desktop-portal GlobalShortcuts interface is the way
+(portal_talk.py). Windows and macOS: not yet (the shortcut is then said to be unavailable).
 """
 
 from __future__ import annotations

@@ -83,6 +83,7 @@ from app.ui.chat_view import Bubble, ChatView
 from app.ui.file_chips import FileChips
 from app.ui.global_talk import GlobalTalkKey, ShortcutError
 from app.ui.model_panel import ModelPanel, is_model_file
+from app.ui.portal_talk import PortalTalkKey
 from app.ui.push_to_talk import HoldToTalk
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.sidebar import Sidebar
@@ -143,7 +144,7 @@ class MainWindow(QMainWindow):
             self.keyboard,
             session.settings.max_talk_seconds,
         )
-        self.global_key: GlobalTalkKey | None = None
+        self.global_key: GlobalTalkKey | PortalTalkKey | None = None
         self.global_key_problem = ""
         self.set_global_key(session.settings.global_talk_key)
         self.talk_button.held.connect(self.hold.button_pressed)
@@ -328,16 +329,26 @@ class MainWindow(QMainWindow):
             widget.setAccessibleDescription(widget.toolTip())
 
     def set_global_key(self, shortcut: str) -> bool:
-        """Grab `shortcut` on the whole desktop for hold-to-talk ("" lets go); whether it took.
-        A shortcut that cannot be had is said once, as a notice, and Parley works without."""
+        """Hold `shortcut` in any application to talk ("" turns it off); whether it took (on
+        Wayland the portal answers later: a refusal then arrives as a notice). A shortcut that
+        cannot be had is said in the welcome, and Parley works without it."""
         if self.global_key is not None:
             self.global_key.release_grab()
             self.global_key = None
         self.global_key_problem = ""
         if not shortcut:
             return True
-        key = GlobalTalkKey(QApplication.instance(), shortcut, self.hold.global_pressed,
-                            self.hold.global_released)  # fmt: skip
+        app = QApplication.instance()
+        wayland = app.platformName().startswith("wayland")
+        if wayland or os.environ.get("PARLEY_SHORTCUTS") == "portal":
+            portal = PortalTalkKey(shortcut)
+            portal.pressed.connect(self.hold.global_pressed)
+            portal.released.connect(self.hold.global_released)
+            portal.failed.connect(partial(self._portal_failed, portal))
+            portal.start()
+            self.global_key = portal
+            return True
+        key = GlobalTalkKey(app, shortcut, self.hold.global_pressed, self.hold.global_released)
         try:
             key.grab()
         except ShortcutError as exc:
@@ -346,6 +357,15 @@ class MainWindow(QMainWindow):
             return False
         self.global_key = key
         return True
+
+    def _portal_failed(self, portal: PortalTalkKey, reason: str) -> None:
+        if self.global_key is not portal:
+            return  # an older one, replaced meanwhile
+        self.global_key = None
+        self.global_key_problem = (
+            f"Hold {portal.shortcut} in any app to talk: not available ({reason})."
+        )
+        log.info("%s", self.global_key_problem)
 
     def _tab_order(self) -> None:
         """Tab goes as the window is read: the message and what sends it, then the toolbar,
