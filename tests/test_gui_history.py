@@ -55,7 +55,7 @@ def ask(qtbot, window, text: str) -> None:
     before = len(window.finished)
     window.input.setText(text)
     qtbot.keyClick(window.input, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: len(window.finished) > before, timeout=20_000)
+    qtbot.waitUntil(lambda: len(window.finished) > before, timeout=90_000)
 
 
 def titles(window) -> list[str]:
