@@ -182,3 +182,19 @@ def test_the_deb_installs_the_menu_entry_and_man_page_and_passes_lintian() -> No
         pytest.skip("lintian was not installed when the .deb was built")
     tags = [ln for ln in report.read_text().splitlines() if ln[:3] in ("E: ", "W: ")]
     assert not tags, tags[:10]
+
+
+def test_the_appdir_runs_through_its_apprun(tmp_path: Path) -> None:
+    """The AppDir as appimagetool would pack it: AppRun starts the bundle inside it."""
+    apprun = REPO / "dist" / "Parley.AppDir" / "AppRun"
+    if not apprun.is_file():
+        pytest.skip("no AppDir: packaging/build.sh stages it")
+    env = _bundle_env() | {"QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run([str(apprun), "--version"], capture_output=True, text=True, env=env,
+                         timeout=120, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0 and run.stdout.startswith("parley "), run.stdout + run.stderr
+    appdir = apprun.parent
+    assert (appdir / f"{APP_ID}.desktop").is_file() and (appdir / f"{APP_ID}.png").is_file()
+    run = subprocess.run([str(apprun), "--self-test"], capture_output=True, text=True, env=env,
+                         timeout=180, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
