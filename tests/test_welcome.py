@@ -5,7 +5,6 @@ on 127.0.0.1, in the Models panel."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from app.models.suggest import Machine
 from app.ui.welcome import Welcome
 from tests.range_server import RangeServer, Resource, hub_path
 from tests.realtools import say_into_mic
+from tests.test_model_panel_download import _entry
 
 
 def _window(qtbot, qloop, settings, backend):
@@ -78,30 +78,11 @@ def test_the_suggested_model_is_sized_to_the_computer(window):
 
 
 def _catalog(tmp_path: Path, data: bytes):
-    def entry(model_id: str, memory_mb: int, default: bool) -> dict:
-        return {
-            "id": model_id,
-            "role": "llm",
-            "name": f"Test model {model_id}",
-            "default": default,
-            "source": {"type": "hub", "repo": "test/tiny", "revision": "main"},
-            "files": [
-                {
-                    "name": f"{model_id}.gguf",
-                    "path": f"{model_id}.gguf",
-                    "size_bytes": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "setting": "llm_model",
-                }
-            ],  # fmt: skip
-            "verify": "sha256",
-            "licence": "MIT",
-            "memory_mb": memory_mb,
-            "languages": ["en"],
-            "checked": "made by the test",
-        }
-
-    doc = {"schema": 1, "models": [entry("builtin", 1800, True), entry("bigger", 3000, False)]}
+    """The built-in model and a bigger one on the test hub (the download tests' entries)."""
+    doc = {"schema": 1, "models": [
+        _entry("builtin", data) | {"memory_mb": 1800, "default": True},
+        _entry("bigger", data) | {"memory_mb": 3000},
+    ]}  # fmt: skip
     (tmp_path / "catalog.json").write_text(json.dumps(doc), encoding="utf-8")
     return load_catalog(tmp_path / "catalog.json")
 

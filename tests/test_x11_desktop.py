@@ -4,6 +4,7 @@ Driven from outside with xdotool, the question spoken into the virtual microphon
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from tests.x11 import REPO, Window, XServer
 QUESTION = "How many legs does a spider have?"
 
 OTHER_APP = """
+import json
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLineEdit
@@ -28,7 +30,7 @@ box.setWindowTitle("another app")
 box.resize(300, 40)
 box.show()
 log = open(sys.argv[1], "w", buffering=1)
-box.textChanged.connect(lambda t: log.write(repr(t) + "\\n"))
+box.textChanged.connect(lambda t: log.write(json.dumps(t) + "\\n"))
 QTimer.singleShot(0, lambda: print(int(box.winId()), flush=True))
 app.exec()
 """
@@ -55,7 +57,7 @@ class OtherApp:
 
     def text(self) -> str:
         lines = self.typed.read_text().splitlines() if self.typed.exists() else []
-        return eval(lines[-1]) if lines else ""  # noqa: S307 (our own repr() lines)
+        return json.loads(lines[-1]) if lines else ""
 
     def close(self) -> None:
         self.proc.terminate()

@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractNativeEventFilter, QByteArray
 
-from app.ui.x11_keyboard import _library
+from app.ui.x11_keyboard import _Cookie, _library
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,6 @@ def parse(shortcut: str) -> tuple[int, int]:
     if not mask and keysym < 0xFF00:
         raise ShortcutError(f"{shortcut} alone would stop you typing it; add Ctrl, Alt or Super")
     return mask, keysym
-
-
-class _Cookie(ctypes.Structure):
-    _fields_ = [("sequence", ctypes.c_uint)]
 
 
 class _KeyEvent(ctypes.Structure):

@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
         changes (the scheme hint, the palette or the font)."""
         dark = is_dark()
         app = QApplication.instance()
-        if dark and QGuiApplication.palette().color(QPalette.ColorRole.Window).lightnessF() >= 0.5:
+        if dark and not is_dark(QGuiApplication.palette()):
             # The scheme says dark but the platform gave a light palette (xcb without a
             # desktop theme): dialogs and lists would stay white.
             self._own_palette = QGuiApplication.palette()
@@ -352,8 +352,7 @@ class MainWindow(QMainWindow):
         try:
             key.grab()
         except ShortcutError as exc:
-            self.global_key_problem = f"Hold {shortcut} in any app to talk: not available ({exc})."
-            log.info("%s", self.global_key_problem)
+            self._no_global_key(shortcut, str(exc))
             return False
         self.global_key = key
         return True
@@ -362,9 +361,10 @@ class MainWindow(QMainWindow):
         if self.global_key is not portal:
             return  # an older one, replaced meanwhile
         self.global_key = None
-        self.global_key_problem = (
-            f"Hold {portal.shortcut} in any app to talk: not available ({reason})."
-        )
+        self._no_global_key(portal.shortcut, reason)
+
+    def _no_global_key(self, shortcut: str, reason: str) -> None:
+        self.global_key_problem = f"Hold {shortcut} in any app to talk: not available ({reason})."
         log.info("%s", self.global_key_problem)
 
     def _tab_order(self) -> None:
@@ -389,13 +389,11 @@ class MainWindow(QMainWindow):
         """Usable from 400 px wide (a phone-sized side panel, a tiled half of a small
         screen): buttons as narrow as their words, not the style's 80 px, and the conversation
         list folded away below 640 px (resizeEvent)."""
-        for i in range(toolbar.count()):
-            button = toolbar.itemAt(i).widget()
+        in_toolbar = [toolbar.itemAt(i).widget() for i in range(toolbar.count())]
+        for button in [*in_toolbar, self.attach_button, self.send_button]:
             if isinstance(button, QPushButton):
                 words = button.fontMetrics().horizontalAdvance(button.text())
                 button.setMinimumWidth(words + 18)
-        for button in (self.attach_button, self.send_button):
-            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 18)
         self.assistant_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )

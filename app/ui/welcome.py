@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -265,10 +265,6 @@ class Welcome(QDialog):
     def done(self, result: int) -> None:  # Qt API: Start, Esc and the close button end here
         self.stop_test()
         super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        self.stop_test()
-        super().closeEvent(event)
 
     def _remember(self) -> None:
         settings = self.session.settings
