@@ -34,10 +34,12 @@ def closed_port() -> int:
 
 class LlamaServer:
     """`python -m app.llm.serve` (llama-cpp-python's OpenAI server with the AMX workaround) on
-    a free loopback port, one thread, a 2048-token context. `interrupt_requests` is off so that
-    only a client going away can stop a generation: what the barge-in test checks."""
+    a free loopback port, the machine's cores (up to 4), a 2048-token context.
+    `interrupt_requests` is off so that only a client going away can stop a generation: what
+    the barge-in test checks."""
 
-    def __init__(self, model: Path, log_path: Path, api_key: str = "", threads: int = 1) -> None:
+    def __init__(self, model: Path, log_path: Path, api_key: str = "", threads: int = 0) -> None:
+        threads = threads or min(os.cpu_count() or 1, 4)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api_key = api_key

@@ -16,16 +16,17 @@ from tests import image_factory
 
 @pytest.mark.models
 def test_receipt_total_is_the_same_answer_every_time(tmp_path, settings, real_models):
-    """A photographed receipt asked about three times in new chats, with sampling turned well
-    up in the settings and another chat in between: the same right total each time (sampled,
-    it was right 3 times in 4; greedy but decoded from wherever the model's cache stood, the
-    first ask said 7.80 and the next two 10.70)."""
+    """A photographed receipt asked about in a new chat, then again after another chat, with
+    sampling turned well up in the settings: the same right total both times (sampled, it was
+    right 3 times in 4; greedy but decoded from wherever the model's cache stood, the first
+    ask said 7.80 and the next two 10.70). The whole prompt cached is the case
+    test_greedy_repeatable covers."""
     photo = image_factory.photographed(image_factory.receipt(tmp_path), tmp_path, angle=4)
     image = prepare_image(photo)
     settings.llm_temperature = 1.2
     settings.llm_max_tokens = 40
 
-    async def ask_three_times() -> list[str]:
+    async def ask_twice() -> list[str]:
         loop = asyncio.get_running_loop()
         bus = EventBus(loop)
         engines = real_models.engines(bus, settings)
@@ -43,15 +44,15 @@ def test_receipt_total_is_the_same_answer_every_time(tmp_path, settings, real_mo
             off()
             return reply
 
-        replies = [await ask("What is the total on this receipt?", True) for _ in range(2)]
+        replies = [await ask("What is the total on this receipt?", True)]
         await ask("Name a fruit.", False)  # the model's cache now holds another conversation
         replies.append(await ask("What is the total on this receipt?", True))
         engines.shutdown()
         return replies
 
-    replies = asyncio.run(ask_three_times())
+    replies = asyncio.run(ask_twice())
     assert image_factory.RECEIPT_TOTAL in replies[0], replies
-    assert replies[1] == replies[0] and replies[2] == replies[0], replies
+    assert replies[1] == replies[0], replies
 
 
 @pytest.mark.models

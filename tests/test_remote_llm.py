@@ -48,7 +48,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
     from app.models.defaults import default_llm
 
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    server = LlamaServer(default_llm(), log, api_key=KEY, threads=1)
+    server = LlamaServer(default_llm(), log, api_key=KEY)
     try:
         server.wait_ready()
         yield server

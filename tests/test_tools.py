@@ -213,7 +213,7 @@ def test_the_default_model_calculates_with_the_tool() -> None:
     run = parley("ask", "--no-save", "--json", "--text", word, timeout=180)
     result = json.loads(run.stdout)
     assert "381.92" in result["reply"], result
-    plain = parley("ask", "--no-save", "--json", "--no-tools", "--text", "Hi there!")
+    plain = parley("ask", "--no-save", "--json", "--no-tools", "--max-tokens", "8", "--text", "Hi!")
     assert json.loads(plain.stdout)["tools"] == []
 
 
