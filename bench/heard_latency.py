@@ -3,7 +3,8 @@ through the real window and the real sound stack, against the in-process figure 
 sequential pipeline, in one run.
 
 The window (tests/window_app.py: the app as `parley` builds it, real sounddevice audio, the
-default models) runs on Xvfb with key autorepeat on. For each question:
+default models) runs on Xvfb with key autorepeat on (or, with --wayland, on sway's headless
+backend, the key held by wtype; see tests/wayland.py). For each question:
   (w) window: `xdotool keydown space`, the question spoken into the virtual microphone in real
       time (`virtual-audio say`, espeak-ng plus 0.3 s of quiet, as bench/latency.py), `xdotool
       keyup space`; the virtual speaker's monitor is read continuously (parec, 5 ms
@@ -48,6 +49,7 @@ from bench.latency import (  # noqa: E402
     streaming,
     summary,
 )
+from tests.wayland import WaylandServer  # noqa: E402
 from tests.x11 import Window, XServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,7 +105,9 @@ class SpeakerMonitor:
         self.proc.wait(timeout=5)
 
 
-def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, i: int) -> dict:
+def window_turn(
+    x: XServer | WaylandServer, window: Window, monitor: SpeakerMonitor, wav: Path, i: int
+) -> dict:
     x.key("keydown")
     window.wait_for("listening", i + 1, timeout=10)
     subprocess.run([str(VIRTUAL_AUDIO), "say", str(wav)], check=True, timeout=60)
@@ -136,7 +140,9 @@ def window_turn(x: XServer, window: Window, monitor: SpeakerMonitor, wav: Path, 
     }  # fmt: skip
 
 
-async def main_async(n: int, tmp: Path, autorepeat: bool, extra: dict | None = None) -> dict:
+async def main_async(
+    n: int, tmp: Path, autorepeat: bool, extra: dict | None = None, wayland: bool = False
+) -> dict:
     settings, engines = await load_engines()
     subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
     os.environ["PULSE_SERVER"] = "unix:/tmp/parley-pulse/sock"
@@ -144,8 +150,13 @@ async def main_async(n: int, tmp: Path, autorepeat: bool, extra: dict | None = N
     # A new chat before every question, as each in-process turn starts a fresh conversation:
     # the same question then gets the same context and (mostly) the same reply both ways.
     window_settings = {"sound_cues": False, "llm_temperature": 0.0, **(extra or {})}
-    with XServer() as x, Window(x, tmp, settings=window_settings,
-                                new_chat_each_turn=True) as window:  # fmt: skip
+    if wayland:
+        window_settings["global_talk_key"] = ""  # no portal on a bare compositor
+        if not autorepeat:
+            raise SystemExit("--no-autorepeat is for X11 (the compositor's rate is fixed here)")
+    display = WaylandServer(250, 30) if wayland else XServer()
+    with display as x, Window(x, tmp, settings=window_settings,
+                              new_chat_each_turn=True) as window:  # fmt: skip
         window.wait_ready()
         if autorepeat:
             x.autorepeat(250, 30)
@@ -212,6 +223,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--no-autorepeat", action="store_true", help="xset r off")
     parser.add_argument(
+        "--wayland", action="store_true", help="the window on sway (headless), keys from wtype"
+    )
+    parser.add_argument(
         "--window-setting",
         action="append",
         default=[],
@@ -221,7 +235,9 @@ def main() -> int:
     args = parser.parse_args()
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.window_setting)}
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(main_async(args.n, Path(tmp), not args.no_autorepeat, extra))
+        result = asyncio.run(
+            main_async(args.n, Path(tmp), not args.no_autorepeat, extra, args.wayland)
+        )
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))

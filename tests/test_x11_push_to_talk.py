@@ -16,8 +16,8 @@ import pytest
 
 from app.audio.resample import resample
 from app.pipeline.turns import NO_SPEECH
-from tests.realtools import SpeakerRecording, say_into_mic, similarity, words
-from tests.x11 import REPO, Window, XServer
+from tests.realtools import SpeakerRecording, similarity, words
+from tests.x11 import REPO, Window, XServer, hold_space_and_ask
 
 QUESTION = "How many legs does a spider have?"
 
@@ -26,15 +26,6 @@ QUESTION = "How many legs does a spider have?"
 def xserver():
     with XServer() as server:
         yield server
-
-
-def hold_space_and_ask(xserver: XServer, window: Window, question_wav) -> float:  # noqa: ANN001
-    """Press Space, speak, let go 0.4 s after the last word; the release time."""
-    xserver.key("keydown")
-    window.wait_for("listening", timeout=10)
-    say_into_mic(question_wav)  # real time: the key stays down meanwhile, autorepeating
-    time.sleep(0.4)
-    return xserver.key("keyup")
 
 
 @pytest.mark.models

@@ -45,6 +45,14 @@ class XServer:
             raise RuntimeError(f"{' '.join(cmd)}: {out.stderr.strip()}")
         return out.stdout
 
+    platform = "xcb"  # QT_QPA_PLATFORM for a window on it
+
+    def focus(self, window: int) -> None:
+        """Focus the window as a click would (Xvfb has no window manager to do it)."""
+        wid = str(window)
+        self.run("xdotool", "windowfocus", "--sync", wid)
+        self.run("xdotool", "mousemove", "--window", wid, "200", "60")
+
     def key(self, action: str, key: str = "space") -> float:
         """`xdotool keydown|keyup KEY` as its own process, as a person's finger; returns the
         CLOCK_MONOTONIC time at which xdotool had sent it."""
@@ -73,7 +81,8 @@ class XServer:
 
 
 class Window:
-    """tests/window_app.py (the real window, real audio, default models) on `xserver`."""
+    """tests/window_app.py (the real window, real audio, default models) on `xserver` (an
+    XServer, or a tests.wayland.WaylandServer: anything with `env`, `platform`, `focus`)."""
 
     def __init__(
         self,
@@ -95,7 +104,7 @@ class Window:
         for key, value in (settings or {}).items():
             cmd += ["--setting", f"{key}={json.dumps(value)}"]
         child_env = {**xserver.env, **(env or {})}
-        child_env.pop("QT_QPA_PLATFORM", None)  # the real xcb window, not offscreen
+        child_env["QT_QPA_PLATFORM"] = xserver.platform  # a real window there, not offscreen
         child_env.setdefault("PARLEY_CONFIG_DIR", str(workdir / "config"))
         self.log_path = workdir / "window.log"
         self._log = self.log_path.open("w")
@@ -126,10 +135,7 @@ class Window:
         errors = self.events("error")
         if errors:
             raise AssertionError(f"the window reported errors: {errors}")
-        # Focus the window as a click would (Xvfb has no window manager to do it).
-        wid = str(ready["window"])
-        self.xserver.run("xdotool", "windowfocus", "--sync", wid)
-        self.xserver.run("xdotool", "mousemove", "--window", wid, "200", "60")
+        self.xserver.focus(int(ready["window"]))
 
     def log(self) -> str:
         self._log.flush()
@@ -150,3 +156,15 @@ class Window:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def hold_space_and_ask(display: Any, window: Window, question_wav: Path) -> float:
+    """Press Space, speak, let go 0.4 s after the last word; the release time. `display`: an
+    XServer or a tests.wayland.WaylandServer."""
+    from tests.realtools import say_into_mic
+
+    display.key("keydown")
+    window.wait_for("listening", timeout=10)
+    say_into_mic(question_wav)  # real time: the key stays down meanwhile, repeating
+    time.sleep(0.4)
+    return display.key("keyup")

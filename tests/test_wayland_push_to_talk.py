@@ -1,0 +1,73 @@
+"""Hold Space to talk in the real window on a real Wayland compositor (sway, headless), with
+the compositor's key repeat on (250 ms, 30 per second). On Wayland the client makes the
+repeats: Qt's wayland plugin sends a press and release flagged autorepeat 30 times a second
+while the key is down, on a timer of its own, so a busy GUI thread gets them late and in
+bursts. Driven from outside: `wtype` holds the key through the virtual-keyboard protocol while
+the question is spoken into the virtual microphone in real time, and lets go 0.4 s after it;
+the answer is recorded from the virtual speaker. The code before the autorepeat fix (a release
+ended the turn whatever its flag) made 127 turns of this one hold."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from app.audio.resample import resample
+from app.pipeline.turns import NO_SPEECH
+from tests.realtools import SpeakerRecording, similarity, words
+from tests.wayland import WaylandServer
+from tests.x11 import Window, hold_space_and_ask
+
+QUESTION = "How many legs does a spider have?"
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("sway") and shutil.which("wtype")),
+    reason="sway and wtype are needed: scripts/setup.sh --test",
+)
+
+
+@pytest.fixture
+def compositor():
+    with WaylandServer(repeat_delay_ms=250, repeat_rate_hz=30) as server:
+        yield server
+
+
+@pytest.mark.models
+@pytest.mark.audio
+@pytest.mark.parametrize("busy", ["", "150/200"], ids=["idle", "busy-gui"])
+def test_holding_space_on_wayland_is_one_turn_and_an_answer(
+    virtual_audio, compositor, speech, tmp_path, real_models, busy
+):
+    question = speech(QUESTION)
+    settings = {"sound_cues": False, "global_talk_key": ""}
+    with Window(compositor, tmp_path, busy=busy, settings=settings) as window:
+        window.wait_ready()
+        recording = SpeakerRecording(tmp_path / "speaker.wav", max_seconds=90)
+        recording.wait_started()
+        try:
+            hold_space_and_ask(compositor, window, question)
+            finished = window.wait_for("turn_finished", timeout=90)
+            time.sleep(1.0)  # a second extra turn would have started by now
+        finally:
+            heard, out_rate = recording.stop()
+        events = window.events()
+
+    keys = [e for e in events if e["kind"] == "key"]
+    turns = [e for e in events if e["kind"] == "listening"]
+    notices = [e["message"] for e in events if e["kind"] == "notice"]
+    said = [e["text"] for e in events if e["kind"] == "user_turn"]
+    # The compositor's repeat reached the window (else this test would not test anything).
+    assert sum(bool(e.get("autorepeat")) for e in keys) >= 20, keys[:10]
+    assert len(turns) == 1, f"{len(turns)} turns for one hold of Space; notices: {notices}"
+    assert NO_SPEECH not in notices, notices
+    assert len(said) == 1 and similarity(said[0], QUESTION) >= 0.85, said
+    reply = finished[0]["reply"]
+    assert "eight" in words(reply) or "8" in words(reply), reply
+    loud = np.flatnonzero(np.abs(heard) > 0.02)
+    assert loud.size, "the speaker stayed silent"
+    spoken = heard[max(0, loud[0] - out_rate // 4) : loud[-1] + out_rate // 2]
+    back = real_models.stt.transcribe(resample(spoken, out_rate, 16000))
+    assert similarity(back, reply) >= 0.6, (back, reply)
