@@ -122,7 +122,11 @@ def window_turn(
         heard = monitor.first_loud_after(released)
         time.sleep(0.05)
     time.sleep(0.3)
-    keys = [e for e in window.events("key") if e["action"] == "release" and e["t"] >= released - 1]
+    keys = [
+        e
+        for e in window.events("key")
+        if e["action"] == "release" and not e["autorepeat"] and e["t"] >= released - 1
+    ]  # (Wayland's repeats are flagged releases and presses, 30 a second)
     ended = window.events("speech_ended")[i]["t"]
     inside = finished["timings"]["first_audio"]
     key_seen = keys[0]["t"] if keys else None

@@ -16,7 +16,7 @@ apt_pkgs=(libportaudio2 libsndfile1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 li
           libxcb-render-util0 libxcb-image0 libxcb-randr0 libxcb-xinerama0 fonts-dejavu-core
           python3-venv cmake build-essential)
 [ $want_test = 1 ] && apt_pkgs+=(xvfb xdotool x11-xserver-utils espeak-ng sox pulseaudio pulseaudio-utils
-                                  desktop-file-utils appstream trayer x11-utils sway wtype
+                                  desktop-file-utils appstream trayer x11-utils sway wtype xwayland
                                   libasound2-plugins alsa-utils)
 
 missing=()

@@ -25,6 +25,7 @@ focus_follows_mouse no
 
 
 NOBODY = 65534  # the unprivileged user sway runs as when the tests run as root
+X11_SOCKETS = Path("/tmp/.X11-unix")
 
 
 class WaylandServer:
@@ -37,6 +38,7 @@ class WaylandServer:
                 raise RuntimeError(f"{tool} is needed: run scripts/setup.sh --test")
         self.repeat = (repeat_delay_ms, repeat_rate_hz)
         self._held: dict[str, subprocess.Popen[bytes]] = {}
+        x_sockets = set(X11_SOCKETS.glob("X*"))
         self.runtime = Path(tempfile.mkdtemp(prefix="parley-wayland-"))
         self.runtime.chmod(0o700)
         command = ["sway"]
@@ -77,6 +79,12 @@ class WaylandServer:
             raise RuntimeError(f"sway did not start: {self.log()}")
         self.display = sockets[0].name
         self.env = {**env, "WAYLAND_DISPLAY": self.display}
+        # Its Xwayland's socket (started at the first X client), where Xwayland is installed.
+        self.x_display = ""
+        while shutil.which("Xwayland") and time.monotonic() < deadline and not self.x_display:
+            new = sorted(set(X11_SOCKETS.glob("X*")) - x_sockets)
+            self.x_display = f":{new[0].name[1:]}" if new else ""
+            time.sleep(0.05)
 
     platform = "wayland"  # QT_QPA_PLATFORM for a window on it
 
@@ -135,3 +143,39 @@ class WaylandServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class XWayland:
+    """The compositor's Xwayland: an X11 program on a Wayland desktop (many still are), with
+    keys from the compositor (wtype) and X11's own autorepeat, which Xwayland makes itself
+    at the compositor's rate. Stands in for an XServer (`env`, `platform`, `key`, ...)."""
+
+    platform = "xcb"
+
+    def __init__(self, compositor: WaylandServer) -> None:
+        if not compositor.x_display:
+            raise RuntimeError("Xwayland is needed: run scripts/setup.sh --test")
+        self.compositor = compositor
+        self.display = compositor.x_display
+        self.env = {**compositor.env, "DISPLAY": self.display}
+        if os.geteuid() == 0:
+            # Xwayland runs as the compositor's user and admits only that user's programs.
+            self.run("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                     "xhost", "+si:localuser:root")  # fmt: skip
+
+    def run(self, *cmd: str) -> str:
+        out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=20)
+        if out.returncode:
+            raise RuntimeError(f"{' '.join(cmd)}: {out.stderr.strip()}")
+        return out.stdout
+
+    def key(self, action: str, key: str = "space") -> float:
+        return self.compositor.key(action, key)
+
+    def autorepeat(self, delay_ms: int = 250, rate_hz: int = 30) -> None:
+        self.compositor.autorepeat(delay_ms, rate_hz)
+        if "auto repeat:  on" not in self.run("xset", "q"):
+            raise RuntimeError("Xwayland has autorepeat off")
+
+    def focus(self, window: int) -> None:
+        """sway focuses a new X window itself."""
