@@ -7,7 +7,8 @@ It builds the window exactly as `parley` does (real sounddevice audio, the offli
 models) and appends one JSON line per event a person would notice to OUT.jsonl: `ready` once
 every engine has loaded, then `key` (each Space press and release Qt delivers), `listening`,
 `speech_ended` (the recording handed over), `user_turn` (what was heard), `notice`, `error`,
-`first_audio` and `turn_finished` (with the turn's timings), each with `t`, the
+`first_audio` and `turn_finished` (with the turn's timings), with `--stalls` a `stall` for
+each time the GUI thread was held up over 30 ms, each with `t`, the
 CLOCK_MONOTONIC time (shared by all processes on the machine), so the driver can line them up
 with its own key presses and recordings. `--busy 150/200` blocks the GUI thread for 150 ms of
 every 200 ms (a window busy painting, or a slow machine), the condition under which X11's
@@ -52,6 +53,9 @@ def main() -> int:
     parser.add_argument("--setting", action="append", default=[], metavar="KEY=JSON")
     parser.add_argument(
         "--new-chat-each-turn", action="store_true", help='press "New chat" after every turn'
+    )
+    parser.add_argument(
+        "--stalls", action="store_true", help="log each GUI-thread stall over 30 ms (`stall`)"
     )
     args = parser.parse_args()
 
@@ -145,6 +149,22 @@ def main() -> int:
         busy.setInterval(period_ms)
         busy.timeout.connect(hog)
         busy.start()
+
+    if args.stalls:
+        # A 5 ms timer that fires late means the GUI thread (and the asyncio loop on it, where
+        # the bus hands work on) was held up: by painting, the platform, or our own code.
+        last = [time.monotonic()]
+
+        def tick() -> None:
+            now = time.monotonic()
+            if now - last[0] > 0.030:
+                write("stall", at=now, ms=round((now - last[0]) * 1000, 1))
+            last[0] = now
+
+        probe = QTimer()
+        probe.setInterval(5)
+        probe.timeout.connect(tick)
+        probe.start()
 
     window.show()
     QTimer.singleShot(0, window.session.start)

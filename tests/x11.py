@@ -92,6 +92,7 @@ class Window:
         settings: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
         new_chat_each_turn: bool = False,
+        stalls: bool = False,
     ) -> None:
         self.xserver = xserver
         self.events_path = workdir / "events.jsonl"
@@ -101,6 +102,8 @@ class Window:
             cmd += ["--busy", busy]
         if new_chat_each_turn:
             cmd.append("--new-chat-each-turn")
+        if stalls:
+            cmd.append("--stalls")
         for key, value in (settings or {}).items():
             cmd += ["--setting", f"{key}={json.dumps(value)}"]
         child_env = {**xserver.env, **(env or {})}
