@@ -32,6 +32,8 @@ class WaylandServer:
     """sway on a private XDG_RUNTIME_DIR; `env` makes a Qt program a client of it (and of
     nothing else: DISPLAY is removed)."""
 
+    platform = "wayland"  # QT_QPA_PLATFORM for a window on it
+
     def __init__(self, repeat_delay_ms: int = 250, repeat_rate_hz: int = 30) -> None:
         for tool in ("sway", "wtype"):
             if not shutil.which(tool):
@@ -85,8 +87,6 @@ class WaylandServer:
             new = sorted(set(X11_SOCKETS.glob("X*")) - x_sockets)
             self.x_display = f":{new[0].name[1:]}" if new else ""
             time.sleep(0.05)
-
-    platform = "wayland"  # QT_QPA_PLATFORM for a window on it
 
     def log(self) -> str:
         self._log.flush()
