@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -145,7 +146,12 @@ def window_turn(
 
 
 async def main_async(
-    n: int, tmp: Path, autorepeat: bool, extra: dict | None = None, wayland: bool = False
+    n: int,
+    tmp: Path,
+    autorepeat: bool,
+    extra: dict | None = None,
+    wayland: bool = False,
+    and_x11: bool = False,
 ) -> dict:
     settings, engines = await load_engines()
     subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
@@ -159,8 +165,23 @@ async def main_async(
         if not autorepeat:
             raise SystemExit("--no-autorepeat is for X11 (the compositor's rate is fixed here)")
     display = WaylandServer(250, 30) if wayland else XServer()
-    with display as x, Window(x, tmp, settings=window_settings,
-                              new_chat_each_turn=True) as window:  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        x = stack.enter_context(display)
+        window = stack.enter_context(
+            Window(x, tmp, settings=window_settings, new_chat_each_turn=True)
+        )
+        # --and-x11: the same window on Xvfb as well, its turns interleaved with the Wayland
+        # window's, so the two displays are compared side by side on the same machine.
+        other: tuple[XServer, Window] | None = None
+        if and_x11:
+            xs = stack.enter_context(XServer())
+            (tmp / "x11").mkdir(exist_ok=True)
+            xw = stack.enter_context(
+                Window(xs, tmp / "x11", settings=window_settings, new_chat_each_turn=True)
+            )
+            xw.wait_ready()
+            xs.autorepeat(250, 30)
+            other = (xs, xw)
         window.wait_ready()
         if autorepeat:
             x.autorepeat(250, 30)
@@ -175,16 +196,23 @@ async def main_async(
                 # window hears what the in-process run is given.
                 wav = tmp / f"q{i}-44k.wav"
                 write_wav(wav, resample(audio, STT_RATE, SERVER_RATE), SERVER_RATE)
+                wx = None
+                if other is not None and i % 2:  # which display goes first alternates
+                    wx = await asyncio.to_thread(window_turn, *other, monitor, wav, i)
                 w = await asyncio.to_thread(window_turn, x, window, monitor, wav, i)
+                if other is not None and not i % 2:
+                    wx = await asyncio.to_thread(window_turn, *other, monitor, wav, i)
                 await fresh_cache(settings, engines)
                 p = await streaming(settings, engines, audio, tmp)
                 await fresh_cache(settings, engines)
                 s = await sequential(settings, engines, audio)
                 runs.append({"question": question, "window": w, "in_process": p,
-                             "sequential": s})  # fmt: skip
-                print(f"{question!r}: window heard {w['heard']} s (pipeline {w['pipeline']}), "
-                      f"in-process {p['first_audio']:.3f} s, sequential "
-                      f"{s['first_audio']:.3f} s", file=sys.stderr)  # fmt: skip
+                             "sequential": s, "window_x11": wx})  # fmt: skip
+                also = f", on X11 {wx['heard']} s" if wx else ""
+                print(f"{question!r}: window heard {w['heard']} s "
+                      f"(pipeline {w['pipeline']}){also}, in-process "
+                      f"{p['first_audio']:.3f} s, sequential {s['first_audio']:.3f} s",
+                      file=sys.stderr)  # fmt: skip
         finally:
             monitor.close()
     engines.shutdown()
@@ -218,6 +246,14 @@ async def main_async(
         gaps = [r["window"]["heard"] - r["in_process"]["first_audio"] for r in group]
         result[key] = summary(gaps)["median"] if gaps else None
     result["same_reply_turns"] = len(same)
+    both = [r for r in pairs if r["window_x11"] and r["window_x11"]["heard"] is not None]
+    if both:
+        result["heard_x11"] = summary([r["window_x11"]["heard"] for r in both])
+        result["gap_x11_minus_in_process"] = round(
+            result["heard_x11"]["median"] - result["in_process"]["median"], 3
+        )
+        diffs = [r["window"]["heard"] - r["window_x11"]["heard"] for r in both]
+        result["wayland_minus_x11_paired_median"] = summary(diffs)["median"]
     return result
 
 
@@ -236,11 +272,19 @@ def main() -> int:
         metavar="KEY=JSON",
         help="a setting for the window only, e.g. speculative_audio=false",
     )
+    parser.add_argument(
+        "--and-x11",
+        action="store_true",
+        help="with --wayland: also the window on Xvfb, turns "
+        "interleaved (the two displays side by side)",
+    )
     args = parser.parse_args()
+    if args.and_x11 and not args.wayland:
+        parser.error("--and-x11 goes with --wayland")
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.window_setting)}
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(
-            main_async(args.n, Path(tmp), not args.no_autorepeat, extra, args.wayland)
+            main_async(args.n, Path(tmp), not args.no_autorepeat, extra, args.wayland, args.and_x11)
         )
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     if args.out:
