@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
-import numpy as np
 import pytest
 
-from app.audio.resample import resample
-from app.pipeline.turns import NO_SPEECH
-from tests.realtools import SpeakerRecording, similarity, words
-from tests.x11 import REPO, Window, XServer, hold_space_and_ask
+from tests.x11 import (
+    REPO,
+    Window,
+    XServer,
+    assert_one_turn_and_its_answer_heard,
+    record_one_hold,
+)
 
 QUESTION = "How many legs does a spider have?"
 
@@ -50,30 +51,10 @@ def test_holding_space_with_autorepeat_is_one_turn_and_an_answer(
     with Window(xserver, tmp_path, busy=busy, settings=settings, env=env) as window:
         window.wait_ready()
         xserver.autorepeat(250, 30)  # while the window is connected (Xvfb resets it otherwise)
-        recording = SpeakerRecording(tmp_path / "speaker.wav", max_seconds=90)
-        recording.wait_started()
-        try:
-            hold_space_and_ask(xserver, window, question)
-            finished = window.wait_for("turn_finished", timeout=90)
-            time.sleep(1.0)  # a second extra turn would have started by now
-        finally:
-            heard, rate = recording.stop()
-        events = window.events()
-
-    turns = [e for e in events if e["kind"] == "listening"]
-    notices = [e["message"] for e in events if e["kind"] == "notice"]
-    said = [e["text"] for e in events if e["kind"] == "user_turn"]
-    assert len(turns) == 1, f"{len(turns)} turns for one hold of Space; notices: {notices}"
-    assert NO_SPEECH not in notices, notices
-    assert len(said) == 1 and similarity(said[0], QUESTION) >= 0.85, said
-    reply = finished[0]["reply"]
-    assert "eight" in words(reply) or "8" in words(reply), reply
-    # And it was said out loud: the speaker carried the reply, which whisper hears back.
-    loud = np.flatnonzero(np.abs(heard) > 0.02)
-    assert loud.size, "the speaker stayed silent"
-    spoken = heard[max(0, loud[0] - rate // 4) : loud[-1] + rate // 2]
-    back = real_models.stt.transcribe(resample(spoken, rate, 16000))
-    assert similarity(back, reply) >= 0.6, (back, reply)
+        finished, events, heard, rate = record_one_hold(xserver, window, question, tmp_path)
+    assert_one_turn_and_its_answer_heard(
+        QUESTION, ("eight", "8"), finished, events, heard, rate, real_models.stt
+    )
 
 
 KEY_STATE_CHECK = """

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.x11 import XServer
+
 CONFIG = """\
 output HEADLESS-1 resolution 1024x900
 input * {{
@@ -163,11 +165,7 @@ class XWayland:
             self.run("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                      "xhost", "+si:localuser:root")  # fmt: skip
 
-    def run(self, *cmd: str) -> str:
-        out = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=20)
-        if out.returncode:
-            raise RuntimeError(f"{' '.join(cmd)}: {out.stderr.strip()}")
-        return out.stdout
+    run = XServer.run  # a program on this display (`env`), as on Xvfb
 
     def key(self, action: str, key: str = "space") -> float:
         return self.compositor.key(action, key)

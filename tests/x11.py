@@ -171,3 +171,49 @@ def hold_space_and_ask(display: Any, window: Window, question_wav: Path) -> floa
     say_into_mic(question_wav)  # real time: the key stays down meanwhile, repeating
     time.sleep(0.4)
     return display.key("keyup")
+
+
+def record_one_hold(
+    display: Any, window: Window, question_wav: Path, workdir: Path
+) -> tuple[dict[str, Any], list[dict[str, Any]], Any, int]:
+    """One hold of Space with the question spoken (hold_space_and_ask) while the virtual
+    speaker is recorded: the finished turn, every event of the window, and the recording."""
+    from tests.realtools import SpeakerRecording
+
+    recording = SpeakerRecording(workdir / "speaker.wav", max_seconds=90)
+    recording.wait_started()
+    try:
+        hold_space_and_ask(display, window, question_wav)
+        finished = window.wait_for("turn_finished", timeout=90)[0]
+        time.sleep(1.0)  # a second extra turn would have started by now
+    finally:
+        heard, rate = recording.stop()
+    return finished, window.events(), heard, rate
+
+
+def assert_one_turn_and_its_answer_heard(
+    question: str, answer_words: tuple[str, ...], finished: dict[str, Any],
+    events: list[dict[str, Any]], heard: Any, rate: int, stt: Any,
+) -> None:  # fmt: skip
+    """What a person holding Space once must get: exactly one turn, the question heard, a
+    reply with one of `answer_words`, and that reply said out loud (whisper hears it back
+    from the speaker's recording)."""
+    import numpy as np
+
+    from app.audio.resample import resample
+    from app.pipeline.turns import NO_SPEECH
+    from tests.realtools import similarity, words
+
+    turns = [e for e in events if e["kind"] == "listening"]
+    notices = [e["message"] for e in events if e["kind"] == "notice"]
+    said = [e["text"] for e in events if e["kind"] == "user_turn"]
+    assert len(turns) == 1, f"{len(turns)} turns for one hold of Space; notices: {notices}"
+    assert NO_SPEECH not in notices, notices
+    assert len(said) == 1 and similarity(said[0], question) >= 0.85, said
+    reply = finished["reply"]
+    assert any(w in words(reply) for w in answer_words), reply
+    loud = np.flatnonzero(np.abs(heard) > 0.02)
+    assert loud.size, "the speaker stayed silent"
+    spoken = heard[max(0, loud[0] - rate // 4) : loud[-1] + rate // 2]
+    back = stt.transcribe(resample(spoken, rate, 16000))
+    assert similarity(back, reply) >= 0.6, (back, reply)
