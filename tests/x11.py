@@ -109,6 +109,8 @@ class Window:
         child_env = {**xserver.env, **(env or {})}
         child_env["QT_QPA_PLATFORM"] = xserver.platform  # a real window there, not offscreen
         child_env.setdefault("PARLEY_CONFIG_DIR", str(workdir / "config"))
+        # A benchmark's questions are not the user's conversations (tests isolate both already).
+        child_env.setdefault("PARLEY_HISTORY_DIR", str(workdir / "history"))
         self.log_path = workdir / "window.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
