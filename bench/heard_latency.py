@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -106,9 +107,92 @@ class SpeakerMonitor:
         self.proc.wait(timeout=5)
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(stat: Path) -> float:
+    """utime + stime of one process or thread, in seconds (0 once it is gone)."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class CpuClock:
+    """Samples, every 10 ms, the CPU time of the display server (its whole process group:
+    sway and its Xwayland, or Xvfb) and of the window's GUI thread, so that the time from the
+    release to the first sound can be split by who computed meanwhile. On two cores every
+    other busy thread takes a core from one of the LLM's two threads."""
+
+    def __init__(self, server_pid: int, window_pid: int) -> None:
+        group = os.getpgid(server_pid)
+        self._server = []
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.getpgid(int(d.name)) == group:
+                        self._server.append(d / "stat")
+        self._gui = Path(f"/proc/{window_pid}/task/{window_pid}/stat")
+        self._samples: list[tuple[float, float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            server = sum(_cpu_seconds(s) for s in self._server)
+            self._samples.append((time.monotonic(), server, _cpu_seconds(self._gui)))
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        inside = [s for s in self._samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return {}
+        first, last = inside[0], inside[-1]
+        return {"display_server_cpu": round(last[1] - first[1], 3),
+                "gui_thread_cpu": round(last[2] - first[2], 3)}  # fmt: skip
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class PipelineLog(logging.Handler):
+    """The in-process turns' pipeline log, as the window's (tests/window_app.py) is kept."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[float, str]] = []
+        logger = logging.getLogger("app.pipeline")
+        logger.addHandler(self)
+        logger.setLevel(logging.DEBUG)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((time.monotonic(), record.getMessage()))
+
+    def turn(self) -> list[tuple[float, str]]:
+        """This turn's lines, in seconds from its release (the "released after" line)."""
+        lines, self.records = self.records, []
+        released = next((t for t, m in lines if "released after" in m), None)
+        if released is None:
+            return []
+        return [(round(t - released, 3), m[:100]) for t, m in lines]
+
+
+def breakdown(turns: list[dict], parts: tuple[str, ...]) -> dict[str, float | None]:
+    """Each part's median over the turns that measured it."""
+    medians: dict[str, float | None] = {}
+    for part in parts:
+        values = [t[part] for t in turns if t.get(part) is not None]
+        medians[part] = summary(values)["median"] if values else None
+    return medians
+
+
 def window_turn(
     x: XServer | WaylandServer, window: Window, monitor: SpeakerMonitor, wav: Path, i: int
 ) -> dict:
+    clock = CpuClock(x.proc.pid, window.proc.pid)
+    pressed = time.monotonic()
     x.key("keydown")
     window.wait_for("listening", i + 1, timeout=10)
     subprocess.run([str(VIRTUAL_AUDIO), "say", str(wav)], check=True, timeout=60)
@@ -123,6 +207,8 @@ def window_turn(
         heard = monitor.first_loud_after(released)
         time.sleep(0.05)
     time.sleep(0.3)
+    clock.close()
+    cpu = clock.between(released, heard) if heard is not None else {}
     keys = [
         e
         for e in window.events("key")
@@ -139,6 +225,11 @@ def window_turn(
         "pipeline": inside,
         "output_device": None if heard is None or inside is None else round(
             heard - (ended + inside), 4),
+        **cpu,
+        # The pipeline's own log of the turn (live transcripts, the speculation), in seconds
+        # from the release: what happened before the key went up decides what is left after.
+        "log": [(round(e["t"] - released, 3), e["message"][:100]) for e in window.events("log")
+                if pressed <= e["t"] <= finished["t"]],
         "transcript": finished["transcript"],
         "reply": finished["reply"],
         "waterfall": {k: v for k, v in finished["timings"].items() if k.startswith("t_")},
@@ -188,6 +279,7 @@ async def main_async(
         else:  # code from before the autorepeat fix would make several turns of one hold
             x.run("xset", "r", "off")
         monitor = SpeakerMonitor()
+        pipeline_log = PipelineLog()
         try:
             for i, question in enumerate((QUESTIONS * 3)[:n]):
                 audio = speak(question, tmp / f"q{i}.wav")
@@ -203,7 +295,9 @@ async def main_async(
                 if other is not None and not i % 2:
                     wx = await asyncio.to_thread(window_turn, *other, monitor, wav, i)
                 await fresh_cache(settings, engines)
+                pipeline_log.turn()  # not the fresh cache's
                 p = await streaming(settings, engines, audio, tmp)
+                p["log"] = pipeline_log.turn()
                 await fresh_cache(settings, engines)
                 s = await sequential(settings, engines, audio)
                 runs.append({"question": question, "window": w, "in_process": p,
@@ -217,18 +311,14 @@ async def main_async(
             monitor.close()
     engines.shutdown()
     heard = [r["window"]["heard"] for r in runs if r["window"]["heard"] is not None]
-    parts = ("xdotool", "release_delivered", "microphone_stopped", "pipeline", "output_device")
+    parts = ("xdotool", "release_delivered", "microphone_stopped", "pipeline", "output_device",
+             "display_server_cpu", "gui_thread_cpu")  # fmt: skip
     result = {
         "n": len(runs),
         "heard_from_outside": summary(heard),
         "in_process": summary([r["in_process"]["first_audio"] for r in runs]),
         "sequential": summary([r["sequential"]["first_audio"] for r in runs]),
-        "window_breakdown_median": {
-            part: summary([r["window"][part] for r in runs if r["window"][part] is not None])[
-                "median"
-            ]
-            for part in parts
-        },
+        "window_breakdown_median": breakdown([r["window"] for r in runs], parts),
         "missed": len(runs) - len(heard),
         "runs": runs,
     }
@@ -254,6 +344,7 @@ async def main_async(
         )
         diffs = [r["window"]["heard"] - r["window_x11"]["heard"] for r in both]
         result["wayland_minus_x11_paired_median"] = summary(diffs)["median"]
+        result["x11_breakdown_median"] = breakdown([r["window_x11"] for r in both], parts)
     return result
 
 
