@@ -243,3 +243,22 @@ def test_the_assistant_editor_saves_revisions(qtbot, qloop, settings) -> None:
     dialog.instructions.setPlainText("Another.")
     assert dialog.save() is None and "already" in dialog.message.text()
     assert [a.name for a in w.assistants.list()] == ["Parley", "Chef"]
+
+
+def test_a_long_title_is_shortened_to_the_list_not_scrolled_sideways(
+    qtbot, qloop, settings
+) -> None:
+    w = fake_window(qtbot, qloop, settings, ["It was founded in 753 BC."])
+    w.resize(1000, 700)
+    # A file name cannot wrap at a space: word wrap left this row wider than the list.
+    long = "What is in quarterly_report_2026_final_version_three_revised_for_the_board.pdf"
+    ask(qtbot, w, long)
+    qtbot.wait(50)
+    view = w.sidebar.list
+    rect = view.visualRect(w.sidebar.model.index(0))
+    title = w.sidebar.model.rows[0].title
+    assert view.viewport().width() < view.fontMetrics().horizontalAdvance(title)  # it must elide
+    assert rect.width() <= view.viewport().width()
+    assert view.horizontalScrollBar().maximum() == 0
+    # Both lines, the title and when, fit in the row.
+    assert rect.height() >= 2 * view.fontMetrics().lineSpacing()

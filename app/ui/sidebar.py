@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -104,6 +107,15 @@ class ChatListModel(QAbstractListModel):
         return -1
 
 
+class _RowDelegate(QStyledItemDelegate):
+    """Rows as wide as the list, whatever the title: each line is elided to fit. The row's
+    own width hint would be its longest line's, and one long title gave every row a
+    sideways scrollbar."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
+        return QSize(1, super().sizeHint(option, index).height())
+
+
 class Sidebar(QWidget):
     open_requested = Signal(int)
     deleted = Signal(int)  # the chat went to the trash (the window leaves it if open)
@@ -123,8 +135,11 @@ class Sidebar(QWidget):
         self.list = QListView()
         self.list.setObjectName("chatList")
         self.list.setModel(self.model)
-        self.list.setWordWrap(True)
+        self.list.setWordWrap(False)  # a title and a time (or a match), one line each
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setUniformItemSizes(True)  # layout of 10,000 rows without measuring each
+        self.list.setItemDelegate(_RowDelegate(self.list))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.activated.connect(self._activated)
