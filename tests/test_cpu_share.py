@@ -56,7 +56,6 @@ def rate_of(engines, name: str, work, seconds: float = 0.0, during=None):
     does not count as a fraction of one."""
     stop = threading.Event()
     ends: list[float] = []
-    window: list[float] = []
 
     def loop() -> None:
         while not stop.is_set():
@@ -66,12 +65,12 @@ def rate_of(engines, name: str, work, seconds: float = 0.0, during=None):
     future = engines.worker(name).submit(loop)
     while not ends:  # the engine is computing before the window opens
         time.sleep(0.005)
-    window.append(time.monotonic())
+    opened = time.monotonic()
     other = during() if during is not None else time.sleep(seconds)
-    window.append(time.monotonic())
+    closed = time.monotonic()
     stop.set()
     future.result()
-    inside = [t for t in ends if window[0] <= t <= window[1]]
+    inside = [t for t in ends if opened <= t <= closed]
     assert len(inside) >= 3, f"{name}: too few runs to measure ({len(inside)})"
     rate = (len(inside) - 1) / (inside[-1] - inside[0])
     return rate if during is None else (rate, other)

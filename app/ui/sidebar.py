@@ -136,10 +136,8 @@ class Sidebar(QWidget):
         self.list.setObjectName("chatList")
         self.list.setModel(self.model)
         self.list.setWordWrap(False)  # a title and a time (or a match), one line each
-        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setUniformItemSizes(True)  # layout of 10,000 rows without measuring each
         self.list.setItemDelegate(_RowDelegate(self.list))
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.activated.connect(self._activated)
