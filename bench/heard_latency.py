@@ -13,11 +13,14 @@ backend, the key held by wtype; see tests/wayland.py). For each question:
       in this process (what `parley ask --realtime` reports: release to the first sample
       handed to the output);
   (s) sequential: transcribe all, generate all, synthesise all;
+  with --headless also (h) the session with the real microphone and speaker and no window,
+  and (o) the real speaker only (the question fed as in (p)), which split the window's extra
+  time into what Qt and the display add and what the sound stack adds;
 interleaved (w, p, s, w, p, s, ...) so all see the same machine. For (w) the time is split
 where it goes: the X server and Qt delivering the release, stopping the microphone, the
 pipeline (the app's own first_audio), and the output device (buffers, the sound server).
 
-    .venv/bin/python bench/heard_latency.py [--n 10] [--out artifacts/heard.json]
+    .venv/bin/python bench/heard_latency.py [--n 10] [--headless] [--out artifacts/heard.json]
 """
 
 from __future__ import annotations
@@ -41,7 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.audio.capture import STT_RATE  # noqa: E402
 from app.audio.resample import resample  # noqa: E402
+from app.audio.sounddevice_backend import SoundDeviceBackend  # noqa: E402
 from app.audio.wavfile import write_wav  # noqa: E402
+from app.bus.events import TurnFinished  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.headless import _speak_in_real_time  # noqa: E402
+from app.pipeline.engines import Engines  # noqa: E402
+from app.session import Session  # noqa: E402
 from bench.latency import (  # noqa: E402
     QUESTIONS,
     fresh_cache,
@@ -236,6 +245,64 @@ def window_turn(
     }  # fmt: skip
 
 
+def quiet_tail(audio: np.ndarray) -> float:
+    loud = np.flatnonzero(np.abs(audio) > 0.02)
+    return round((audio.size - 1 - int(loud[-1])) / STT_RATE, 3) if loud.size else 0.0
+
+
+async def headless_turn(
+    settings: Settings,
+    engines: Engines,
+    monitor: SpeakerMonitor,
+    wav: Path,
+    audio: np.ndarray | None = None,
+) -> dict:
+    """(h) The app's session with the real microphone and speaker (PulseAudio), no window:
+    the same hold, speech and release as (w), timed at the speaker, so that what the window
+    adds (Qt, the display) is told apart from what the real sound stack adds. With `audio`,
+    (o): the real speaker only, the question fed to the capture path as in (p)."""
+    loop = asyncio.get_running_loop()
+    session = Session(settings, engines.bus, engines=engines, backend=SoundDeviceBackend())
+    assert session.recorder is not None and session.player is not None, session.audio_error
+    done: asyncio.Future[TurnFinished] = loop.create_future()
+    unsubscribe = engines.bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+    try:
+        if audio is not None:  # the speaker only: the question fed as in (p)
+            await _speak_in_real_time(session, audio)
+            released = time.monotonic()
+            captured = audio
+        else:
+            turn_id = session.turns.begin_listening(session.recorder)
+            session.recorder.start()
+            await asyncio.to_thread(
+                subprocess.run, [str(VIRTUAL_AUDIO), "say", str(wav)], check=True, timeout=60
+            )
+            released = time.monotonic()
+            captured = session.recorder.stop()
+            session.turns.submit_audio(turn_id, captured)
+        result = await asyncio.wait_for(done, 120)
+        heard = None
+        deadline = time.monotonic() + 5
+        while heard is None and time.monotonic() < deadline:
+            heard = monitor.first_loud_after(released)
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+    finally:
+        unsubscribe()
+        session.turns.close()
+        session.player.close()
+    return {
+        "heard": None if heard is None else round(heard - released, 4),
+        "pipeline": result.timings["first_audio"],
+        # The quiet after the last word that reached the app before the release, against
+        # (o)'s: less would mean the microphone's latency cut the end of the question off.
+        "quiet_tail": quiet_tail(captured),
+        "reply": result.reply,
+        "transcript": result.transcript,
+        "waterfall": {k: v for k, v in result.timings.items() if k.startswith("t_")},
+    }
+
+
 async def main_async(
     n: int,
     tmp: Path,
@@ -243,6 +310,7 @@ async def main_async(
     extra: dict | None = None,
     wayland: bool = False,
     and_x11: bool = False,
+    headless: bool = False,
 ) -> dict:
     settings, engines = await load_engines()
     subprocess.run([str(VIRTUAL_AUDIO), "start"], check=True)
@@ -294,6 +362,15 @@ async def main_async(
                 w = await asyncio.to_thread(window_turn, x, window, monitor, wav, i)
                 if other is not None and not i % 2:
                     wx = await asyncio.to_thread(window_turn, *other, monitor, wav, i)
+                h = None
+                if headless:
+                    await fresh_cache(settings, engines)
+                    pipeline_log.turn()
+                    h = await headless_turn(settings, engines, monitor, wav)
+                    h["log"] = pipeline_log.turn()
+                    await fresh_cache(settings, engines)
+                    h["speaker_only"] = await headless_turn(settings, engines, monitor, wav, audio)
+                    h["speaker_only"]["log"] = pipeline_log.turn()
                 await fresh_cache(settings, engines)
                 pipeline_log.turn()  # not the fresh cache's
                 p = await streaming(settings, engines, audio, tmp)
@@ -301,8 +378,9 @@ async def main_async(
                 await fresh_cache(settings, engines)
                 s = await sequential(settings, engines, audio)
                 runs.append({"question": question, "window": w, "in_process": p,
-                             "sequential": s, "window_x11": wx})  # fmt: skip
+                             "sequential": s, "window_x11": wx, "headless": h})  # fmt: skip
                 also = f", on X11 {wx['heard']} s" if wx else ""
+                also += f", headless {h['heard']} s" if h else ""
                 print(f"{question!r}: window heard {w['heard']} s "
                       f"(pipeline {w['pipeline']}){also}, in-process "
                       f"{p['first_audio']:.3f} s, sequential {s['first_audio']:.3f} s",
@@ -336,6 +414,21 @@ async def main_async(
         gaps = [r["window"]["heard"] - r["in_process"]["first_audio"] for r in group]
         result[key] = summary(gaps)["median"] if gaps else None
     result["same_reply_turns"] = len(same)
+    alone = [r for r in pairs if r["headless"] and r["headless"]["heard"] is not None]
+    if alone:
+        result["heard_headless"] = summary([r["headless"]["heard"] for r in alone])
+        result["window_minus_headless_paired_median"] = summary(
+            [r["window"]["heard"] - r["headless"]["heard"] for r in alone]
+        )["median"]
+        result["heard_speaker_only"] = summary(
+            [r["headless"]["speaker_only"]["heard"] for r in alone]
+        )
+        result["speaker_only_minus_in_process_paired_median"] = summary(
+            [r["headless"]["speaker_only"]["heard"] - r["in_process"]["first_audio"] for r in alone]
+        )["median"]
+        result["headless_minus_in_process_paired_median"] = summary(
+            [r["headless"]["heard"] - r["in_process"]["first_audio"] for r in alone]
+        )["median"]
     both = [r for r in pairs if r["window_x11"] and r["window_x11"]["heard"] is not None]
     if both:
         result["heard_x11"] = summary([r["window_x11"]["heard"] for r in both])
@@ -369,13 +462,26 @@ def main() -> int:
         help="with --wayland: also the window on Xvfb, turns "
         "interleaved (the two displays side by side)",
     )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="also the session with the real microphone and speaker and no window",
+    )
     args = parser.parse_args()
     if args.and_x11 and not args.wayland:
         parser.error("--and-x11 goes with --wayland")
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.window_setting)}
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(
-            main_async(args.n, Path(tmp), not args.no_autorepeat, extra, args.wayland, args.and_x11)
+            main_async(
+                args.n,
+                Path(tmp),
+                not args.no_autorepeat,
+                extra,
+                args.wayland,
+                args.and_x11,
+                args.headless,
+            )
         )
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
     if args.out:
