@@ -289,8 +289,7 @@ async def headless_turn(
         await asyncio.sleep(0.3)
     finally:
         unsubscribe()
-        session.turns.close()
-        session.player.close()
+        session.close(keep_engines=True)
     return {
         "heard": None if heard is None else round(heard - released, 4),
         "pipeline": result.timings["first_audio"],

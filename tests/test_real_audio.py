@@ -263,6 +263,73 @@ def test_spoken_turn_through_the_virtual_mic_and_speaker(
     assert similarity(heard, result.reply) >= 0.85, (heard, result.reply)
 
 
+def streams_into_the_speaker() -> int:
+    """Playback streams the sound server has open into the virtual speaker: its own view of
+    whether an application is keeping the speaker (and the server) busy."""
+
+    def pactl(*args: str) -> list[list[str]]:
+        out = subprocess.run(["pactl", "list", "short", *args], capture_output=True, text=True)
+        return [line.split("\t") for line in out.stdout.splitlines() if line.strip()]
+
+    speaker = next(row[0] for row in pactl("sinks") if row[1] == "speaker")
+    return sum(1 for row in pactl("sink-inputs") if row[1] == speaker)
+
+
+@audio
+def test_an_idle_parley_closes_the_speaker_and_the_next_reply_is_heard_whole(
+    backend, real_models, settings, tmp_path
+):
+    """An open output stream plays silence through the sound server all the time (60 ms of
+    CPU a second here, with nothing to say): once idle, Parley closes it, and opens it again
+    when the next turn begins, without clipping that reply's first words."""
+    recording: list[SpeakerRecording] = []
+
+    async def scenario() -> tuple[list[int], TurnFinished]:
+        loop = asyncio.get_running_loop()
+        bus = EventBus(loop)
+        session = Session(
+            settings, bus, engines=real_models.engines(bus, settings), backend=backend
+        )
+        session.speaker_idle_seconds = 0.5
+        seen = []
+
+        async def ask(text: str) -> TurnFinished:
+            finished: asyncio.Future[TurnFinished] = loop.create_future()
+            off = bus.subscribe(TurnFinished, lambda e: finished.done() or finished.set_result(e))
+            session.turns.ask(text)
+            await asyncio.sleep(0.05)
+            seen.append(await asyncio.to_thread(streams_into_the_speaker))  # a turn: open
+            result = await asyncio.wait_for(finished, 120)
+            off()
+            return result
+
+        try:
+            session.start()
+            await loop.run_in_executor(None, session.engines.wait)
+            await ask("Say hello.")
+            await asyncio.sleep(1.5)
+            seen.append(await asyncio.to_thread(streams_into_the_speaker))  # idle: closed
+            recording.append(SpeakerRecording(tmp_path / "speaker.wav"))
+            await asyncio.to_thread(recording[0].wait_started)
+            result = await ask("What is the capital of France?")
+            await asyncio.sleep(1.0)  # the reply's tail through the server into the recording
+        finally:
+            session.close()
+        return seen, result
+
+    try:
+        seen, result = asyncio.run(scenario())
+    finally:
+        if recording:
+            recorded, rate = recording[0].stop()
+    assert seen == [1, 0, 1], seen
+    assert "paris" in words(result.reply), result
+    heard = real_models.stt.transcribe(resample(recorded, rate, STT_RATE))
+    # Played from a stream opened for it: all of it, its first words too.
+    assert similarity(heard, result.reply) >= 0.85, (heard, result.reply)
+    assert words(heard)[:2] == words(result.reply)[:2], (heard, result.reply)
+
+
 # --- no PortAudio ---------------------------------------------------------------------------
 
 HIDE_PORTAUDIO = '''\

@@ -1,14 +1,17 @@
 """Reply playback: one output stream at the device's native rate, fed chunk by chunk.
 
-The stream stays open while the app runs, so the first reply sample plays within one block of
-being queued. `stop()` empties the queue, so the next block the device pulls is silence: with
-10 ms blocks that is a barge-in within a few tens of milliseconds. The player counts how many
-samples of each sentence were really played, so an interrupted reply keeps only what the user
-heard.
+The stream is open while a turn runs and for a few seconds after (the session opens it when a
+turn begins and closes it once idle: an open PulseAudio stream cost 60 ms of CPU a second
+here, playing silence, on a machine doing nothing), so the first reply sample plays within one
+block of being queued; reopening takes about 3 ms. `stop()` empties the queue, so the next
+block the device pulls is silence: with 10 ms blocks that is a barge-in within a few tens of
+milliseconds. The player counts how many samples of each sentence were really played, so an
+interrupted reply keeps only what the user heard.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -16,8 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.audio.backend import AudioBackend, DeviceInfo, Stream, open_native_stream
+from app.audio.backend import (
+    AudioBackend,
+    AudioUnavailable,
+    DeviceInfo,
+    Stream,
+    open_native_stream,
+)
 from app.audio.resample import resample
+
+log = logging.getLogger(__name__)
 
 # 10 ms blocks: PortAudio then buffers 20 ms ahead instead of 40 ms (measured through the
 # PulseAudio ALSA plugin), which the user hears as 20 ms less delay, and barge-in silences
@@ -75,11 +86,38 @@ class Player:
             stream.stop()
             stream.close()
 
+    def close_if_idle(self) -> bool:
+        """Close the speaker if nothing is queued or playing (call on the thread that
+        enqueues, so no chunk can arrive meanwhile, and between turns: within one, the queue
+        can be empty while the next sentence is synthesised); whether it is closed now."""
+        with self._lock:
+            busy = bool(self._queue or self._cues)
+            stream = None if busy else self._stream
+            if stream is not None:
+                self._stream = None
+        if stream is not None:
+            stream.abort()  # nothing is left to play: no need to wait for the buffers
+            stream.close()
+        return self._stream is None
+
+    def _reopen(self) -> bool:
+        """Open the speaker again for audio that arrives while it is closed (the session
+        opens it when a turn begins, so this is the fallback); whether it is open."""
+        if self._stream is None:
+            try:
+                self.open()
+            except AudioUnavailable as exc:
+                log.warning("reply audio dropped: %s", exc)
+                return False
+        return True
+
     @property
     def is_open(self) -> bool:
         return self._stream is not None
 
     def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None:
+        if not self._reopen():
+            return  # finish() still reports the turn done, with nothing heard
         data = resample(samples, rate, self.rate)
         with self._lock:
             self._queue.append(_Chunk(turn_id, index, data))
@@ -94,7 +132,7 @@ class Player:
     def play_cue(self, samples: np.ndarray, rate: int) -> None:
         """A short interface sound, mixed over whatever plays: the chime at the key's release
         must not hold the reply back for its 0.18 s (queued, it did). Not part of any turn."""
-        if self._stream is not None:
+        if self._reopen():
             data = resample(samples, rate, self.rate)
             with self._lock:
                 self._cues.append(_Chunk(0, 0, data))
