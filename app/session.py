@@ -101,14 +101,10 @@ class Session:
         if self._idle_close is not None:
             self._idle_close.cancel()
             self._idle_close = None
-        player = self.player
-        if player is None or player.is_open:
-            return
-        try:
-            player.open()
-        except AudioUnavailable as exc:
+        problem = self.player.ensure_open() if self.player is not None else ""
+        if problem:
             self.bus.publish(
-                ErrorRaised(turn_id=ev.turn_id, source="audio", message=f"Can't speak: {exc}")
+                ErrorRaised(turn_id=ev.turn_id, source="audio", message=f"Can't speak: {problem}")
             )
 
     def _speaker_idle_later(self, _ev: PlaybackFinished | TurnFinished | None) -> None:

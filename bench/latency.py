@@ -75,7 +75,7 @@ async def streaming(
     await _speak_in_real_time(session, audio)
     result = await asyncio.wait_for(done, 120)
     unsubscribe()
-    session.turns.close()
+    session.close(keep_engines=True)  # the models serve the next turn
     waterfall = {k: v for k, v in result.timings.items() if k.startswith("t_")}
     return {"first_audio": result.timings["first_audio"], "stt": result.timings["stt"],
             "first_token": result.timings["t_first_token"], "waterfall": waterfall,

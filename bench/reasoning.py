@@ -44,7 +44,7 @@ async def turn(settings, engines, question: str, tmp: Path) -> dict:  # noqa: AN
     result = await asyncio.wait_for(done, 180)
     for unsubscribe in off:
         unsubscribe()
-    session.turns.close()
+    session.close(keep_engines=True)  # the models serve the next turn
     return {"reply": result.reply, "first_audio": result.timings["first_audio"], "tools": tools}
 
 

@@ -1,10 +1,9 @@
 """Reply playback: one output stream at the device's native rate, fed chunk by chunk.
 
 The stream is open while a turn runs and for a few seconds after (the session opens it when a
-turn begins and closes it once idle: an open PulseAudio stream cost 60 ms of CPU a second
-here, playing silence, on a machine doing nothing), so the first reply sample plays within one
-block of being queued; reopening takes about 3 ms. `stop()` empties the queue, so the next
-block the device pulls is silence: with 10 ms blocks that is a barge-in within a few tens of
+turn begins and closes it once idle; see SPEAKER_IDLE_SECONDS), so the first reply sample
+plays within one block of being queued. `stop()` empties the queue, so the next block the
+device pulls is silence: with 10 ms blocks that is a barge-in within a few tens of
 milliseconds. The player counts how many samples of each sentence were really played, so an
 interrupted reply keeps only what the user heard.
 """
@@ -100,23 +99,24 @@ class Player:
             stream.close()
         return self._stream is None
 
-    def _reopen(self) -> bool:
-        """Open the speaker again for audio that arrives while it is closed (the session
-        opens it when a turn begins, so this is the fallback); whether it is open."""
+    def ensure_open(self) -> str:
+        """Open the speaker if it is closed (the session does when a turn begins; audio that
+        arrives while it is closed does too): '' once open, else why not, for the user."""
         if self._stream is None:
             try:
                 self.open()
             except AudioUnavailable as exc:
-                log.warning("reply audio dropped: %s", exc)
-                return False
-        return True
+                return str(exc)
+        return ""
 
     @property
     def is_open(self) -> bool:
         return self._stream is not None
 
     def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None:
-        if not self._reopen():
+        problem = self.ensure_open()
+        if problem:
+            log.warning("reply audio dropped: %s", problem)
             return  # finish() still reports the turn done, with nothing heard
         data = resample(samples, rate, self.rate)
         with self._lock:
@@ -132,7 +132,7 @@ class Player:
     def play_cue(self, samples: np.ndarray, rate: int) -> None:
         """A short interface sound, mixed over whatever plays: the chime at the key's release
         must not hold the reply back for its 0.18 s (queued, it did). Not part of any turn."""
-        if self._reopen():
+        if not self.ensure_open():
             data = resample(samples, rate, self.rate)
             with self._lock:
                 self._cues.append(_Chunk(0, 0, data))
