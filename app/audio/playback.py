@@ -5,7 +5,9 @@ turn begins and closes it once idle; see SPEAKER_IDLE_SECONDS), so the first rep
 plays within one block of being queued. `stop()` empties the queue, so the next block the
 device pulls is silence: with 10 ms blocks that is a barge-in within a few tens of
 milliseconds. The player counts how many samples of each sentence were really played, so an
-interrupted reply keeps only what the user heard.
+interrupted reply keeps only what the user heard. A reply's first sound starts at its voice's
+onset: the quiet a voice puts before it (piper: 30-64 ms per sentence) is skipped there, and
+only there (between sentences it is part of the pause).
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ log = logging.getLogger(__name__)
 # PulseAudio ALSA plugin), which the user hears as 20 ms less delay, and barge-in silences
 # the speaker within 10 ms. 100 callbacks a second cost nothing measurable.
 BLOCK_SECONDS = 0.01
+
+# What counts as the voice's onset at the start of a reply: piper's quiet before it stays under
+# 0.003 (RMS about 0.0003, -70 dBFS). A little of that quiet is kept so the attack stays whole.
+ONSET_LEVEL = 0.003
+ONSET_MARGIN_SECONDS = 0.005
+MAX_SKIP_SECONDS = 0.25  # a longer quiet opening is left alone: it was meant
+
+
+def skip_leading_quiet(samples: np.ndarray, rate: int) -> np.ndarray:
+    """`samples` from just before the first sound (all of them if the opening has none)."""
+    head = np.abs(samples[: int(MAX_SKIP_SECONDS * rate)])
+    loud = np.flatnonzero(head > ONSET_LEVEL)
+    if loud.size == 0:
+        return samples
+    return samples[max(0, int(loud[0]) - int(ONSET_MARGIN_SECONDS * rate)) :]
 
 
 @dataclass
@@ -119,6 +136,10 @@ class Player:
             log.warning("reply audio dropped: %s", problem)
             return  # finish() still reports the turn done, with nothing heard
         data = resample(samples, rate, self.rate)
+        if turn_id and turn_id not in self._progress:
+            # The reply's first sound: its quiet opening would be heard as that much more wait
+            # (the bus drops chunks of a cancelled turn, so a turn's first chunk comes first).
+            data = skip_leading_quiet(data, self.rate)
         with self._lock:
             self._queue.append(_Chunk(turn_id, index, data))
             if turn_id and turn_id != self._speaking:
