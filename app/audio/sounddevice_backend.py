@@ -80,26 +80,19 @@ class SoundDeviceBackend:
         def output_cb(outdata: Any, frames: int, time: Any, status: Any) -> None:
             callback(outdata)
 
+        params = {
+            "device": device.index,
+            "samplerate": samplerate,
+            "channels": channels,
+            "blocksize": blocksize,
+            "dtype": "float32",
+            "latency": "low",
+        }
         try:
             if kind == "input":
-                stream = sd.InputStream(
-                    device=device.index,
-                    samplerate=samplerate,
-                    channels=channels,
-                    blocksize=blocksize,
-                    dtype="float32",
-                    latency="low",
-                )
+                stream = sd.InputStream(**params)
                 return PolledInput(stream, blocksize, callback, sd.PortAudioError)
-            return sd.OutputStream(
-                device=device.index,
-                samplerate=samplerate,
-                channels=channels,
-                blocksize=blocksize,
-                dtype="float32",
-                latency="low",
-                callback=output_cb,
-            )
+            return sd.OutputStream(**params, callback=output_cb)
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioUnavailable(
                 f"Could not open the {kind} device '{device.name}': {exc}"
