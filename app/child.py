@@ -23,6 +23,8 @@ def run_module(argv: list[str]) -> int:
         print(f"parley: {module} is not a part of Parley.", file=sys.stderr)
         return 2
     sys.argv = [module, *args]
+    # A child speaks to its parent, not to a terminal: its output goes out byte for byte.
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as done:

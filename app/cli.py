@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from app import __version__
 from app.config import LIMITS, Settings, out_of_range
+from app.safety.terminal import guarded_output
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -195,6 +196,7 @@ def settings_from_args(args: argparse.Namespace, problems: list[str] | None = No
     return settings
 
 
+@guarded_output
 def main(argv: Sequence[str] | None = None) -> int:
     from app.child import FLAG, run_module
 
@@ -206,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.logs import setup_logging
 
     setup_logging(args.verbose)
+    from app.storage.private import make_private
+
+    make_private()  # before anything is written: an older install's folders are fixed too
     if args.self_test:
         from app.self_test import self_test
 

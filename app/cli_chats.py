@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import history_dir
+from app.safety.output_path import output_problem, write_output
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
 
@@ -57,8 +58,11 @@ def write_out(text: str, output: str | None, force: bool) -> int:
     out = Path(output)
     if out.exists() and not force:
         return _fail(f"{out} already exists; choose another name, or add --force.", 2)
+    problem = output_problem(out)
+    if problem:
+        return _fail(problem, 2)
     try:
-        out.write_text(text + "\n", encoding="utf-8")
+        write_output(out, (text + "\n").encode("utf-8"))
     except OSError as exc:
         return _fail(f"Could not write {out}: {exc.strerror or exc}.")
     print(f"Wrote {out}")

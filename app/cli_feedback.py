@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings
+from app.safety.output_path import output_problem
 from app.storage.database import StoreUnavailable
 from app.storage.dataset import FORMATS
 
@@ -37,8 +38,9 @@ def run_feedback(args: argparse.Namespace, settings: Settings) -> int:
         out = Path(args.output)
         if out.exists() and not args.force:
             return _fail(f"{out} already exists; choose another name, or add --force.", 2)
-        if out.is_dir() or not out.parent.is_dir():
-            return _fail(f"Cannot write {out}: no such folder, or it is one.", 2)
+        problem = output_problem(out, "the dataset")
+        if problem:
+            return _fail(problem, 2)
     try:
         store = open_store()
     except StoreUnavailable as exc:

@@ -33,6 +33,7 @@ from app.bus.events import (
 from app.config import Settings
 from app.knowledge.extract import FileError
 from app.pipeline.engines import Engines
+from app.safety.output_path import output_problem
 from app.session import Session
 from app.storage.assistants import BUILTIN, Assistant
 from app.storage.chats import ChatStore
@@ -89,16 +90,13 @@ def _unwritable(out: Path) -> str:
             if not parent.is_dir():
                 return f"Cannot write the spoken reply to {out}: {parent} is a file, not a folder."
             break
-    existed = out.exists()
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("ab"):
-            pass
+        if not out.is_symlink():
+            out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return f"Cannot write the spoken reply to {out}: {exc.strerror or exc}."
-    if not existed:
-        out.unlink(missing_ok=True)
-    return ""
+    # Not opened to try: a FIFO would block here, and a device needs no test write.
+    return output_problem(out, "the spoken reply")
 
 
 def _overwrites_input(out: Path, args: argparse.Namespace) -> str:
@@ -233,7 +231,34 @@ def _history(args: argparse.Namespace) -> tuple[ChatStore | None, int | None, st
     elif chat_id is not None and store.chat(chat_id) is None:
         store.close()
         return None, None, f"There is no conversation {chat_id}; `parley chats list` shows them."
+    problem = _hold(store, chat_id)
+    if problem:
+        store.close()
+        return None, None, problem
     return store, chat_id, ""
+
+
+def _hold(store: ChatStore, chat_id: int | None) -> str:
+    """Keep the chat to this process while it asks (app/storage/chat_lock.py): wait for
+    another `parley` answering in it, before its history is read. Why not, or ''."""
+    from app.storage.chat_lock import ChatBusy, ChatLocks
+
+    store.locks = ChatLocks(store.path.parent)
+    if chat_id is None:
+        return ""  # the chat this turn starts is held as it is created
+
+    def waiting() -> None:
+        print(f"parley: conversation {chat_id} is answering another question; this one "
+              "waits for its answer.", file=sys.stderr, flush=True)  # fmt: skip
+
+    try:
+        store.locks.wait_for(chat_id, waiting)
+    except ChatBusy as exc:
+        return str(exc)
+    except OSError as exc:  # a read-only history folder: nothing will be saved anyway
+        store.locks = None
+        print(f"parley: could not reserve conversation {chat_id}: {exc}", file=sys.stderr)
+    return ""
 
 
 async def _ask(

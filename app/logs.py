@@ -11,6 +11,7 @@ import logging.handlers
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -26,6 +27,23 @@ def log_file() -> Path:
     return folder / "parley.log"
 
 
+class _PrivateFileHandler(logging.handlers.RotatingFileHandler):
+    """The log, and each file it rolls over to, readable by the user only: it holds what
+    was asked and answered, in failures' details."""
+
+    def _open(self) -> Any:
+        def owner_only(path: str, flags: int) -> int:
+            return os.open(path, flags, 0o600)
+
+        return open(
+            self.baseFilename,
+            self.mode,
+            encoding=self.encoding,
+            errors=self.errors,
+            opener=owner_only,
+        )
+
+
 def setup_logging(verbose: bool = False) -> Path | None:
     """Send the log to `log_file()` (and stderr when `verbose`); the file, or None when it
     can't be written (then only critical messages reach stderr: never a traceback)."""
@@ -36,7 +54,7 @@ def setup_logging(verbose: bool = False) -> Path | None:
     path: Path | None = log_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        to_file = logging.handlers.RotatingFileHandler(
+        to_file = _PrivateFileHandler(
             path, maxBytes=LOG_BYTES, backupCount=2, encoding="utf-8", delay=True
         )
         to_file.setFormatter(form)

@@ -127,6 +127,8 @@ class Script:
     tool_calls: list[tuple[str, str]] = field(default_factory=list)
     after_tools: list[str] = field(default_factory=lambda: ["Done."])
     words_before_calls: bool = False  # the calling reply first streams `pieces`
+    echo: str = ""  # the reply is this followed by the last message's text (then `pieces`)
+    delay: float = 0.0  # seconds before a chat reply begins (a model reading its prompt)
 
 
 class ScriptedServer:
@@ -190,6 +192,9 @@ class ScriptedServer:
                 calling = bool(s.tool_calls) and not answered
                 quiet = calling and not s.words_before_calls
                 pieces = s.after_tools if answered else ([] if quiet else s.pieces)
+                if s.echo:
+                    pieces = [s.echo, str(last), *pieces]
+                time.sleep(s.delay)
                 if not s.stream:
                     message = {"role": "assistant", "content": "".join(pieces)}
                     self._json(200, {"choices": [{"index": 0, "message": message}]})

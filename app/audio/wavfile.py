@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
 from app.audio.resample import to_mono
+from app.safety.input_path import special_file
+from app.safety.output_path import write_output
 
 
 class AudioFileError(Exception):
@@ -21,6 +23,9 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
         raise AudioFileError(f"The audio file {path} does not exist.")
     if path.is_dir():
         raise AudioFileError(f"{path} is a folder, not an audio file.")
+    special = special_file(path, "an audio file")
+    if special:
+        raise AudioFileError(special)
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -33,15 +38,13 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    """Write a 16-bit WAV through a temporary file renamed over `path`: a full disk leaves
-    the old file (or none), never a truncated one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        soundfile.write(
-            str(tmp), np.asarray(samples, dtype=np.float32), rate, subtype="PCM_16", format="WAV"
-        )
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write a 16-bit WAV to `path` as app.safety.output_path does: a regular file whole or
+    not at all (a full disk leaves the old file, or none), a device or FIFO written into,
+    a symlink followed. Raises OSError."""
+    if not path.is_symlink():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    wav = io.BytesIO()
+    soundfile.write(
+        wav, np.asarray(samples, dtype=np.float32), rate, subtype="PCM_16", format="WAV"
+    )
+    write_output(path, wav.getvalue())

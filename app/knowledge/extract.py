@@ -20,9 +20,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from app.child import child_command
+from app.knowledge.zip_limits import DOCX_LIMITS, ZipTooBig, check_zip
+from app.safety.input_path import special_file
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 PDF_SECONDS = 120.0  # per file; a 300-page text PDF takes a few seconds here
+DOCX_SECONDS = 60.0  # per file; python-docx reads a 500-page document in a few seconds
+DOCX = "Word document"
 TEXT_SUFFIXES = set(
     [
         ".txt",
@@ -134,6 +138,9 @@ def read_document(
         raise FileError(f"Could not open {path}: {exc.strerror or exc}.") from None
     if path.is_dir():
         raise FileError(f"{path} is a folder; attach the files in it.")
+    special = special_file(path, "a document")
+    if special:
+        raise FileError(special)
     kind = kind_of(path)
     if kind is None:
         what = f"{path.suffix} files" if path.suffix else "files without a known extension"
@@ -145,7 +152,7 @@ def read_document(
     if kind == "pdf":
         sections, notices = _pdf(path, ocr, pdf_seconds)
     elif kind == "docx":
-        sections, notices = _docx(path), []
+        sections, notices = _docx(path, min(pdf_seconds, DOCX_SECONDS)), []
     else:
         text = decode(data, path.name)
         if kind == "html":
@@ -321,49 +328,48 @@ def _html(text: str) -> list[Section]:
     return _markdown(flat)
 
 
-def _docx(path: Path) -> list[Section]:
+# --- DOCX and PDF, in a child process with a time limit -----------------------------------
+
+
+def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
+    """What the reader `module` printed for `path`; FileError when it ran past `seconds`
+    (killed) or failed, naming the file and `what` it should have been."""
     try:
-        import docx
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise FileError(f"Reading DOCX files needs python-docx ({exc}).") from None
+        run = subprocess.run(
+            [*child_command(module), str(path)], capture_output=True, timeout=seconds
+        )
+    except subprocess.TimeoutExpired:
+        raise FileError(
+            f"{path.name}: reading this {what} took over {seconds:.0f} seconds, so Parley "
+            "stopped. It may be damaged; try saving it again as a new file."
+        ) from None
+    if run.returncode != 0:
+        reason = run.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise FileError(
+            f"{path.name} is not a readable {what} ({reason[-1] if reason else 'crashed'})."
+        )
+    return run.stdout
+
+
+def _docx(path: Path, seconds: float) -> list[Section]:
     try:
-        document = docx.Document(str(path))
-    except Exception as exc:  # python-docx raises many kinds for a broken file
-        raise FileError(f"{path.name} is not a readable Word document ({exc}).") from None
+        check_zip(path, DOCX_LIMITS)
+    except ZipTooBig as exc:
+        raise FileError(f"{path.name} is not a readable Word document: {exc}.") from None
     lines = []
-    for para in document.paragraphs:
-        style = (para.style.name or "").lower() if para.style is not None else ""
-        if style.startswith("heading") and style[-1:].isdigit():
-            lines.append("#" * int(style[-1]) + " " + para.text)
-        elif para.text.strip():
-            lines.append(para.text)
+    for level, text in json.loads(_child("app.knowledge.docx_text", path, seconds, DOCX)):
+        if level:
+            lines.append("#" * level + " " + text)
+        elif text.strip():
+            lines.append(text)
         lines.append("")
     return _markdown("\n".join(lines))
-
-
-# --- PDF, in a child process ------------------------------------------------------------------
 
 
 def _pdf(
     path: Path, ocr: Callable[[bytes], str] | None, seconds: float
 ) -> tuple[list[Section], list[str]]:
-    try:
-        run = subprocess.run(
-            [*child_command("app.knowledge.pdf_pages"), str(path)],
-            capture_output=True,
-            timeout=seconds,
-        )
-    except subprocess.TimeoutExpired:
-        raise FileError(
-            f"{path.name}: reading this PDF took over {seconds:.0f} seconds, so Parley stopped. "
-            "It may be damaged; try printing it to a new PDF."
-        ) from None
-    if run.returncode != 0:
-        reason = run.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise FileError(
-            f"{path.name} is not a readable PDF ({reason[-1] if reason else 'crashed'})."
-        )
-    pages = json.loads(run.stdout)
+    pages = json.loads(_child("app.knowledge.pdf_pages", path, seconds, "PDF"))
     sections, scanned = [], []
     for page in pages:
         text = page["text"]

@@ -20,6 +20,7 @@ from app.llm.cpu_buffers import safe_cpu_buffers
 from app.llm.fixed_start import prompt_head, start_from
 from app.llm.template_check import check_chat_template
 from app.models.errors import ModelError
+from app.safety.input_path import special_file
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ def check_gguf(path: Path) -> None:
             f"{path} is a folder; the language model setting needs a .gguf file. Choose a "
             ".gguf file in Settings, or leave the setting empty to use the built-in default."
         )
+    special = special_file(path, "a .gguf model file")
+    if special:
+        raise ModelError(special)
     if not path.is_file():
         raise ModelError(
             f"The language model file {path} does not exist. Choose a .gguf file in Settings, "

@@ -37,6 +37,7 @@ from app.models.gguf_info import (  # noqa: F401 (GgufHeader, SkippedArray: re-e
 )
 from app.models.gguf_info import projector_embd as _projector_embd
 from app.models.gguf_info import projector_type as _projector_type
+from app.safety.input_path import special_file
 
 # ---------------------------------------------------------------------------------------------
 # Model + projector pair
@@ -87,6 +88,9 @@ def _image_tokens_estimate(h: GgufHeader, projector_type: str) -> int:
 
 def inspect_pair(model: Path, mmproj: Path) -> VisionPair:
     """Read both headers and refuse a projector that cannot work with this model."""
+    special = special_file(mmproj, "an image projector (.gguf) file")
+    if special:
+        raise ModelError(special)
     if mmproj.is_dir() or not mmproj.is_file():
         raise ModelError(
             f"The image projector file {mmproj} does not exist. Choose the mmproj .gguf file "

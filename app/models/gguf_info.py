@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from app.models.errors import ModelError
+from app.safety.input_path import special_file
 
 # GGUF value types (gguf.GGUFValueType); kept local so reading metadata needs no numpy import.
 _SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q"}
@@ -167,6 +168,9 @@ def read_gguf_header(path: Path, max_array: int = 64) -> GgufHeader:
     path = Path(path)
     if path.is_dir():
         raise ModelError(f"{path} is a folder, not a GGUF model file.")
+    special = special_file(path, "a GGUF model file")
+    if special:
+        raise ModelError(special)
     try:
         size = path.stat().st_size
         if size == 0:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from app.knowledge.extract import Document
 from app.storage import documents
 from app.storage.blobs import BlobStore
+from app.storage.chat_lock import ChatLocks
 from app.storage.database import open_database
 from app.storage.documents import StoredFile
 
@@ -97,12 +98,17 @@ class ChatStore:
         self.path = data_dir / DB_NAME
         self.blobs = BlobStore(data_dir / "attachments")
         self._lock = threading.RLock()
+        # Set by a writer that shares the history with other processes (`parley ask`): each
+        # chat it starts is held from its creation (chat_lock.py).
+        self.locks: ChatLocks | None = None
         row = self._conn.execute("SELECT value FROM store_info WHERE key = 'search'").fetchone()
         self.full_text = row is not None and row[0] == "fts5"
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self.locks is not None:
+                self.locks.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -132,7 +138,10 @@ class ChatStore:
                 "VALUES (?, ?, ?, ?, ?)",
                 (title, now, now, who, revision),
             )
-            return int(cur.lastrowid or 0)
+            chat_id = int(cur.lastrowid or 0)
+            if self.locks is not None:  # before the commit makes it the latest chat
+                self.locks.claim(chat_id)
+            return chat_id
 
     def chat_assistant(self, chat_id: int) -> tuple[int, int] | None:
         """The assistant (id, revision) that answers this chat; None: the built-in one."""

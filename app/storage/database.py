@@ -9,6 +9,7 @@ One connection writes (the ChatStore's), readers never block it.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.storage import schema
+from app.storage.private import private_file
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,20 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _owner_only(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would make it 0644, readable by
+    every user of the machine) and take group and other permissions off an older one: its
+    WAL and shared-memory files take the database's mode when SQLite creates them."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # SQLite says why, in its own words
+    for suffix in ("", *_SIDE_FILES):
+        private_file(Path(str(path) + suffix))
+
+
 def _prepare(path: Path) -> sqlite3.Connection:
+    _owner_only(path)
     conn = connect(path)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]

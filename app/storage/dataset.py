@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.llm.base import Message
+from app.safety.output_path import write_output
 from app.storage.chats import ChatStore
 
 Format = Literal["sft", "dpo", "kto"]
@@ -118,8 +119,9 @@ def _rows(item: Rated, fmt: Format) -> list[dict[str, Any]]:
 def export_dataset(
     store: ChatStore, out: Path, fmt: Format, secrets: tuple[str, ...] = ()
 ) -> ExportResult:
-    """Write the rows to `out` (through a temporary file: a failed write leaves no half
-    file under that name)."""
+    """Write the rows to `out` (app.safety.output_path: a regular file through a temporary
+    file, so a failed write leaves no half file under that name; a device or FIFO written
+    into)."""
     rated = skipped = 0
     lines: list[str] = []
     for item in _rated(store, secrets):
@@ -128,11 +130,5 @@ def export_dataset(
             skipped += 1
             continue
         lines += [json.dumps(row, ensure_ascii=False) for row in _rows(item, fmt)]
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_output(out, "".join(line + "\n" for line in lines).encode("utf-8"))
     return ExportResult(len(lines), rated, skipped)

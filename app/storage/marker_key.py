@@ -53,7 +53,9 @@ def _load(path: Path) -> bytes:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(key.hex(), encoding="ascii")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a secret: owner-only
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key.hex())
         os.replace(tmp, path)  # atomic: two Parleys starting at once each get a whole key
     except OSError as e:
         log.warning("marker key not saved (%s): tags change when Parley restarts", e)

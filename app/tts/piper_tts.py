@@ -20,12 +20,16 @@ from typing import Any
 import numpy as np
 
 from app.models.errors import ModelError
+from app.safety.input_path import special_file
 
 
 class PiperTTS:
     def __init__(self, model: Path, config: Path | None = None) -> None:
         config = config or model.with_name(model.name + ".json")
         for path in (model, config):
+            special = special_file(path, "a voice file")
+            if special:
+                raise ModelError(special)
             if not path.is_file():
                 raise ModelError(
                     f"The voice file {path} is missing. Choose another voice in Settings, or "
