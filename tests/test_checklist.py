@@ -13,6 +13,7 @@ import hashlib
 import http.server
 import os
 import re
+import socket
 import struct
 import threading
 import zlib
@@ -68,6 +69,11 @@ def make_inputs(d: Path) -> None:
     (d / "cut.gguf").write_bytes(GGUF + b"\x00" * 60)
     (d / "voice.onnx").write_bytes(b"not a voice")
     (d / "folder").mkdir()
+    for name in ("pipe.wav", "pipe.txt", "pipe.gguf"):
+        os.mkfifo(d / name)  # a FIFO nobody writes: reading one waits forever
+    (d / "zero.wav").symlink_to("/dev/zero")  # a device that never ends, behind a link
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(d / "sock"))  # a socket file: nothing can be written into it
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,10 @@ CASES = [
     Case("audio: silence", ("ask", "--no-save", "--audio", "silence.wav"), 3, r"didn't hear", timeout=120),
     Case("audio: white noise", ("ask", "--no-save", "--audio", "noise.wav"), 3, r"didn't hear", timeout=120),
     Case("audio: --say into a folder", (*ASK, "--say", "folder"), 2, r"folder"),
+    Case("audio: a FIFO", ("ask", "--audio", "pipe.wav"), 2, r"pipe\.wav is a pipe \(FIFO\), not an audio file", timeout=30),
+    Case("audio: a device behind a link", ("ask", "--audio", "zero.wav"), 2, r"zero\.wav is a device", timeout=30),
+    Case("audio: --say into a socket", (*ASK, "--say", "sock"), 2, r"sock: it is a socket, not a file", timeout=30),
+    Case("history: export into a socket", ("chats", "export", "1", "-o", "sock", "--force"), 2, r"sock: it is a socket", history="one chat", timeout=30),
     Case("audio: --say onto the question", ("ask", "--audio", "silence.wav", "--say", "silence.wav"), 2, r"would overwrite silence\.wav"),
     # images
     Case("image: missing", (*ASK, "--image", "gone.png"), 2, r"was not found"),
@@ -117,6 +127,8 @@ CASES = [
     Case("file: empty", (*ASK, "--file", "empty.txt"), 2, r"no text Parley could read"),
     Case("file: unknown kind", (*ASK, "--file", "photo.heic"), 2, r"can't read photo\.heic: it reads .* not \.heic files"),
     Case("file: a folder", (*ASK, "--file", "folder"), 2, r"is a folder; attach the files in it"),
+    Case("file: a FIFO", (*ASK, "--file", "pipe.txt"), 2, r"pipe\.txt is a pipe \(FIFO\), not a document", timeout=30),
+    Case("file: a device", (*ASK, "--file", "/dev/urandom"), 2, r"/dev/urandom is a device", timeout=30),
     # models
     Case("model: missing", (*ASK, "--llm-model", "gone.gguf"), 1, r"does not exist"),
     Case("model: an HTML page", (*ASK, "--llm-model", "portal.gguf"), 1, r"not a GGUF model file"),
@@ -124,6 +136,9 @@ CASES = [
     Case("model: a text file", (*ASK, "--llm-model", "notes.txt"), 1, r"not a GGUF model file"),
     Case("model: bad projector", (*ASK, "--mmproj", "portal.gguf"), 1, r"not a GGUF file"),
     Case("model: unknown speech model", ("ask", "--audio", "silence.wav", "--stt-model", "huge"), 1, r"tiny\.en"),
+    Case("model: a FIFO", (*ASK, "--llm-model", "pipe.gguf"), 1, r"pipe\.gguf is a pipe \(FIFO\)", timeout=30),
+    Case("model: a FIFO for a projector", (*ASK, "--mmproj", "pipe.gguf"), 1, r"pipe\.gguf is a pipe \(FIFO\)", timeout=30),
+    Case("model: info on a device", ("models", "info", "/dev/zero"), 1, r"/dev/zero is a device", timeout=30),
     Case("model: voice that is no voice", (*ASK, "--voice", "voice.onnx", "--say", "out.wav"), 1, r"voice", timeout=120),
     # settings
     Case("settings: syntax error", ("assistants", "list"), 0, r"damaged .*kept, untouched", settings='{"llm_url": "http://h:8080/v1",}'),
@@ -199,6 +214,12 @@ def _prepare(case: Case, tmp: Path) -> tuple[dict[str, str], Callable[[], None]]
     if case.history == "damaged":
         history.mkdir(parents=True, exist_ok=True)
         (history / "conversations.db").write_bytes(b"my chats, in a format Parley can't read")
+    elif case.history == "one chat":
+        from app.storage.chats import ChatStore
+
+        store = ChatStore(history)
+        store.add_message(store.new_chat(title="Trip"), "user", "Where to?")
+        store.close()
     elif case.history == "file":
         if history.is_dir():
             history.rmdir()
