@@ -4,6 +4,7 @@ BM25 retrieval (recall@5 over generated questions), the prompt block, and the tu
 from __future__ import annotations
 
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from app.knowledge.context import (
 )
 from app.knowledge.extract import FileError, read_document
 from tests.docs_factory import FILLER, docx, fact_corpus, pdf, scanned_pdf
+from tests.realtools import parley
 
 
 def test_text_markdown_code_html_and_docx_keep_their_places(tmp_path: Path) -> None:
@@ -98,6 +100,46 @@ def test_a_pdf_that_takes_too_long_is_stopped(tmp_path: Path) -> None:
     big = pdf(tmp_path / "big.pdf", [FILLER * 6] * 40)
     with pytest.raises(FileError, match="took over"):
         read_document(big, pdf_seconds=0.05)
+
+
+def _docx_bomb(path: Path, small: Path, megabytes: int) -> Path:
+    """A valid DOCX whose body inflates to `megabytes` of paragraphs (about 1/300 of that on
+    disk): what a zip bomb built on a real document looks like."""
+    paragraphs = b"<w:p><w:r><w:t>Quarterly figures</w:t></w:r></w:p>" * 20_000
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename != "word/document.xml":
+                out.writestr(info, src.read(info))
+                continue
+            head, tail = src.read(info).split(b"<w:body>")
+            with out.open(info.filename, "w", force_zip64=True) as fh:
+                fh.write(head + b"<w:body>")
+                for _ in range(megabytes * 1024 * 1024 // len(paragraphs)):
+                    fh.write(paragraphs)
+                fh.write(tail)
+    return path
+
+
+def test_a_docx_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    """A few hundred KB that unpack to 120 MB of XML: python-docx had parsed such a file for
+    minutes at gigabytes of memory. Refused from the zip's directory, through `parley`."""
+    small = docx(tmp_path / "small.docx", [("h1", "Report"), ("p", "Sales rose.")])
+    bomb = _docx_bomb(tmp_path / "report-q3.docx", small, 120)
+    assert bomb.stat().st_size < 2_000_000
+    started = time.monotonic()
+    run = parley("ask", "--no-save", "--text", "Sum it up.", "--file", str(bomb), timeout=30)
+    assert run.returncode == 2, run.stderr
+    assert "report-q3.docx is not a readable Word document" in run.stderr
+    assert "zip bomb" in run.stderr and "Traceback" not in run.stderr
+    assert time.monotonic() - started < 25
+    assert [s.text for s in read_document(small).sections] == ["Sales rose."]  # still read
+
+
+def test_a_docx_that_takes_too_long_is_stopped(tmp_path: Path) -> None:
+    """DOCX is read in a child process with a time limit, as PDF is."""
+    long = docx(tmp_path / "long.docx", [("p", FILLER)] * 200)
+    with pytest.raises(FileError, match="long.docx: reading this Word document took over"):
+        read_document(long, pdf_seconds=0.01)
 
 
 def test_retrieval_finds_the_right_passage(tmp_path: Path) -> None:
