@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings
+from app.safety.input_path import special_file
 from app.storage.assistants import AssistantError, Assistants
 from app.storage.database import StoreUnavailable
 
@@ -149,6 +150,9 @@ def _run(assistants: Assistants, args: argparse.Namespace) -> int:
         data = assistants.export(assistants.get(args.name))
         return write_out(json.dumps(data, indent=2, ensure_ascii=False), args.output, args.force)
     path = Path(args.file)
+    special = special_file(path, "an assistant file")
+    if special:
+        return _fail(special, 2)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -146,6 +146,7 @@ CASES = [
     Case("settings: not text", ("assistants", "list"), 0, r"damaged", settings=b"\xff\xfe\x00garbage"),
     Case("settings: wrong types", ("assistants", "list"), 0, r"llm_context should be a whole number", settings='{"llm_context": "big"}'),
     Case("settings: out of range", ("assistants", "list"), 0, r"llm_context must be from 512", settings='{"llm_context": 10}'),
+    Case("assistants: import from a FIFO", ("assistants", "import", "pipe.txt"), 2, r"pipe\.txt is a pipe \(FIFO\), not an assistant file", timeout=30),
     # storage
     Case("history: damaged database", ("chats", "list"), 0, r"could not be read .*kept, untouched", history="damaged"),
     Case("history: a file where its folder goes", ("chats", "list"), 1, r"it is a file", history="file"),
