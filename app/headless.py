@@ -255,9 +255,6 @@ def _hold(store: ChatStore, chat_id: int | None) -> str:
         store.locks.wait_for(chat_id, waiting)
     except ChatBusy as exc:
         return str(exc)
-    except OSError as exc:  # a read-only history folder: nothing will be saved anyway
-        store.locks = None
-        print(f"parley: could not reserve conversation {chat_id}: {exc}", file=sys.stderr)
     return ""
 
 

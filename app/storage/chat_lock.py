@@ -11,10 +11,13 @@ ends. A second writer waits for the first to finish, then goes on with the whole
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 LOCK_NAME = "conversations.lock"
 WAIT_SECONDS = 600.0  # a long reply on two cores takes a minute or two; past this, refuse
@@ -29,17 +32,20 @@ class ChatLocks:
         self.path = folder / LOCK_NAME
         self._fd: int | None = None
 
-    def _file(self) -> int:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        return self._fd
-
     def claim(self, chat_id: int) -> bool:
-        """Take the chat if no other process has it; whether it was taken."""
+        """Take the chat if no other process has it; whether it was taken. Where the lock
+        file can't be made (a read-only folder: nothing can be saved there either), every
+        chat is free."""
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                log.info("chats are not locked: %s: %s", self.path, exc)
+                return True
         try:
-            fcntl.lockf(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, chat_id)
+            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, chat_id)
         except (BlockingIOError, PermissionError):
-            return False
+            return False  # another process holds it (EAGAIN, or EACCES on some systems)
         return True
 
     def wait_for(
