@@ -1,9 +1,10 @@
 """Text out of the user's files, in sections that say where they are ("page 12", a heading,
 "lines 40-72"), so an answer can say where it comes from.
 
-Plain text, Markdown, source code, HTML, DOCX (python-docx) and PDF (pypdf). A PDF is read in
-a child process with a time limit: some PDFs make pypdf loop or eat memory, and that must cost
-the user a message, not a frozen app. Pages with no text layer but pictures (scans) are read
+Plain text, Markdown, source code, HTML, DOCX (python-docx) and PDF (pypdf). PDF and DOCX are
+read in a child process with a time limit: some PDFs make pypdf loop or eat memory, a DOCX can
+be a zip bomb (checked first, zip_limits.py), and that must cost the user a message, not a
+frozen app. Pages with no text layer but pictures (scans) are read
 with the offline OCR, when a reader is given.
 """
 
@@ -27,6 +28,7 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 PDF_SECONDS = 120.0  # per file; a 300-page text PDF takes a few seconds here
 DOCX_SECONDS = 60.0  # per file; python-docx reads a 500-page document in a few seconds
 DOCX = "Word document"
+_RESAVE = {"PDF": "printing it to a new PDF", DOCX: "saving it again from your word processor"}
 TEXT_SUFFIXES = set(
     [
         ".txt",
@@ -129,7 +131,8 @@ def kind_of(path: Path) -> str | None:
 def read_document(
     path: Path, ocr: Callable[[bytes], str] | None = None, pdf_seconds: float = PDF_SECONDS
 ) -> Document:
-    """The file's text in sections. `ocr` reads image bytes to text (for scanned pages)."""
+    """The file's text in sections. `ocr` reads image bytes to text (for scanned pages);
+    `pdf_seconds` limits the reading of a PDF (and of a DOCX, to at most DOCX_SECONDS)."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -341,7 +344,7 @@ def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
     except subprocess.TimeoutExpired:
         raise FileError(
             f"{path.name}: reading this {what} took over {seconds:.0f} seconds, so Parley "
-            "stopped. It may be damaged; try saving it again as a new file."
+            f"stopped. It may be damaged; try {_RESAVE.get(what, 'saving it again')}."
         ) from None
     if run.returncode != 0:
         reason = run.stderr.decode("utf-8", "replace").strip().splitlines()
