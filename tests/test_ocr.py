@@ -194,10 +194,10 @@ SIGNS = [
                 colour=2, frame=2),  # '6 6'
     DisplaySign((("351", 0.5), ("TRACK", 0.11)), "DejaVuSans.ttf", 876, 0.6, tilt=1.5,
                 blur=0.0018, frame=1),  # the number missed
-    DisplaySign((("714", 0.4), ("PLATFORM", 0.12)), "DejaVuSansCondensed-Bold.ttf", 1938,
-                0.5625, dark=False, tilt=-2.2, blur=0.0005, frame=1),  # '1'
+    DisplaySign((("714", 0.405), ("PLATFORM", 0.116)), "DejaVuSansCondensed-Bold.ttf", 1938,
+                0.5625, dark=False, tilt=-2.177, blur=0.00049, frame=1),  # '1'
     DisplaySign((("EXIT", 0.11), ("1D", 0.59)), "DejaVuSansMono-Bold.ttf", 1719, 0.6,
-                weight=2, tilt=-1.1, blur=0.0028, colour=1, frame=2),  # 'C'
+                weight=2, tilt=-1.1, blur=0.0028, colour=1, frame=2),  # '一' (the frame), 'C'
 ]  # fmt: skip
 
 
