@@ -12,6 +12,12 @@ Documents: the test images with small text (1920x1080 screenshot, the same downs
 against their known lines, so a fix for big text is seen not to cost small text.
 
     .venv/bin/python bench/ocr_accuracy.py [--signs 120] [--seed 24] [--out results.json]
+
+Measured (120 signs, seed 24; exact matches, character accuracy, readings that gained a
+character): before the large boxes came from the zoomed-out look, 600-899 px 18/22, 0.942,
+2; 900-1299 px 33/38, 0.974, 2; 1300-1699 px 31/34, 0.989, 1; 1700-2000 px 21/26, 0.953, 0
+(all 103/120, 0.968). After: 22/22, 38/38 and 34/34 exact, 1700-2000 px 25/26 (all 119/120,
+0.998, none gained). Documents 9/9 exact before and after.
 """
 
 from __future__ import annotations
