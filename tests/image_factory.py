@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -318,3 +319,129 @@ def sign(
     draw.text((width // 2, int(height * 0.68)), caption, fill=colour, font=small, anchor="mm")
     img.save(folder / name)
     return folder / name
+
+
+# --- display signs: big text at every size ------------------------------------------------
+
+SIGN_FACES = (
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSansCondensed-Bold.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSans.ttf",
+)
+SIGN_WORDS = ("PLATFORM", "GATE", "ROOM", "TRACK", "EXIT", "BAY", "HALL", "LEVEL", "DOCK")
+_DARK = ((20, 60, 160), (15, 15, 15), (0, 95, 55), (150, 25, 25))
+_LIGHT = ((255, 255, 255), (250, 215, 40), (232, 232, 228))
+WALL = (128, 124, 118)  # the concrete a sign panel hangs on
+
+
+@dataclass(frozen=True, slots=True)
+class DisplaySign:
+    """A sign of big display text: each line's text and height (share of the picture's),
+    top to bottom, in one font, slightly turned and blurred as a photo of it would be."""
+
+    lines: tuple[tuple[str, float], ...]
+    face: str = "DejaVuSans-Bold.ttf"
+    width: int = 1024
+    aspect: float = 0.75  # height / width
+    weight: int = 0  # extra stroke around each glyph, in 1/40ths of the font size
+    dark: bool = True  # light text on a dark background, else dark on light
+    tilt: float = 0.0  # degrees
+    blur: float = 0.0  # Gaussian radius, as a share of the width
+    colour: int = 0  # which background of its kind
+    frame: int = 0  # 0: the sign fills the picture; 1: a panel on a wall; 2: with a border line
+
+    @property
+    def text(self) -> tuple[str, ...]:
+        return tuple(text for text, _share in self.lines)
+
+
+def display_sign(folder: Path, sign: DisplaySign, name: str = "display.png") -> Path:
+    """`sign` drawn, each line as large as its share allows within the picture's width."""
+    from PIL import ImageFilter
+
+    width, height = sign.width, round(sign.width * sign.aspect)
+    background = (_DARK if sign.dark else _LIGHT)[sign.colour % 3]
+    ink = (250, 250, 250) if sign.dark else (20, 20, 20)
+    img = Image.new("RGB", (width, height), WALL if sign.frame else background)
+    draw = ImageDraw.Draw(img)
+    margin = round(0.04 * min(width, height)) if sign.frame else 0
+    if sign.frame:
+        panel = (margin, margin, width - margin, height - margin)
+        draw.rounded_rectangle(panel, radius=margin, fill=background)
+    if sign.frame == 2:  # a line in the text's colour just inside the panel's edge
+        edge = round(1.6 * margin)
+        inner = (edge, edge, width - edge, height - edge)
+        draw.rounded_rectangle(inner, radius=margin, outline=ink, width=max(2, margin // 4))
+    # The lines share the space inside the frame: `share` is of its height.
+    top_y, room_w, room_h = 2 * margin, width - 4 * margin, height - 4 * margin
+    gap = (0.9 - sum(share for _text, share in sign.lines)) / (len(sign.lines) + 1)
+    y = top_y + (0.05 + gap) * room_h
+    for text, share in sign.lines:
+        size = round(share * room_h * 1.4)
+        while True:  # the largest size whose ink fits the line's share and the width
+            face = ImageFont.truetype(str(FONT_DIR / sign.face), size)
+            stroke = sign.weight * size // 40
+            left, top, right, bottom = draw.textbbox(
+                (0, 0), text, font=face, anchor="ma", stroke_width=stroke
+            )
+            if right - left <= 0.88 * room_w and bottom - top <= share * room_h:
+                break
+            size = round(size * 0.95)
+        draw.text(
+            (width / 2, y + share * room_h / 2 - (top + bottom) / 2),
+            text, fill=ink, font=face, anchor="ma", stroke_width=stroke, stroke_fill=ink,
+        )  # fmt: skip
+        y += (share + gap) * room_h
+    img = img.rotate(
+        sign.tilt, resample=Image.Resampling.BICUBIC, fillcolor=WALL if sign.frame else background
+    )
+    if sign.blur:
+        img = img.filter(ImageFilter.GaussianBlur(sign.blur * width))
+    img.save(folder / name)
+    return folder / name
+
+
+def display_signs(
+    count: int, seed: int, widths: tuple[int, int] = (600, 2000)
+) -> list[DisplaySign]:
+    """`count` varied signs: a 1-3 character number (digits, maybe a letter) alone, under or
+    over its word, or on one line with it; fonts, weights, sizes, tilts (within 3 degrees),
+    blur and colours drawn from `seed`."""
+    import random
+
+    rng = random.Random(seed)
+    signs = []
+    for _ in range(count):
+        pattern = rng.choice(("9", "9", "99", "999", "A9", "9A", "A99"))
+        number = "".join(
+            rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ")
+            if c == "A"
+            else str(rng.randint(1 if i == 0 else 0, 9))
+            for i, c in enumerate(pattern)
+        )
+        word = rng.choice(SIGN_WORDS)
+        big = rng.uniform(0.4, 0.6)
+        lines = rng.choice(
+            (
+                ((number, big), (word, rng.uniform(0.1, 0.16))),
+                ((word, rng.uniform(0.1, 0.16)), (number, big)),
+                ((f"{word} {number}", rng.uniform(0.2, 0.35)),),
+            )
+        )
+        signs.append(
+            DisplaySign(
+                lines,
+                face=rng.choice(SIGN_FACES),
+                width=rng.randint(*widths),
+                aspect=rng.choice((0.5625, 0.6, 0.75, 1.0)),
+                weight=rng.choice((0, 0, 1, 2)),
+                dark=rng.random() < 0.5,
+                tilt=rng.uniform(-3, 3),
+                blur=rng.uniform(0, 0.003),
+                colour=rng.randrange(3),
+                frame=rng.randrange(3),
+            )
+        )
+    return signs

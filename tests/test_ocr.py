@@ -12,6 +12,7 @@ import pytest
 from app.vision.images import prepare_image
 from app.vision.ocr import OCR_MAX_SIDE, ImageReader, ImageReading, colour_name, main_colours
 from tests import image_factory as factory
+from tests.image_factory import DisplaySign
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +183,27 @@ def test_large_and_small_text_together_each_read_once(reader, tmp_path):
     path = factory.sign(tmp_path, "9", 0.45, caption="Trains to Lisbon and Porto")
     reading = read(reader, path)
     assert reading.lines == ("9", "Trains to Lisbon and Porto")
+
+
+# Signs the reader got wrong at full size (each drawn big, tilted and blurred as in a photo):
+# digits split apart, a number lost, a letter dropped or misread, across the size range.
+SIGNS = [
+    DisplaySign((("D47", 0.52), ("GATE", 0.14)), width=860, aspect=0.5625, tilt=-2.5,
+                blur=0.0028, colour=1),  # 'D 47'
+    DisplaySign((("HALL", 0.12), ("66", 0.5)), width=1480, dark=False, tilt=1.8, blur=0.002,
+                colour=2, frame=2),  # '6 6'
+    DisplaySign((("351", 0.5), ("TRACK", 0.11)), "DejaVuSans.ttf", 876, 0.6, tilt=1.5,
+                blur=0.0018, frame=1),  # the number missed
+    DisplaySign((("714", 0.405), ("PLATFORM", 0.116)), "DejaVuSansCondensed-Bold.ttf", 1938,
+                0.5625, dark=False, tilt=-2.177, blur=0.00049, frame=1),  # '1'
+    DisplaySign((("EXIT", 0.11), ("1D", 0.59)), "DejaVuSansMono-Bold.ttf", 1719, 0.6,
+                weight=2, tilt=-1.1, blur=0.0028, colour=1, frame=2),  # '一' (the frame), 'C'
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("sign", SIGNS, ids=lambda sign: "-".join(sign.text))
+def test_display_sign_read_as_drawn(reader, tmp_path, sign):
+    """Big display text, 600-2000 px wide, reads exactly as drawn: nothing added, split,
+    lost or changed, and the sign's lines in order."""
+    reading = read(reader, factory.display_sign(tmp_path, sign))
+    assert reading.lines == sign.text

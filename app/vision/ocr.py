@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,14 +25,23 @@ from PIL import Image
 
 from app.models.errors import ModelError
 from app.vision.images import PreparedImage
-from app.vision.ocr_layout import LARGE_TEXT, Word, reading_order, reconcile, shifted, word
+from app.vision.ocr_layout import (
+    LARGE_TEXT,
+    Word,
+    letters_kept,
+    reading_order,
+    reconcile,
+    shifted,
+    word,
+)
 
 log = logging.getLogger(__name__)
 
 # Large display text (a sign's one digit filling half the picture) is where the reader goes
-# wrong at full size: missed, or read with characters that are not there. Pictures with few
-# boxes or a tall one get a second look shrunk to this side on a canvas this many times
-# bigger, where that text is of an ordinary size; `reconcile` keeps the surer reading.
+# wrong at full size: missed, or read with characters that are not there, as the detector
+# sees such glyphs only in pieces. Pictures with few boxes or a tall one get a second look
+# shrunk to this side on a canvas this many times bigger, where that text is of an ordinary
+# size; `reconcile` takes the large text from there and the small text from the full look.
 ZOOM_SIDE = 400
 ZOOM_OUT = 2.0
 FEW_BOXES = 12
@@ -40,6 +49,7 @@ FEW_BOXES = 12
 # Prepare images for the reader at this size: small text in a downscaled full-HD screenshot
 # becomes unreadable at the 1024 px a vision model gets. RapidOCR itself caps at 2000.
 OCR_MAX_SIDE = 2000
+REC_HEIGHT = 48  # the height PP-OCRv4's recogniser reads a line at
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +160,9 @@ class ImageReader:
 
     def _zoomed_out(self, engine: Any, rgb: Image.Image) -> list[Word]:
         """Large display text found on a second look at the picture shrunk onto a canvas of
-        its own background, where text filling half the picture is of an ordinary size. Only
-        the large boxes are recognised (from the canvas): small text is the full read's."""
+        its own background, where text filling half the picture is of an ordinary size for
+        the detector. Only the large boxes are kept (small text is the full read's), each
+        read from the full picture's own pixels at the recogniser's height."""
         scale = ZOOM_SIDE / max(rgb.size)
         small = rgb.resize(
             (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))),
@@ -165,15 +176,13 @@ class ImageReader:
         quads, _ = engine(_bgr(canvas), use_rec=False, use_cls=False)
         found = []
         for points in quads or []:
-            quad = np.asarray(points, dtype=np.float64)
-            tall = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
-            if tall / scale < LARGE_TEXT * rgb.height:
+            box = shifted(Word(np.asarray(points, dtype=np.float64), ""), scale, dx, dy)
+            if box.height < LARGE_TEXT * rgb.height:
                 continue
-            read, _ = engine(_bgr(_straightened(canvas, quad)), use_det=False, use_cls=False)
-            text, score = (str(read[0][0]), float(read[0][1])) if read else ("", 0.0)
+            read = _read_line(engine, rgb, box.quad)
             # An icon's '!' is not display text: a letter or a digit must be in it.
-            if any(c.isalnum() for c in text) and score >= self.min_score:
-                found.append(shifted(Word(quad, text.strip(), score), scale, dx, dy))
+            if read and any(c.isalnum() for c in read.text) and read.score >= self.min_score:
+                found.append(read)
         return found
 
 
@@ -194,6 +203,41 @@ def _straightened(img: Image.Image, quad: np.ndarray) -> Image.Image:
         tuple(float(v) for v in (*tl, *bl, *br, *tr)),
         Image.Resampling.BICUBIC,
     )
+
+
+def _read_line(engine: Any, img: Image.Image, quad: np.ndarray) -> Word | None:
+    """The text in box `quad` of `img`, recognised from its own pixels with word spaces put
+    back. RapidOCR's public call returns character boxes only after its own detection, so
+    this uses its recogniser and box calculator directly (pinned at 1.4.4)."""
+    line = _line_image(img, quad)
+    pixels = _bgr(line)
+    rec, _ = engine.text_rec([pixels], True)
+    if not rec or not str(rec[0][0]).strip():
+        return None
+    rect = np.array([[0, 0], [line.width, 0], [line.width, line.height], [0, line.height]])
+    text, score, chars = engine.cal_rec_boxes([pixels], [rect.astype(np.float32)], rec)[0][:3]
+    read = word([rect, text, score, chars], line.convert("L"))
+    if read is None:
+        return None
+    read = replace(read, text=letters_kept(read.text))
+    # Character centres from the line image back onto the picture, for `reading_order`.
+    tl, tr, _br, bl = quad
+    across, down = (tr - tl) / line.width, (bl - tl) / line.height
+    back = [tuple((tl + x * across + y * down).tolist()) for x, y in read.head + read.tail]
+    return replace(
+        read, quad=quad, head=tuple(back[: len(read.head)]), tail=tuple(back[len(read.head) :])
+    )
+
+
+def _line_image(img: Image.Image, quad: np.ndarray) -> Image.Image:
+    """The box `quad` of `img` straightened and brought to the recogniser's height with an
+    averaging filter: its own (bilinear) resize samples a 600 px glyph one pixel in twelve,
+    and reads the aliased strokes as extra characters."""
+    line = _straightened(img, quad)
+    if line.height <= REC_HEIGHT:
+        return line
+    width = max(1, round(line.width * REC_HEIGHT / line.height))
+    return line.resize((width, REC_HEIGHT), Image.Resampling.LANCZOS)
 
 
 def _edge(img: Image.Image) -> tuple[int, int, int]:

@@ -25,7 +25,10 @@ _NO_SPACE_AFTER = set("([{$€£#'‘“«@_")
 # A box from the zoomed-out look this tall (share of the picture's height) is large display
 # text; smaller text is left to the full-size reading, which sees it better.
 LARGE_TEXT = 0.08
-_SAME_PLACE = 0.3  # boxes sharing this much of the smaller one's area read the same text
+# A full-size box at least this share of a large box's height is (a piece of) the same text;
+# a smaller one is a line of its own in the large box's margin.
+_PART = 0.35
+_WITHIN = 0.9  # ... unless it lies this wholly within it: then it is a piece of a glyph
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,19 +164,28 @@ def _restore_spaces(text: str, chars: list[Any], quad: np.ndarray, gray: Image.I
 
 
 def reconcile(full: list[Word], zoomed_out: list[Word], height: float) -> list[Word]:
-    """The full-size reading, with the zoomed-out look's word for large display text where
-    the full-size one missed it or read it less surely (a sign's '7' read as '77' or not at
-    all). `zoomed_out` is in the same image coordinates; `height` is the picture's."""
-    words = list(full)
-    for big in (w for w in zoomed_out if w.height >= LARGE_TEXT * height):
-        there = [w for w in words if _shared(w, big) >= _SAME_PLACE]
-        if not there:
-            words.append(big)
-        elif _plain(big.text) != _plain(" ".join(w.text for w in there)) and big.score > max(
-            w.score for w in there
-        ):
-            words = [w for w in words if all(w is not t for t in there)] + [big]
-    return words
+    """The full-size reading with its large display text taken from the zoomed-out look
+    (`zoomed_out`, in the same image coordinates; `height` is the picture's). At full size
+    the detector sees glyphs hundreds of pixels tall only in pieces: it cuts a '7' in two or
+    lays overlapping boxes over 'BAY 2L', and those pieces are read as extra or split
+    characters ('17', 'B AY2 L', '1 8', a '9' with an 'O' for its loop), often with a high
+    score. So every full-size box that is mostly covered by large boxes of its own size or
+    smaller, or lies wholly within one, gives way to them; a small line reaching into a
+    large box's margin stays, and so does large text only the full look found."""
+    big = [w for w in zoomed_out if w.height >= LARGE_TEXT * height]
+    kept = [
+        w
+        for w in full
+        if _covered(w, [b for b in big if w.height >= _PART * b.height]) < 0.5
+        and _covered(w, big) < _WITHIN
+    ]
+    # Nothing twice: a large box whose text a kept box already holds is left out.
+    added = [
+        b
+        for b in big
+        if not any(_shared(w, b) >= 0.5 and _plain(b.text) in _plain(w.text) for w in kept)
+    ]
+    return kept + added
 
 
 def shifted(word: Word, scale: float, dx: float, dy: float) -> Word:
@@ -186,6 +198,19 @@ def shifted(word: Word, scale: float, dx: float, dy: float) -> Word:
     )
 
 
+def _covered(word: Word, boxes: list[Word]) -> float:
+    """The share of `word`'s area inside `boxes` (which do not overlap one another much)."""
+    left, top, right, bottom = word.bounds()
+    area = max((right - left) * (bottom - top), 1.0)
+    inside = 0.0
+    for box in boxes:
+        bl, bt, br, bb = box.bounds()
+        inside += max(0.0, min(right, br) - max(left, bl)) * max(
+            0.0, min(bottom, bb) - max(top, bt)
+        )
+    return min(inside / area, 1.0)
+
+
 def _shared(a: Word, b: Word) -> float:
     """The share of the smaller box's area that the two boxes have in common."""
     (al, at, ar, ab), (bl, bt, br, bb) = a.bounds(), b.bounds()
@@ -194,6 +219,17 @@ def _shared(a: Word, b: Word) -> float:
         return 0.0
     smaller = min((ar - al) * (ab - at), (br - bl) * (bb - bt))
     return w * h / max(smaller, 1.0)
+
+
+def letters_kept(text: str) -> str:
+    """`text` with a '0' between two letters read as the letter O ('RO0M', 'PLATF0RM'): the
+    recogniser confuses the two in bold display faces, and no word or code puts a zero
+    there (a zero at a word's edge, as in 'J0' or '0x1F', is left alone)."""
+    chars = list(text)
+    for i in range(1, len(chars) - 1):
+        if chars[i] == "0" and chars[i - 1].isalpha() and chars[i + 1].isalpha():
+            chars[i] = "O"
+    return "".join(chars)
 
 
 def _plain(text: str) -> str:
