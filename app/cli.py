@@ -69,6 +69,14 @@ class _Parser(argparse.ArgumentParser):
     whole usage text."""
 
     def error(self, message: str) -> NoReturn:
+        for action in self._actions:
+            # argparse names a missing subcommand by its variable ("chats_command").
+            if isinstance(action, argparse._SubParsersAction) and message.endswith(
+                f"required: {action.dest}"
+            ):
+                names = list(action.choices)
+                listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+                message = f"`{self.prog}` needs a command: {listed}"
         said = f"{message[:1].upper()}{message[1:]}"
         self.exit(2, f"parley: {said}. `{self.prog} --help` lists the options.\n")
 

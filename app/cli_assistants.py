@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
 from app.storage.assistants import AssistantError, Assistants
-from app.storage.database import StoreUnavailable
+from app.storage.database import StoreUnavailable, history_failed
 
 
 def add_assistants_parser(sub: Any) -> None:
@@ -49,6 +50,17 @@ def add_assistants_parser(sub: Any) -> None:
     imp.add_argument("file")
 
 
+def _unreadable(exc: Exception) -> str:
+    """Why an assistant file could not be read, in words rather than the library's."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not text (an exported assistant is a JSON text file)"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"it is not valid JSON (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, OSError):
+        return str(exc.strerror or exc)
+    return str(exc)
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(f"parley: {message}", file=sys.stderr)
     return code
@@ -67,6 +79,8 @@ def run_assistants(args: argparse.Namespace, settings: Settings) -> int:
         return _run(assistants, args)
     except AssistantError as exc:
         return _fail(str(exc), 2)
+    except sqlite3.Error as exc:  # locked by another program since it opened, a full disk
+        return _fail(history_failed(exc))
     finally:
         store.close()
 
@@ -154,7 +168,7 @@ def _run(assistants: Assistants, args: argparse.Namespace) -> int:
     except FileNotFoundError:
         return _fail(f"{path} does not exist.", 2)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return _fail(f"{path} is not a readable assistant file ({exc}).", 2)
+        return _fail(f"{path} is not a readable assistant file: {_unreadable(exc)}.", 2)
     a = assistants.import_json(data)
     print(f"Imported {a.name}.")
     return 0

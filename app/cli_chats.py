@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from app.config import history_dir
 from app.storage.chats import ChatStore
-from app.storage.database import StoreUnavailable
+from app.storage.database import StoreUnavailable, history_failed
 
 
 def add_chats_parser(sub: Any) -> None:
@@ -80,6 +81,8 @@ def run_chats(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     try:
         return _run(store, args)
+    except sqlite3.Error as exc:  # locked by another program since it opened, a full disk
+        return _fail(history_failed(exc))
     finally:
         store.close()
 

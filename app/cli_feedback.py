@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
-from app.storage.database import StoreUnavailable
+from app.storage.database import StoreUnavailable, history_failed
 from app.storage.dataset import FORMATS
 
 
@@ -75,5 +76,7 @@ def run_feedback(args: argparse.Namespace, settings: Settings) -> int:
             + "."
         )
         return 0
+    except sqlite3.Error as exc:  # locked by another program since it opened, a full disk
+        return _fail(history_failed(exc))
     finally:
         store.close()

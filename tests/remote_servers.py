@@ -127,6 +127,9 @@ class Script:
     tool_calls: list[tuple[str, str]] = field(default_factory=list)
     after_tools: list[str] = field(default_factory=lambda: ["Done."])
     words_before_calls: bool = False  # the calling reply first streams `pieces`
+    # Seconds between pieces of a reply (not of a max_tokens=1 start-up check): a server
+    # that trickles, never idle long enough to time out.
+    trickle: float = 0.0
 
 
 class ScriptedServer:
@@ -207,7 +210,11 @@ class ScriptedServer:
 
                 event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
                 self.wfile.write(b": ping - comments are skipped\n\n")
+                if s.trickle and (body or {}).get("max_tokens") == 1:
+                    pieces = pieces[:1]
                 for i, piece in enumerate(pieces):
+                    if i and s.trickle:
+                        time.sleep(s.trickle)
                     event({"choices": [{"index": 0, "delta": {"content": piece}}]})
                     if i == 0 and s.mid_stream_error:
                         event({"error": {"message": s.mid_stream_error}})

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import re
 import struct
+import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +71,11 @@ def make_inputs(d: Path) -> None:
     (d / "cut.gguf").write_bytes(GGUF + b"\x00" * 60)
     (d / "voice.onnx").write_bytes(b"not a voice")
     (d / "folder").mkdir()
+    from tests.tiny_vlm import build_tiny_vlm
+
+    model, _ = build_tiny_vlm(d / "vlm")  # a real model and its projector, a few hundred KB
+    whole = model.read_bytes()
+    (d / "half.gguf").write_bytes(whole[: len(whole) // 2])
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,8 @@ class Case:
     code: int
     says: str  # a regex the one line must match
     settings: str | bytes | None = None  # settings.json's content before the run (bytes: raw)
-    history: str | None = None  # "damaged": a conversations.db that is no database; "file"
+    history: str | None = None  # "damaged": a conversations.db that is no database; "file";
+    # "locked": another program holds it locked for the whole run
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 60
 
@@ -91,8 +100,12 @@ CASES = [
     Case("audio: cut-off header", ("ask", "--audio", "header.wav"), 2, r"not an audio file"),
     Case("audio: a folder", ("ask", "--audio", "folder"), 2, r"folder"),
     Case("audio: realtime, no file", (*ASK, "--realtime"), 2, r"--realtime needs --audio"),
-    Case("audio: silence", ("ask", "--no-save", "--audio", "silence.wav"), 3, r"didn't hear", timeout=120),
-    Case("audio: white noise", ("ask", "--no-save", "--audio", "noise.wav"), 3, r"didn't hear", timeout=120),
+    Case("audio: silence", ("ask", "--no-save", "--audio", "silence.wav"), 3, r"didn't hear any speech in silence\.wav: .*--text", timeout=120),
+    Case("audio: white noise", ("ask", "--no-save", "--audio", "noise.wav"), 3, r"didn't hear any speech in noise\.wav(?!.*talk button)", timeout=120),
+    Case("audio: a web address", ("ask", "--audio", "https://example.org/question.wav"), 2, r"--audio https://example\.org/question\.wav is a web address, not a file"),
+    Case("audio: --say to a web address", (*ASK, "--say", "http://example.org/reply.wav"), 2, r"--say http://example\.org/reply\.wav is a web address"),
+    Case("audio: --input-device to ask", (*ASK, "--input-device", "1"), 2, r"`ask` does not use --input-device: .*--text or --audio"),
+    Case("audio: --output-device to ask", (*ASK, "--output-device", "pulse"), 2, r"`ask` does not use --output-device: .*--say"),
     Case("audio: --say into a folder", (*ASK, "--say", "folder"), 2, r"folder"),
     Case("audio: --say onto the question", ("ask", "--audio", "silence.wav", "--say", "silence.wav"), 2, r"would overwrite silence\.wav"),
     # images
@@ -102,6 +115,7 @@ CASES = [
     Case("image: cut off", (*ASK, "--image", "cut.png"), 2, r"damaged or incomplete"),
     Case("image: decompression bomb", (*ASK, "--image", "bomb.png"), 2, r"too large .*megapixels"),
     Case("image: a folder", (*ASK, "--image", "folder"), 2, r"folder"),
+    Case("image: a web address", (*ASK, "--image", "https://example.org/cat.png"), 2, r"https://example\.org/cat\.png is a web address, not a file"),
     # text
     Case("text: empty", ("ask", "--text", ""), 2, r"question is empty"),
     Case("text: spaces only", ("ask", "--text", "  \t "), 2, r"question is empty"),
@@ -117,12 +131,15 @@ CASES = [
     Case("file: empty", (*ASK, "--file", "empty.txt"), 2, r"no text Parley could read"),
     Case("file: unknown kind", (*ASK, "--file", "photo.heic"), 2, r"can't read photo\.heic: it reads .* not \.heic files"),
     Case("file: a folder", (*ASK, "--file", "folder"), 2, r"is a folder; attach the files in it"),
+    Case("file: a file: address", (*ASK, "--file", "file:///etc/hostname"), 2, r"file:///etc/hostname is a web address"),
     # models
     Case("model: missing", (*ASK, "--llm-model", "gone.gguf"), 1, r"does not exist"),
     Case("model: an HTML page", (*ASK, "--llm-model", "portal.gguf"), 1, r"not a GGUF model file"),
     Case("model: cut off", (*ASK, "--llm-model", "cut.gguf"), 1, r"cut\.gguf"),
     Case("model: a text file", (*ASK, "--llm-model", "notes.txt"), 1, r"not a GGUF model file"),
     Case("model: bad projector", (*ASK, "--mmproj", "portal.gguf"), 1, r"not a GGUF file"),
+    Case("model: a projector as the model", (*ASK, "--llm-model", "vlm/mmproj-tiny-llava.gguf"), 1, r"mmproj-tiny-llava\.gguf is an image projector \(mmproj\), not a language model"),
+    Case("model: cut short mid-weights", (*ASK, "--llm-model", "half.gguf"), 1, r"half\.gguf is incomplete: it is [\d,]+ bytes but its header describes"),
     Case("model: unknown speech model", ("ask", "--audio", "silence.wav", "--stt-model", "huge"), 1, r"tiny\.en"),
     Case("model: voice that is no voice", (*ASK, "--voice", "voice.onnx", "--say", "out.wav"), 1, r"voice", timeout=120),
     # settings
@@ -134,6 +151,7 @@ CASES = [
     # storage
     Case("history: damaged database", ("chats", "list"), 0, r"could not be read .*kept, untouched", history="damaged"),
     Case("history: a file where its folder goes", ("chats", "list"), 1, r"it is a file", history="file"),
+    Case("history: locked by another program", ("chats", "list"), 1, r"database is locked\. Another program .* is holding the history(?!.*disk)", history="locked", timeout=90),
     Case("data: a file where the model folder goes", ASK, 1, r"Not a directory .*PARLEY_DATA_DIR", env={"PARLEY_DATA_DIR": "notes.txt"}),
     # network
     Case("remote: nothing listening", (*ASK, "--llm-url", "http://127.0.0.1:9/v1"), 1, r"connection refused"),
@@ -142,6 +160,14 @@ CASES = [
     Case("remote: wrong key", (*ASK, "--llm-url", "{401}"), 1, r"needs an API key"),
     Case("remote: server error", (*ASK, "--llm-url", "{500}"), 1, r"HTTP 500"),
     Case("remote: broken JSON", (*ASK, "--llm-url", "{json}"), 1, r"not an OpenAI-style reply"),
+    Case("remote: unclosed IPv6 address", (*ASK, "--llm-url", "http://[::1:8080/v1"), 1, r"The LLM server address http://\[::1:8080/v1 is not a valid address(?!.*Invalid)"),
+    Case("remote: a space in the host", (*ASK, "--llm-url", "http://gpu box:8080/v1"), 1, r"The LLM server address 'http://gpu box:8080/v1' contains a space"),
+    Case("remote: trickles past llm_remote_deadline", (*ASK, "--llm-url", "{trickle}"), 1, r"still not done after 5 s.*llm_remote_deadline", settings='{"llm_remote_deadline": 5}'),
+    # commands
+    Case("chats: no command", ("chats",), 2, r"`parley chats` needs a command: list, show, .* or restore(?!.*chats_command)"),
+    Case("assistants: no command", ("assistants",), 2, r"`parley assistants` needs a command: list, show"),
+    Case("models: no command", ("models",), 2, r"`parley models` needs a command: list, pull, verify or info"),
+    Case("assistants: 96,000 characters of instructions", ("assistants", "add", "Scholar", "--instructions", "Answer as a scholar. " * 4800), 2, r"instructions can be at most 8,000 characters, not 100,800"),
 ]  # fmt: skip
 
 BODIES = {
@@ -159,6 +185,9 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         pass
 
     def _answer(self) -> None:
+        if self.path.startswith("/trickle/"):
+            self._trickle()
+            return
         status, kind, body = BODIES[self.path.strip("/").split("/")[0]]
         self.send_response(status)
         self.send_header("Content-Type", kind)
@@ -167,6 +196,29 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     do_GET = do_POST = _answer
+
+    def _trickle(self) -> None:
+        """An OpenAI-style stream that never goes quiet for long and never ends: a word a
+        second (a start-up check, max_tokens 1, gets its one word at once)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if self.command == "POST" else {}
+        if self.command != "POST":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        words = 1 if body.get("max_tokens") == 1 else 600
+        try:
+            for n in range(words):
+                delta = {"choices": [{"index": 0, "delta": {"content": f" word{n}"}}]}
+                self.wfile.write(f"data: {json.dumps(delta)}\n\n".encode())
+                self.wfile.flush()
+                if words > 1:
+                    time.sleep(1.0)
+            self.wfile.write(b"data: [DONE]\n\n")
+        except OSError:
+            pass  # the client went away
 
 
 @pytest.fixture(scope="module")
@@ -203,10 +255,19 @@ def _prepare(case: Case, tmp: Path) -> tuple[dict[str, str], Callable[[], None]]
         if history.is_dir():
             history.rmdir()
         history.write_text("not a folder")
+    lock: sqlite3.Connection | None = None
+    if case.history == "locked":  # as another program writing to it would hold it
+        history.mkdir(parents=True, exist_ok=True)
+        lock = sqlite3.connect(history / "conversations.db", isolation_level=None)
+        lock.execute("CREATE TABLE IF NOT EXISTS mine (x)")
+        lock.execute("BEGIN EXCLUSIVE")
     inputs = _fingerprint(tmp)
     damaged = (history / "conversations.db").read_bytes() if case.history == "damaged" else None
 
     def nothing_lost() -> None:
+        if lock is not None:
+            lock.rollback()
+            lock.close()
         after = _fingerprint(tmp)
         changed = [name for name, digest in inputs.items() if after.get(name) != digest]
         assert not changed, f"changed or lost: {changed}"

@@ -52,6 +52,7 @@ from app.bus.events import (
     UserTurn,
 )
 from app.config import DEFAULT_SYSTEM_PROMPT, Settings
+from app.logs import unexpected
 from app.knowledge.context import (
     AttachedFile,
     file_budget_chars,
@@ -590,7 +591,7 @@ class TurnManager:
             self._fail(turn, engine, f"{unavailable}: {exc}")
         except Exception as exc:
             log.exception("%s stage failed", engine)
-            self._fail(turn, engine, f"{failed}: {type(exc).__name__}: {exc}")
+            self._fail(turn, engine, f"{failed}: {unexpected(exc)}.")
         return None
 
     # --- stages ------------------------------------------------------------------------------
@@ -613,7 +614,7 @@ class TurnManager:
                 text: str | None = await turn.live.finish(audio)
             except Exception as exc:
                 log.exception("live transcription failed")
-                self._fail(turn, "stt", f"Transcription failed: {type(exc).__name__}: {exc}")
+                self._fail(turn, "stt", f"Transcription failed: {unexpected(exc)}.")
                 return
         else:
             text = await self._stage(turn, "stt", job, "Can't transcribe", "Transcription failed")

@@ -20,6 +20,10 @@ from app.storage.documents import StoredFile
 
 BUILTIN = "Parley"
 EXPORT_KIND = "parley-assistant"
+# Instructions go to the model with every question, ahead of the conversation: longer ones
+# would leave a 4096-token context (the default) no room to answer. Documents belong in
+# *Knows* (add-file), which is searched, not sent whole.
+MAX_INSTRUCTIONS = 8000
 
 
 class AssistantError(ValueError):
@@ -121,6 +125,7 @@ class Assistants:
             raise AssistantError(
                 "An assistant needs instructions: say who it is and how to answer."
             )
+        self._check_length(instructions)
         with self.store._write() as db:
             self._check_free(name)
             cur = db.execute("INSERT INTO assistants DEFAULT VALUES")
@@ -222,6 +227,8 @@ class Assistants:
         new["name"] = self._valid_name(new["name"])
         if not new["instructions"].strip():
             raise AssistantError("An assistant needs instructions.")
+        if not current.builtin:  # Parley's own are Settings' custom instructions
+            self._check_length(new["instructions"])
         files = current.knowledge if knowledge is None else knowledge
         if all(new[k] == getattr(current, k) for k in _FIELDS) and files == current.knowledge:
             return current  # nothing changed: no new revision
@@ -250,6 +257,15 @@ class Assistants:
         if len(name) > 60:
             raise AssistantError("An assistant's name can be at most 60 characters.")
         return name
+
+    @staticmethod
+    def _check_length(instructions: str) -> None:
+        if len(instructions) > MAX_INSTRUCTIONS:
+            raise AssistantError(
+                f"An assistant's instructions can be at most {MAX_INSTRUCTIONS:,} characters, "
+                f"not {len(instructions):,}: they go to the model with every question. Put "
+                "reference material in a file the assistant knows (add-file) instead."
+            )
 
     def _check_free(self, name: str) -> None:
         if self.store._read(self._LATEST + " AND r.name = ? COLLATE NOCASE", (name,)):
