@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings
-from app.storage.assistants import AssistantError, Assistants
+from app.storage.assistants import AssistantError, Assistants, read_export
 from app.storage.database import StoreUnavailable, history_failed
 
 
@@ -48,17 +48,6 @@ def add_assistants_parser(sub: Any) -> None:
     export.add_argument("--force", action="store_true", help="replace an existing FILE")
     imp = cmd.add_parser("import", help="add an assistant from an exported JSON file")
     imp.add_argument("file")
-
-
-def _unreadable(exc: Exception) -> str:
-    """Why an assistant file could not be read, in words rather than the library's."""
-    if isinstance(exc, UnicodeDecodeError):
-        return "it is not text (an exported assistant is a JSON text file)"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"it is not valid JSON (line {exc.lineno}, column {exc.colno})"
-    if isinstance(exc, OSError):
-        return str(exc.strerror or exc)
-    return str(exc)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -162,13 +151,6 @@ def _run(assistants: Assistants, args: argparse.Namespace) -> int:
 
         data = assistants.export(assistants.get(args.name))
         return write_out(json.dumps(data, indent=2, ensure_ascii=False), args.output, args.force)
-    path = Path(args.file)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return _fail(f"{path} does not exist.", 2)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return _fail(f"{path} is not a readable assistant file: {_unreadable(exc)}.", 2)
-    a = assistants.import_json(data)
+    a = assistants.import_json(read_export(Path(args.file)))
     print(f"Imported {a.name}.")
     return 0

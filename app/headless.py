@@ -42,7 +42,6 @@ from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
 from app.text import visible
 
-
 _ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|file:|data:)", re.IGNORECASE)
 
 

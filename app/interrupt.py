@@ -13,6 +13,7 @@ are flushed (the conversation store commits each message as it is saved).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -29,10 +30,8 @@ GRACE_SECONDS = 2.0
 def hard_exit(code: int = EXIT_CODE) -> NoReturn:
     """End the process now, whatever its threads are doing, with the output flushed."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed file
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe, a closed file
-            pass
     logging.shutdown()
     os._exit(code)
 

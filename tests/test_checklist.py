@@ -14,8 +14,8 @@ import http.server
 import json
 import os
 import re
-import struct
 import sqlite3
+import struct
 import threading
 import time
 import zlib

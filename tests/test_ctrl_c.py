@@ -48,7 +48,9 @@ def _messages(env: dict[str, str]) -> list[tuple[str, str, int]]:
         return []
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return conn.execute("SELECT role, text, interrupted FROM messages ORDER BY id").fetchall()
+            return conn.execute(
+                "SELECT role, text, interrupted FROM messages ORDER BY id"
+            ).fetchall()
     except sqlite3.Error:  # not created yet
         return []
 

@@ -194,6 +194,7 @@ class Engines:
     @staticmethod
     def _failure(name: EngineName, exc: Exception) -> str:
         if isinstance(exc, ModelError):
+            log.info("loading %s failed", name, exc_info=exc)  # the cause, for a bug report
             return str(exc)
         if isinstance(exc, OSError) and exc.strerror:  # a full disk, a file where a folder goes
             log.warning("loading %s failed", name, exc_info=exc)

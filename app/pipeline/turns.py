@@ -52,7 +52,6 @@ from app.bus.events import (
     UserTurn,
 )
 from app.config import DEFAULT_SYSTEM_PROMPT, Settings
-from app.logs import unexpected
 from app.knowledge.context import (
     AttachedFile,
     file_budget_chars,
@@ -61,6 +60,7 @@ from app.knowledge.context import (
     split_long_text,
 )
 from app.llm.base import ChatModel, Message
+from app.logs import unexpected
 from app.models.errors import ModelError
 from app.pipeline.attachments import (
     IMAGE_TOKEN_BUDGET,

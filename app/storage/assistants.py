@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.knowledge.extract import Document
@@ -28,6 +29,22 @@ MAX_INSTRUCTIONS = 8000
 
 class AssistantError(ValueError):
     """A clear reason for the user (a name taken, not found, a bad file)."""
+
+
+def read_export(path: Path) -> Any:
+    """The JSON of an exported assistant file; AssistantError says, in words rather than
+    the JSON library's, why it can't be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssistantError(f"{path} does not exist.") from None
+    except UnicodeDecodeError:
+        why = "it is not text (an exported assistant is a JSON text file)"
+    except json.JSONDecodeError as exc:
+        why = f"it is not valid JSON (line {exc.lineno}, column {exc.colno})"
+    except OSError as exc:
+        why = str(exc.strerror or exc)
+    raise AssistantError(f"{path} is not a readable assistant file: {why}.")
 
 
 @dataclass(frozen=True)

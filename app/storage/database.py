@@ -53,12 +53,17 @@ def storage_advice(exc: BaseException) -> str:
         )
     if "full" in said or number in (errno.ENOSPC, errno.EDQUOT, sqlite3.SQLITE_FULL):
         return "free some disk space"
-    if "read-only" in said or "readonly" in said or number in (
-        errno.EACCES,
-        errno.EPERM,
-        errno.EROFS,
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_PERM,
+    if (
+        "read-only" in said
+        or "readonly" in said
+        or number
+        in (
+            errno.EACCES,
+            errno.EPERM,
+            errno.EROFS,
+            sqlite3.SQLITE_READONLY,
+            sqlite3.SQLITE_PERM,
+        )
     ):
         return "make the history folder writable for you (its permissions, or a read-only disk)"
     return "check the history folder's permissions and free space"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -157,10 +158,8 @@ def _quit_on_ctrl_c(app: object, loop: asyncio.AbstractEventLoop, window: object
     notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, app)  # type: ignore[arg-type]
 
     def woken() -> None:  # Python runs the signal handler before this
-        try:
+        with contextlib.suppress(OSError):
             receive.recv(512)
-        except OSError:
-            pass
 
     notifier.activated.connect(woken)
     # Kept alive with the application: closing the sockets would silence the signal.
