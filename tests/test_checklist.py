@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import json
 import os
 import re
 import sqlite3
 import struct
 import threading
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -162,7 +160,6 @@ CASES = [
     Case("remote: broken JSON", (*ASK, "--llm-url", "{json}"), 1, r"not an OpenAI-style reply"),
     Case("remote: unclosed IPv6 address", (*ASK, "--llm-url", "http://[::1:8080/v1"), 1, r"The LLM server address http://\[::1:8080/v1 is not a valid address(?!.*Invalid)"),
     Case("remote: a space in the host", (*ASK, "--llm-url", "http://gpu box:8080/v1"), 1, r"The LLM server address 'http://gpu box:8080/v1' contains a space"),
-    Case("remote: trickles past llm_remote_deadline", (*ASK, "--llm-url", "{trickle}"), 1, r"still not done after 5 s.*llm_remote_deadline", settings='{"llm_remote_deadline": 5}'),
     # commands
     Case("chats: no command", ("chats",), 2, r"`parley chats` needs a command: list, show, .* or restore(?!.*chats_command)"),
     Case("assistants: no command", ("assistants",), 2, r"`parley assistants` needs a command: list, show"),
@@ -185,9 +182,6 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         pass
 
     def _answer(self) -> None:
-        if self.path.startswith("/trickle/"):
-            self._trickle()
-            return
         status, kind, body = BODIES[self.path.strip("/").split("/")[0]]
         self.send_response(status)
         self.send_header("Content-Type", kind)
@@ -196,29 +190,6 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     do_GET = do_POST = _answer
-
-    def _trickle(self) -> None:
-        """An OpenAI-style stream that never goes quiet for long and never ends: a word a
-        second (a start-up check, max_tokens 1, gets its one word at once)."""
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}") if self.command == "POST" else {}
-        if self.command != "POST":
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        words = 1 if body.get("max_tokens") == 1 else 600
-        try:
-            for n in range(words):
-                delta = {"choices": [{"index": 0, "delta": {"content": f" word{n}"}}]}
-                self.wfile.write(f"data: {json.dumps(delta)}\n\n".encode())
-                self.wfile.flush()
-                if words > 1:
-                    time.sleep(1.0)
-            self.wfile.write(b"data: [DONE]\n\n")
-        except OSError:
-            pass  # the client went away
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def test_ctrl_c_stops_the_local_model_mid_reply_and_keeps_what_it_said() -> None
     proc = _start("ask", "--no-tools", "--max-tokens", "3000", "--text", question, env=env)
     # The question is saved just before the model starts on it; then it is mid-reply.
     _wait_for(lambda: bool(_messages(env)), proc, timeout=180)
-    time.sleep(2.0)
+    time.sleep(1.0)
     out, err = _ctrl_c(proc, within=10)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
