@@ -17,7 +17,9 @@ from app.storage.dataset import FORMATS
 
 def add_feedback_parsers(sub: Any) -> None:
     rate = sub.add_parser("rate", help="thumbs up or down on a reply, maybe with a correction")
-    rate.add_argument("message_id", type=int, help="the reply's id (`parley chats show ID`)")
+    rate.add_argument(
+        "message_id", type=int, metavar="MESSAGE_ID", help="the reply's id (`parley chats show ID`)"
+    )
     rate.add_argument("rating", choices=("up", "down", "clear"))
     rate.add_argument("--correction", metavar="TEXT", help="what the reply should have said")
     export = sub.add_parser("export-dataset", help="rated replies as JSONL for fine-tuning")

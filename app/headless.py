@@ -77,6 +77,15 @@ class WavSink:
         return {}
 
 
+def no_speech_in(audio_file: str) -> str:
+    """What `ask --audio` says of a file without speech: the window's advice (hold the key
+    while you speak) means nothing to someone who gave a file."""
+    return (
+        f"Parley didn't hear any speech in {audio_file}: it holds silence or noise only. "
+        "Check the recording, or ask with --text."
+    )
+
+
 def _fail(message: str, as_json: bool, code: int = 1) -> int:
     if as_json:
         print(json.dumps({"error": message}))
@@ -405,12 +414,8 @@ async def _ask(
     if errors and not result.reply.strip():
         return _fail(" ".join(errors), args.json)
     if not result.transcript.strip():
-        # The window's advice (hold the key while you speak) means nothing for a file.
-        heard = (
-            f"Parley didn't hear any speech in {args.audio}: it holds silence or noise only. "
-            "Check the recording, or ask with --text."
-        )
-        return _fail(heard if audio is not None else "No question was heard.", args.json, 3)
+        heard = no_speech_in(args.audio) if audio is not None else "No question was heard."
+        return _fail(heard, args.json, 3)
     if args.json:
         print(
             json.dumps(

@@ -164,6 +164,10 @@ CASES = [
     Case("chats: no command", ("chats",), 2, r"`parley chats` needs a command: list, show, .* or restore(?!.*chats_command)"),
     Case("assistants: no command", ("assistants",), 2, r"`parley assistants` needs a command: list, show"),
     Case("models: no command", ("models",), 2, r"`parley models` needs a command: list, pull, verify or info"),
+    Case("chats: an id in words", ("chats", "show", "first"), 2, r"ID must be a whole number, not 'first'"),
+    Case("feedback: a reply id in words", ("rate", "last", "up"), 2, r"MESSAGE_ID must be a whole number, not 'last'(?!.*message_id)"),
+    Case("assistants: import a text file", ("assistants", "import", "notes.txt"), 2, r"notes\.txt is not a readable assistant file: it is not valid JSON \(line 1, column 1\)"),
+    Case("assistants: import a binary file", ("assistants", "import", "binary.txt"), 2, r"binary\.txt is not a readable assistant file: it is not text"),
     Case("assistants: 96,000 characters of instructions", ("assistants", "add", "Scholar", "--instructions", "Answer as a scholar. " * 4800), 2, r"instructions can be at most 8,000 characters, not 100,800"),
 ]  # fmt: skip
 
