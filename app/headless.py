@@ -142,7 +142,8 @@ class _Stopper:
 
     def __call__(self) -> None:  # in the signal handler
         if self.loop is None or self.loop.is_closed():
-            self.exit()
+            self.exit()  # no turn yet (or any more): nothing to save
+            return
         self.loop.call_soon_threadsafe(self.exit)
 
     def exit(self) -> None:
