@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -70,6 +71,18 @@ class _Parser(argparse.ArgumentParser):
     whole usage text."""
 
     def error(self, message: str) -> NoReturn:
+        for action in self._actions:
+            # argparse names a missing subcommand by its variable ("chats_command").
+            if isinstance(action, argparse._SubParsersAction) and message.endswith(
+                f"required: {action.dest}"
+            ):
+                names = list(action.choices)
+                listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+                message = f"`{self.prog}` needs a command: {listed}"
+        # argparse's "argument --chat: invalid int value: 'abc'", in words.
+        number = re.fullmatch(r"argument (\S+): invalid int value: (.*)", message)
+        if number:
+            message = f"{number[1]} must be a whole number, not {number[2]}"
         said = f"{message[:1].upper()}{message[1:]}"
         self.exit(2, f"parley: {said}. `{self.prog} --help` lists the options.\n")
 

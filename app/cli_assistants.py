@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
 from app.safety.input_path import special_file
-from app.storage.assistants import AssistantError, Assistants
-from app.storage.database import StoreUnavailable
+from app.storage.assistants import AssistantError, Assistants, read_export
+from app.storage.database import StoreUnavailable, history_failed
 
 
 def add_assistants_parser(sub: Any) -> None:
@@ -68,6 +69,8 @@ def run_assistants(args: argparse.Namespace, settings: Settings) -> int:
         return _run(assistants, args)
     except AssistantError as exc:
         return _fail(str(exc), 2)
+    except sqlite3.Error as exc:  # locked by another program since it opened, a full disk
+        return _fail(history_failed(exc))
     finally:
         store.close()
 
@@ -153,12 +156,6 @@ def _run(assistants: Assistants, args: argparse.Namespace) -> int:
     special = special_file(path, "an assistant file")
     if special:
         return _fail(special, 2)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return _fail(f"{path} does not exist.", 2)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return _fail(f"{path} is not a readable assistant file ({exc}).", 2)
-    a = assistants.import_json(data)
+    a = assistants.import_json(read_export(path))
     print(f"Imported {a.name}.")
     return 0

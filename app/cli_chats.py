@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from app.config import history_dir
 from app.safety.output_path import output_problem, write_output
 from app.storage.chats import ChatStore
-from app.storage.database import StoreUnavailable
+from app.storage.database import StoreUnavailable, history_failed
 
 
 def add_chats_parser(sub: Any) -> None:
@@ -22,23 +23,23 @@ def add_chats_parser(sub: Any) -> None:
     listing.add_argument("--limit", type=int, default=50, help="how many (default 50; 0: all)")
     listing.add_argument("--json", action="store_true")
     show = cmd.add_parser("show", help="one conversation's messages")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=int, metavar="ID")
     show.add_argument("--json", action="store_true")
     search = cmd.add_parser("search", help="conversations containing every word")
     search.add_argument("text")
     search.add_argument("--json", action="store_true")
     export = cmd.add_parser("export", help="write one conversation as Markdown or JSON")
-    export.add_argument("id", type=int)
+    export.add_argument("id", type=int, metavar="ID")
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: print)")
     export.add_argument("--force", action="store_true", help="replace an existing FILE")
     rename = cmd.add_parser("rename", help="give a conversation a new title")
-    rename.add_argument("id", type=int)
-    rename.add_argument("title")
+    rename.add_argument("id", type=int, metavar="ID")
+    rename.add_argument("title", metavar="TITLE")
     delete = cmd.add_parser("delete", help="move a conversation to the trash (a day to undo)")
-    delete.add_argument("id", type=int)
+    delete.add_argument("id", type=int, metavar="ID")
     restore = cmd.add_parser("restore", help="bring a deleted conversation back")
-    restore.add_argument("id", type=int)
+    restore.add_argument("id", type=int, metavar="ID")
 
 
 def _when(ts: float) -> str:
@@ -84,6 +85,8 @@ def run_chats(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     try:
         return _run(store, args)
+    except sqlite3.Error as exc:  # locked by another program since it opened, a full disk
+        return _fail(history_failed(exc))
     finally:
         store.close()
 

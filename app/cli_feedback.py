@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
 from app.safety.output_path import output_problem
-from app.storage.database import StoreUnavailable
+from app.storage.database import StoreUnavailable, history_failed
 from app.storage.dataset import FORMATS
 
 
 def add_feedback_parsers(sub: Any) -> None:
     rate = sub.add_parser("rate", help="thumbs up or down on a reply, maybe with a correction")
-    rate.add_argument("message_id", type=int, help="the reply's id (`parley chats show ID`)")
+    rate.add_argument(
+        "message_id", type=int, metavar="MESSAGE_ID", help="the reply's id (`parley chats show ID`)"
+    )
     rate.add_argument("rating", choices=("up", "down", "clear"))
     rate.add_argument("--correction", metavar="TEXT", help="what the reply should have said")
     export = sub.add_parser("export-dataset", help="rated replies as JSONL for fine-tuning")
@@ -77,5 +80,7 @@ def run_feedback(args: argparse.Namespace, settings: Settings) -> int:
             + "."
         )
         return 0
+    except sqlite3.Error as exc:  # locked by another program since it opened, a full disk
+        return _fail(history_failed(exc))
     finally:
         store.close()

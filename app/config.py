@@ -56,6 +56,7 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "llm_threads": (0, 256, "threads (0: chosen for you)"),
     "stt_threads": (0, 256, "threads (0: chosen for you)"),
     "llm_remote_context": (0, 10_000_000, "tokens (0: ask the server)"),
+    "llm_remote_deadline": (5.0, 86400.0, "seconds"),
     "tts_first_clause_words": (0, 100, "words"),
     "tts_clause_words": (0, 100, "words"),
     "tts_first_max_words": (0, 100, "words"),
@@ -96,6 +97,9 @@ class Settings:
     llm_api_key: str = field(default="", repr=False)  # never printed with the settings
     llm_remote_vision: bool = False  # the user says the remote model sees images
     llm_remote_context: int = 0  # tokens; 0 = ask the server, else 8192
+    # The longest a remote reply may take, start to end: a server that trickles tokens (one
+    # every 20 s is never idle long enough to time out) must not hold a turn for ever.
+    llm_remote_deadline: float = 300.0
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     speak_replies: bool = True
     # Speak from the first clause of this many words, later clauses of this many (0: sentences).

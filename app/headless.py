@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from app.bus.events import (
     TurnFinished,
 )
 from app.config import Settings
+from app.interrupt import EXIT_CODE, STOPPED, CtrlC, hard_exit
 from app.knowledge.extract import FileError
 from app.pipeline.engines import Engines
 from app.safety.output_path import output_problem
@@ -39,6 +42,8 @@ from app.storage.assistants import BUILTIN, Assistant
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
 from app.text import visible
+
+_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|file:|data:)", re.IGNORECASE)
 
 
 class WavSink:
@@ -71,6 +76,15 @@ class WavSink:
 
     def stop(self) -> dict[int, float]:
         return {}
+
+
+def no_speech_in(audio_file: str) -> str:
+    """What `ask --audio` says of a file without speech: the window's advice (hold the key
+    while you speak) means nothing to someone who gave a file."""
+    return (
+        f"Parley didn't hear any speech in {audio_file}: it holds silence or noise only. "
+        "Check the recording, or ask with --text."
+    )
 
 
 def _fail(message: str, as_json: bool, code: int = 1) -> int:
@@ -114,7 +128,74 @@ def _overwrites_input(out: Path, args: argparse.Namespace) -> str:
     return ""
 
 
+class _Stopper:
+    """What one Ctrl-C does during `ask`: before the turn runs, exit; while it runs, cut it
+    on the loop (what was said so far is saved, as for any interruption), then exit."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.session: Session | None = None
+        self.store: ChatStore | None = None
+
+    def __call__(self) -> None:  # in the signal handler
+        if self.loop is None or self.loop.is_closed():
+            self.exit()  # no turn yet (or any more): nothing to save
+            return
+        self.loop.call_soon_threadsafe(self.exit)
+
+    def exit(self) -> None:
+        try:
+            if self.session is not None:
+                self.session.turns.interrupt("Ctrl-C", clear_pending=True)
+            if self.store is not None:
+                self.store.close()
+        finally:
+            _fail(STOPPED, self.as_json)
+            hard_exit(EXIT_CODE)
+
+
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    stopper = _Stopper(args.json)
+    ctrl_c = CtrlC(stopper)
+    ctrl_c.install()
+    try:
+        return _run_ask(args, settings, stopper)
+    finally:
+        ctrl_c.uninstall()
+
+
+def _not_a_file(args: argparse.Namespace) -> str:
+    """Why a path option can't be used as it is given ('' when it can): a web address, which
+    taken as a path would be mangled ("http:/…") and then reported as a missing file."""
+    named = [("--audio", args.audio), ("--say", args.say)]
+    named += [("--image", p) for p in args.image or []]
+    named += [("--file", p) for p in getattr(args, "file", None) or []]
+    for option, given in named:
+        if given and _ADDRESS.match(given):
+            return (
+                f"{option} {given[:200]} is a web address, not a file: Parley reads and writes "
+                "only files on this computer. Download it first, then give its path."
+            )
+    return ""
+
+
+# Options of the window that `ask` has no use for: it speaks into --say, never to a device.
+_DEVICE_OPTIONS = {
+    "input_device": "--input-device: `ask` takes the question from --text or --audio, not the "
+    "microphone. Drop --input-device (or run `parley` for the window)",
+    "output_device": "--output-device: `ask` prints the reply and speaks it only into a file "
+    "(--say OUT.wav), not to a speaker. Drop --output-device (or run `parley` for the window)",
+}
+
+
+def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) -> int:
+    for attr, why in _DEVICE_OPTIONS.items():
+        if getattr(args, attr, None):
+            return _fail(f"`ask` does not use {why}.", args.json, 2)
+    problem = _not_a_file(args)
+    if problem:
+        return _fail(problem, args.json, 2)
     audio: np.ndarray | None = None
     if args.audio:
         try:
@@ -157,8 +238,11 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
             return _fail(problem, args.json, 2)
     elif getattr(args, "assistant", None):
         return _fail("--assistant needs the conversation history (not --no-save).", args.json, 2)
+    stopper.store = store
     try:
-        return asyncio.run(_ask(args, settings, audio, images, store, chat_id, assistant, files))
+        return asyncio.run(
+            _ask(args, settings, _Given(audio, images, files, store, chat_id, assistant), stopper)
+        )
     finally:
         if store is not None:
             store.close()
@@ -258,21 +342,30 @@ def _hold(store: ChatStore, chat_id: int | None) -> str:
     return ""
 
 
+@dataclass
+class _Given:
+    """What one `ask` turn is made of, checked and loaded before any model is."""
+
+    audio: np.ndarray | None
+    images: list[Any]
+    files: list[Any]
+    store: ChatStore | None = None
+    chat_id: int | None = None
+    assistant: Assistant | None = None
+
+
 async def _ask(
-    args: argparse.Namespace,
-    settings: Settings,
-    audio: np.ndarray | None,
-    images: list[Any],
-    store: ChatStore | None = None,
-    chat_id: int | None = None,
-    assistant: Assistant | None = None,
-    files: list[Any] | None = None,
+    args: argparse.Namespace, settings: Settings, given: _Given, stopper: _Stopper | None = None
 ) -> int:
+    audio, images, files = given.audio, given.images, given.files
+    store, chat_id, assistant = given.store, given.chat_id, given.assistant
     bus = EventBus(asyncio.get_running_loop())
     settings.speak_replies = bool(args.say)
     sink = WavSink(bus, Path(args.say)) if args.say else None
     engines = Engines(bus, settings)
     session = Session(settings, bus, engines=engines, sink=sink, store=store)
+    if stopper is not None:
+        stopper.session, stopper.loop = session, asyncio.get_running_loop()
     if chat_id is not None:
         session.turns.open_chat(chat_id)
     elif assistant is not None:
@@ -344,7 +437,8 @@ async def _ask(
     if errors and not result.reply.strip():
         return _fail(" ".join(errors), args.json)
     if not result.transcript.strip():
-        return _fail(notices[0] if notices else "No question was heard.", args.json, 3)
+        heard = no_speech_in(args.audio) if audio is not None else "No question was heard."
+        return _fail(heard, args.json, 3)
     if args.json:
         print(
             json.dumps(

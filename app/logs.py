@@ -66,3 +66,10 @@ def setup_logging(verbose: bool = False) -> Path | None:
     to_stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(to_stderr)
     return path
+
+
+def unexpected(exc: BaseException) -> str:
+    """An unforeseen failure in words for the user: what it says, not the exception's class
+    name (ValueError means nothing to them), and where a bug report's details are."""
+    said = " ".join(str(exc).split())[:300].rstrip(".") or "an unexpected error"
+    return f"{said} (the details are in Parley's log, {log_file()})"

@@ -129,6 +129,9 @@ class Script:
     words_before_calls: bool = False  # the calling reply first streams `pieces`
     echo: str = ""  # the reply is this followed by the last message's text (then `pieces`)
     delay: float = 0.0  # seconds before a chat reply begins (a model reading its prompt)
+    # Seconds between pieces of a reply (not of a max_tokens=1 start-up check): a server
+    # that trickles, never idle long enough to time out.
+    trickle: float = 0.0
 
 
 class ScriptedServer:
@@ -212,7 +215,11 @@ class ScriptedServer:
 
                 event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
                 self.wfile.write(b": ping - comments are skipped\n\n")
+                if s.trickle and (body or {}).get("max_tokens") == 1:
+                    pieces = pieces[:1]
                 for i, piece in enumerate(pieces):
+                    if i and s.trickle:
+                        time.sleep(s.trickle)
                     event({"choices": [{"index": 0, "delta": {"content": piece}}]})
                     if i == 0 and s.mid_stream_error:
                         event({"error": {"message": s.mid_stream_error}})

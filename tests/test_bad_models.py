@@ -71,8 +71,11 @@ def test_llm_folder(tmp_path):
 
 
 def test_llm_truncated_real_gguf(truncated_gguf):
+    """Said as `parley models info` says it: cut short, by how much, not "damaged or an
+    unsupported architecture"."""
     line = assert_clean_failure(_ask_text_with_llm(truncated_gguf), code=1)
-    assert truncated_gguf.name in line and "damaged" in line
+    assert truncated_gguf.name in line and "incomplete" in line and "stopped early" in line
+    assert "1,117,320,768" in line  # what its header describes
 
 
 def test_llm_gguf_magic_then_garbage(tmp_path):

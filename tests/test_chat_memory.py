@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import io
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,26 @@ def fill(disk: Path) -> None:
                 fh.write(b"\0" * 4096)
     except OSError as exc:
         assert exc.errno == errno.ENOSPC
+
+
+def test_a_locked_history_is_said_as_locked_not_as_a_full_disk(tmp_path: Path) -> None:
+    """Another program holding conversations.db (a second Parley writing) is not cured by
+    freeing disk space: the notice says who to close instead."""
+    from app.pipeline.chat_log import ChatLog
+
+    store = ChatStore(tmp_path)
+    other = sqlite3.connect(tmp_path / "conversations.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # as a program writing to it holds it
+    warnings: list[str] = []
+    try:
+        assert ChatLog(store, warnings.append).save("user", "Are you there?") is None
+    finally:
+        other.rollback()
+        other.close()
+    [warning] = warnings
+    assert "locked" in warning and "another program" in warning, warning
+    assert "disk space" not in warning, warning
+    store.close()
 
 
 def test_a_full_disk_is_said_once_and_the_conversation_goes_on(

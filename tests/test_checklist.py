@@ -14,6 +14,7 @@ import http.server
 import os
 import re
 import socket
+import sqlite3
 import struct
 import threading
 import zlib
@@ -74,6 +75,11 @@ def make_inputs(d: Path) -> None:
     (d / "zero.wav").symlink_to("/dev/zero")  # a device that never ends, behind a link
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(d / "sock"))  # a socket file: nothing can be written into it
+    from tests.tiny_vlm import build_tiny_vlm
+
+    model, _ = build_tiny_vlm(d / "vlm")  # a real model and its projector, a few hundred KB
+    whole = model.read_bytes()
+    (d / "half.gguf").write_bytes(whole[: len(whole) // 2])
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ class Case:
     code: int
     says: str  # a regex the one line must match
     settings: str | bytes | None = None  # settings.json's content before the run (bytes: raw)
-    history: str | None = None  # "damaged": a conversations.db that is no database; "file"
+    history: str | None = None  # "damaged": a conversations.db that is no database; "file";
+    # "locked": another program holds it locked for the whole run
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 60
 
@@ -97,8 +104,12 @@ CASES = [
     Case("audio: cut-off header", ("ask", "--audio", "header.wav"), 2, r"not an audio file"),
     Case("audio: a folder", ("ask", "--audio", "folder"), 2, r"folder"),
     Case("audio: realtime, no file", (*ASK, "--realtime"), 2, r"--realtime needs --audio"),
-    Case("audio: silence", ("ask", "--no-save", "--audio", "silence.wav"), 3, r"didn't hear", timeout=120),
-    Case("audio: white noise", ("ask", "--no-save", "--audio", "noise.wav"), 3, r"didn't hear", timeout=120),
+    Case("audio: silence", ("ask", "--no-save", "--audio", "silence.wav"), 3, r"didn't hear any speech in silence\.wav: .*--text", timeout=120),
+    Case("audio: white noise", ("ask", "--no-save", "--audio", "noise.wav"), 3, r"didn't hear any speech in noise\.wav(?!.*talk button)", timeout=120),
+    Case("audio: a web address", ("ask", "--audio", "https://example.org/question.wav"), 2, r"--audio https://example\.org/question\.wav is a web address, not a file"),
+    Case("audio: --say to a web address", (*ASK, "--say", "http://example.org/reply.wav"), 2, r"--say http://example\.org/reply\.wav is a web address"),
+    Case("audio: --input-device to ask", (*ASK, "--input-device", "1"), 2, r"`ask` does not use --input-device: .*--text or --audio"),
+    Case("audio: --output-device to ask", (*ASK, "--output-device", "pulse"), 2, r"`ask` does not use --output-device: .*--say"),
     Case("audio: --say into a folder", (*ASK, "--say", "folder"), 2, r"folder"),
     Case("audio: a FIFO", ("ask", "--audio", "pipe.wav"), 2, r"pipe\.wav is a pipe \(FIFO\), not an audio file", timeout=30),
     Case("audio: a device behind a link", ("ask", "--audio", "zero.wav"), 2, r"zero\.wav is a device", timeout=30),
@@ -112,6 +123,7 @@ CASES = [
     Case("image: cut off", (*ASK, "--image", "cut.png"), 2, r"damaged or incomplete"),
     Case("image: decompression bomb", (*ASK, "--image", "bomb.png"), 2, r"too large .*megapixels"),
     Case("image: a folder", (*ASK, "--image", "folder"), 2, r"folder"),
+    Case("image: a web address", (*ASK, "--image", "https://example.org/cat.png"), 2, r"https://example\.org/cat\.png is a web address, not a file"),
     # text
     Case("text: empty", ("ask", "--text", ""), 2, r"question is empty"),
     Case("text: spaces only", ("ask", "--text", "  \t "), 2, r"question is empty"),
@@ -129,12 +141,15 @@ CASES = [
     Case("file: a folder", (*ASK, "--file", "folder"), 2, r"is a folder; attach the files in it"),
     Case("file: a FIFO", (*ASK, "--file", "pipe.txt"), 2, r"pipe\.txt is a pipe \(FIFO\), not a document", timeout=30),
     Case("file: a device", (*ASK, "--file", "/dev/urandom"), 2, r"/dev/urandom is a device", timeout=30),
+    Case("file: a file: address", (*ASK, "--file", "file:///etc/hostname"), 2, r"file:///etc/hostname is a web address"),
     # models
     Case("model: missing", (*ASK, "--llm-model", "gone.gguf"), 1, r"does not exist"),
     Case("model: an HTML page", (*ASK, "--llm-model", "portal.gguf"), 1, r"not a GGUF model file"),
     Case("model: cut off", (*ASK, "--llm-model", "cut.gguf"), 1, r"cut\.gguf"),
     Case("model: a text file", (*ASK, "--llm-model", "notes.txt"), 1, r"not a GGUF model file"),
     Case("model: bad projector", (*ASK, "--mmproj", "portal.gguf"), 1, r"not a GGUF file"),
+    Case("model: a projector as the model", (*ASK, "--llm-model", "vlm/mmproj-tiny-llava.gguf"), 1, r"mmproj-tiny-llava\.gguf is an image projector \(mmproj\), not a language model"),
+    Case("model: cut short mid-weights", (*ASK, "--llm-model", "half.gguf"), 1, r"half\.gguf is incomplete: it is [\d,]+ bytes but its header describes"),
     Case("model: unknown speech model", ("ask", "--audio", "silence.wav", "--stt-model", "huge"), 1, r"tiny\.en"),
     Case("model: a FIFO", (*ASK, "--llm-model", "pipe.gguf"), 1, r"pipe\.gguf is a pipe \(FIFO\)", timeout=30),
     Case("model: a FIFO for a projector", (*ASK, "--mmproj", "pipe.gguf"), 1, r"pipe\.gguf is a pipe \(FIFO\)", timeout=30),
@@ -150,6 +165,7 @@ CASES = [
     # storage
     Case("history: damaged database", ("chats", "list"), 0, r"could not be read .*kept, untouched", history="damaged"),
     Case("history: a file where its folder goes", ("chats", "list"), 1, r"it is a file", history="file"),
+    Case("history: locked by another program", ("chats", "list"), 1, r"database is locked\. Another program .* is holding the history(?!.*disk)", history="locked", timeout=90),
     Case("data: a file where the model folder goes", ASK, 1, r"Not a directory .*PARLEY_DATA_DIR", env={"PARLEY_DATA_DIR": "notes.txt"}),
     # network
     Case("remote: nothing listening", (*ASK, "--llm-url", "http://127.0.0.1:9/v1"), 1, r"connection refused"),
@@ -158,6 +174,17 @@ CASES = [
     Case("remote: wrong key", (*ASK, "--llm-url", "{401}"), 1, r"needs an API key"),
     Case("remote: server error", (*ASK, "--llm-url", "{500}"), 1, r"HTTP 500"),
     Case("remote: broken JSON", (*ASK, "--llm-url", "{json}"), 1, r"not an OpenAI-style reply"),
+    Case("remote: unclosed IPv6 address", (*ASK, "--llm-url", "http://[::1:8080/v1"), 1, r"The LLM server address http://\[::1:8080/v1 is not a valid address(?!.*Invalid)"),
+    Case("remote: a space in the host", (*ASK, "--llm-url", "http://gpu box:8080/v1"), 1, r"The LLM server address 'http://gpu box:8080/v1' contains a space"),
+    # commands
+    Case("chats: no command", ("chats",), 2, r"`parley chats` needs a command: list, show, .* or restore(?!.*chats_command)"),
+    Case("assistants: no command", ("assistants",), 2, r"`parley assistants` needs a command: list, show"),
+    Case("models: no command", ("models",), 2, r"`parley models` needs a command: list, pull, verify or info"),
+    Case("chats: an id in words", ("chats", "show", "first"), 2, r"ID must be a whole number, not 'first'"),
+    Case("feedback: a reply id in words", ("rate", "last", "up"), 2, r"MESSAGE_ID must be a whole number, not 'last'(?!.*message_id)"),
+    Case("assistants: import a text file", ("assistants", "import", "notes.txt"), 2, r"notes\.txt is not a readable assistant file: it is not valid JSON \(line 1, column 1\)"),
+    Case("assistants: import a binary file", ("assistants", "import", "binary.txt"), 2, r"binary\.txt is not a readable assistant file: it is not text"),
+    Case("assistants: 96,000 characters of instructions", ("assistants", "add", "Scholar", "--instructions", "Answer as a scholar. " * 4800), 2, r"instructions can be at most 8,000 characters, not 100,800"),
 ]  # fmt: skip
 
 BODIES = {
@@ -225,10 +252,19 @@ def _prepare(case: Case, tmp: Path) -> tuple[dict[str, str], Callable[[], None]]
         if history.is_dir():
             history.rmdir()
         history.write_text("not a folder")
+    lock: sqlite3.Connection | None = None
+    if case.history == "locked":  # as another program writing to it would hold it
+        history.mkdir(parents=True, exist_ok=True)
+        lock = sqlite3.connect(history / "conversations.db", isolation_level=None)
+        lock.execute("CREATE TABLE IF NOT EXISTS mine (x)")
+        lock.execute("BEGIN EXCLUSIVE")
     inputs = _fingerprint(tmp)
     damaged = (history / "conversations.db").read_bytes() if case.history == "damaged" else None
 
     def nothing_lost() -> None:
+        if lock is not None:
+            lock.rollback()
+            lock.close()
         after = _fingerprint(tmp)
         changed = [name for name, digest in inputs.items() if after.get(name) != digest]
         assert not changed, f"changed or lost: {changed}"

@@ -17,8 +17,8 @@ import soundfile
 import app
 from app.bus import EventBus
 from app.bus.events import ErrorRaised, PlaybackFinished, PlaybackStarted
-from app.headless import WavSink
-from app.pipeline.turns import NO_SPEECH, TIMING_KEYS, WATERFALL_KEYS
+from app.headless import WavSink, no_speech_in
+from app.pipeline.turns import TIMING_KEYS, WATERFALL_KEYS
 from tests.realtools import REPO, assert_clean_failure, load_16k, parley, rms, words
 
 QUESTION = "What is the capital of France?"
@@ -154,10 +154,10 @@ def test_ask_silence_says_nothing_was_heard_and_does_not_answer(tmp_path, as_jso
     )
 
     line = assert_clean_failure(run, code=3)
-    assert line == f"parley: {NO_SPEECH}"
+    assert line == f"parley: {no_speech_in(str(silence))}"  # the file, not the talk button
     if as_json:
         # Only the reason: no transcript, no reply, no timings, so no answer was produced.
-        assert json.loads(run.stdout) == {"error": NO_SPEECH}
+        assert json.loads(run.stdout) == {"error": no_speech_in(str(silence))}
     else:
         assert run.stdout == ""  # no "You: …" and no reply
     assert not out.exists()  # nothing was spoken
@@ -182,7 +182,7 @@ def test_noise_is_not_a_question_from_a_file_or_spoken_live(tmp_path, live, nois
     run = parley("ask", "--audio", str(wav), *(["--realtime"] if live else []), "--json")
 
     assert_clean_failure(run, code=3)
-    assert json.loads(run.stdout) == {"error": NO_SPEECH}
+    assert json.loads(run.stdout) == {"error": no_speech_in(str(wav))}
 
 
 def test_ask_empty_typed_question():

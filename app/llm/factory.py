@@ -35,10 +35,12 @@ def create_remote_llm(settings: Settings) -> ChatModel:
     settings or --llm-key), else the PARLEY_LLM_API_KEY environment variable."""
     from app.llm.remote import RemoteChat
 
-    return RemoteChat(
+    chat = RemoteChat(
         settings.llm_url,
         model=settings.llm_remote_model,
         api_key=settings.llm_api_key or os.environ.get("PARLEY_LLM_API_KEY", ""),
         vision=settings.llm_remote_vision,
         context_size=settings.llm_remote_context,
     )
+    chat.reply_timeout = settings.llm_remote_deadline
+    return chat

@@ -70,6 +70,9 @@ def check_gguf(path: Path) -> None:
             f"{path} is not a GGUF model file (it does not start with 'GGUF'). "
             "Parley needs a llama.cpp .gguf model."
         )
+    from app.models.gguf_info import check_language_model
+
+    check_language_model(path)  # the header alone (~30 ms): says what llama.cpp would not
 
 
 def _within_training(model_path: Path, context_size: int) -> int:

@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         result = {"ok": False, "error": str(exc)}
     except Exception as exc:  # anything else is still a reason not to load the file
         files = args.model.name + (f" with {args.mmproj.name}" if args.mmproj else "")
-        result = {"ok": False, "error": f"Loading {files} failed: {type(exc).__name__}: {exc}"}
+        said = " ".join(str(exc).split())[:300] or "an unexpected error"
+        result = {"ok": False, "error": f"Loading {files} failed: {said}."}
     print("RESULT " + json.dumps(result), flush=True)
     return 0 if result["ok"] else 1
 

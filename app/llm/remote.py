@@ -40,19 +40,28 @@ MESSAGE_OVERHEAD = 8  # role header and end-of-turn markers of common chat templ
 IMAGE_TOKENS = 768  # what an image may cost; servers' vision encoders mostly use 64-1024
 ERROR_TEXT_LIMIT = 300  # characters of a server's error text worth showing
 PROBE_TIMEOUT = 10.0  # seconds for /v1/models and /props: small answers, or none at all
+REPLY_TIMEOUT = 300.0  # seconds for a whole reply (llm_remote_deadline in settings.json)
 
 
 class _Deadline:
     """When the stream times out: `first_token_timeout` after the request until the first
-    event, then `idle_timeout` after each one. SSE comments (pings) do not move it."""
+    event, then `idle_timeout` after each one, and never later than `end` (the whole reply's
+    deadline: a server trickling a token every 20 s never goes idle). SSE comments (pings) do
+    not move it."""
 
-    def __init__(self, at: float) -> None:
-        self.at = at
+    def __init__(self, at: float, end: float) -> None:
+        self.end = end
+        self.at = min(at, end)
         self.first = True
 
     def progress(self, idle: float) -> None:
         self.first = False
-        self.at = time.monotonic() + idle
+        self.at = min(time.monotonic() + idle, self.end)
+
+    @property
+    def overall(self) -> bool:
+        """Whether the deadline now is the whole reply's, not a pause's."""
+        return self.at >= self.end
 
 
 class RemoteError(ModelError):
@@ -111,8 +120,20 @@ def _normalise(url: str) -> tuple[str, str, str, str]:
     raw = url.strip()
     if "://" not in raw:
         raw = "http://" + raw  # "localhost:8080" is what people type
-    parts = urlsplit(raw)
     shown = raw.rstrip("/")
+    if any(c.isspace() or not c.isprintable() for c in raw):
+        # http.client would refuse it later with its own wording (InvalidURL).
+        raise ModelError(
+            f"The LLM server address {shown!r} contains a space or another invisible "
+            "character; type it without, for example http://localhost:8080/v1."
+        )
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # "Invalid IPv6 URL", in the standard library's words
+        raise ModelError(
+            f"The LLM server address {shown} is not a valid address; check its brackets "
+            "(an IPv6 address is written http://[::1]:8080/v1)."
+        ) from None
     if parts.scheme not in ("http", "https"):
         raise ModelError(f"The LLM server address {shown} must start with http:// or https://.")
     if parts.username is not None or parts.password is not None:
@@ -183,8 +204,11 @@ class RemoteChat:
     images; user messages may then carry `image_url` parts (data: URIs), sent unchanged.
     `context_size` 0 means ask the server. Timeouts: `connect_timeout` to open the connection,
     `first_token_timeout` from the request to the first streamed event (prompt processing of a
-    big model on a long history takes a while), `idle_timeout` between later events.
+    big model on a long history takes a while), `idle_timeout` between later events, and
+    `reply_timeout` (an attribute, llm_remote_deadline) for the whole reply.
     """
+
+    reply_timeout = REPLY_TIMEOUT
 
     def __init__(
         self,
@@ -390,7 +414,7 @@ class RemoteChat:
                 yield from calls.as_text()
                 finished = True
                 return
-            clock = _Deadline(started + self.first_token_timeout)
+            clock = _Deadline(started + self.first_token_timeout, started + self.reply_timeout)
             calls = _ToolCalls()
             for data in self._events(conn, resp, clock):
                 clock.progress(self.idle_timeout)
@@ -420,13 +444,13 @@ class RemoteChat:
         while True:
             remaining = clock.at - time.monotonic()
             if remaining <= 0:
-                raise self._timeout_error(clock.first)
+                raise self._stream_timeout(clock)
             if conn.sock is not None:
                 conn.sock.settimeout(remaining)
             try:
                 raw = resp.readline(1 << 20)
             except TimeoutError:
-                raise self._timeout_error(clock.first) from None
+                raise self._stream_timeout(clock) from None
             except (http.client.IncompleteRead, ConnectionError, OSError) as exc:
                 raise RemoteError(
                     f"The LLM server at {self.url} broke off the reply: {self._reason(exc)}.",
@@ -645,6 +669,17 @@ class RemoteChat:
 
     def _unreachable(self, why: str) -> RemoteError:
         return RemoteError(f"Could not reach the LLM server at {self.url}: {why}", transient=True)
+
+    def _stream_timeout(self, clock: _Deadline) -> RemoteError:
+        if not clock.overall:
+            return self._timeout_error(clock.first)
+        return RemoteError(
+            f"The LLM server at {self.url} was still not done after {self.reply_timeout:g} s, "
+            "the longest Parley waits for a reply, so it stopped waiting. The server may be "
+            "overloaded; for long replies from a slow server, raise llm_remote_deadline in "
+            "settings.json.",
+            transient=True,
+        )
 
     def _timeout_error(self, waiting_first: bool, waited: float | None = None) -> RemoteError:
         if waiting_first:

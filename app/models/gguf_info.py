@@ -219,6 +219,35 @@ def read_gguf_header(path: Path, max_array: int = 64) -> GgufHeader:
     return GgufHeader(path, kv, shapes, types, offsets, version, data_start, size)
 
 
+def check_complete(h: GgufHeader) -> None:
+    """Raise ModelError when the file stops before the weights its header describes end."""
+    expected = h.data_end()
+    if expected is not None and h.file_size < expected:
+        raise ModelError(
+            f"{h.path} is incomplete: it is {h.file_size:,} bytes but its header describes "
+            f"{expected:,}. The download or copy stopped early; get the file again."
+        )
+
+
+def check_language_model(path: Path) -> None:
+    """Raise ModelError naming what is wrong when the GGUF at `path` cannot be a language
+    model: a damaged header, a file cut short, no weights at all, or an image projector.
+    llama.cpp only says it failed to load; `parley models info` and this say why."""
+    h = read_gguf_header(path)
+    check_complete(h)
+    if not h.tensors:
+        raise ModelError(
+            f"{h.path} holds no model weights (its GGUF header lists none): it is damaged or "
+            "was cut short. Download it again."
+        )
+    if is_projector(h):
+        raise ModelError(
+            f"{Path(path).name} is an image projector (mmproj), not a language model. Give it "
+            "as the projector (--mmproj) next to the language model it belongs to, and that "
+            "model's main .gguf as the language model."
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # Vision projectors (shared with app.llm.vision)
 
@@ -311,12 +340,7 @@ def describe_gguf(path: Path) -> GgufInfo:
     """Read a GGUF header and say what the file is. Never loads the weights."""
     path = Path(path)
     h = read_gguf_header(path)
-    expected = h.data_end()
-    if expected is not None and h.file_size < expected:
-        raise ModelError(
-            f"{path} is incomplete: it is {h.file_size:,} bytes but its header describes "
-            f"{expected:,}. The download or copy stopped early; get the file again."
-        )
+    check_complete(h)
     kv, arch = h.kv, h.architecture
     by_type: dict[str, int] = {}
     weights: dict[str, int] = {}  # 2-D+ tensors only: the norms and biases stay F32 anyway

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.llm.base import Message
 from app.storage.chats import ChatStore, Role, StoredMessage
+from app.storage.database import storage_advice
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class ChatLog:
                 self._warned = True
                 self._warn(
                     f"This conversation could not be saved ({exc}). It goes on, but will not "
-                    "be in your history; free some disk space and it will be saved again."
+                    f"be in your history; {storage_advice(exc)}, and it will be saved again."
                 )
             return None
 

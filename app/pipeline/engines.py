@@ -21,6 +21,7 @@ from app.bus import EventBus
 from app.bus.events import EngineName, EngineStatus
 from app.config import Settings
 from app.llm.base import ChatModel
+from app.logs import unexpected
 from app.models.assemble import Progress
 from app.models.errors import ModelError
 from app.pipeline.worker import Worker
@@ -64,6 +65,7 @@ class EngineUnavailable(Exception):
     """The engine a turn needs failed to load; the message says why."""
 
 
+_WHAT = {"stt": "speech recogniser", "llm": "language model", "tts": "voice"}
 _NOT_LOADED = {
     "stt": "The speech recogniser is not loaded.",
     "llm": "The language model is not loaded.",
@@ -192,6 +194,7 @@ class Engines:
     @staticmethod
     def _failure(name: EngineName, exc: Exception) -> str:
         if isinstance(exc, ModelError):
+            log.info("loading %s failed", name, exc_info=exc)  # the cause, for a bug report
             return str(exc)
         if isinstance(exc, OSError) and exc.strerror:  # a full disk, a file where a folder goes
             log.warning("loading %s failed", name, exc_info=exc)
@@ -202,7 +205,7 @@ class Engines:
             )
         # An engine library failing in a way we did not foresee.
         log.error("loading %s failed", name, exc_info=exc)
-        return f"Could not start the {name.upper()} engine: {type(exc).__name__}: {exc}"
+        return f"Could not start the {_WHAT[name]}: {unexpected(exc)}."
 
     def _load(self, name: EngineName) -> None:
         self._status(name, "loading")

@@ -11,6 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.llm.base import Message
+from app.models.errors import ModelError
+
+
+class InstructionsTooLong(ModelError):
+    """The system prompt alone fills the context: no question could ever be answered."""
 
 
 @dataclass
@@ -36,6 +41,14 @@ class History:
         """System prompt + as much recent history as fits with `reply_budget` tokens to spare."""
         system: list[Message] = [{"role": "system", "content": self.system_prompt}]
         budget = context_size - reply_budget
+        needs = count_tokens(system + [{"role": "user", "content": "?"}])
+        if needs > budget:  # llama.cpp would refuse it as "Requested tokens exceed context"
+            raise InstructionsTooLong(
+                f"The instructions ({len(self.system_prompt):,} characters, about {needs:,} "
+                f"tokens) leave no room for a question and its answer in this model's "
+                f"{context_size:,}-token context. Shorten them (the custom instructions in "
+                "Settings, or the assistant's), or raise llm_context in settings.json."
+            )
         convo = list(self.messages)
         while len(convo) > 1 and count_tokens(system + convo) > budget:
             # Drop the oldest message, then any assistant message left leading the window, so

@@ -60,6 +60,7 @@ from app.knowledge.context import (
     split_long_text,
 )
 from app.llm.base import ChatModel, Message
+from app.logs import unexpected
 from app.models.errors import ModelError
 from app.pipeline.attachments import (
     IMAGE_TOKEN_BUDGET,
@@ -590,7 +591,7 @@ class TurnManager:
             self._fail(turn, engine, f"{unavailable}: {exc}")
         except Exception as exc:
             log.exception("%s stage failed", engine)
-            self._fail(turn, engine, f"{failed}: {type(exc).__name__}: {exc}")
+            self._fail(turn, engine, f"{failed}: {unexpected(exc)}.")
         return None
 
     # --- stages ------------------------------------------------------------------------------
@@ -613,7 +614,7 @@ class TurnManager:
                 text: str | None = await turn.live.finish(audio)
             except Exception as exc:
                 log.exception("live transcription failed")
-                self._fail(turn, "stt", f"Transcription failed: {type(exc).__name__}: {exc}")
+                self._fail(turn, "stt", f"Transcription failed: {unexpected(exc)}.")
                 return
         else:
             text = await self._stage(turn, "stt", job, "Can't transcribe", "Transcription failed")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.knowledge.extract import Document
@@ -20,10 +21,30 @@ from app.storage.documents import StoredFile
 
 BUILTIN = "Parley"
 EXPORT_KIND = "parley-assistant"
+# Instructions go to the model with every question, ahead of the conversation: longer ones
+# would leave a 4096-token context (the default) no room to answer. Documents belong in
+# *Knows* (add-file), which is searched, not sent whole.
+MAX_INSTRUCTIONS = 8000
 
 
 class AssistantError(ValueError):
     """A clear reason for the user (a name taken, not found, a bad file)."""
+
+
+def read_export(path: Path) -> Any:
+    """The JSON of an exported assistant file; AssistantError says, in words rather than
+    the JSON library's, why it can't be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssistantError(f"{path} does not exist.") from None
+    except UnicodeDecodeError:
+        why = "it is not text (an exported assistant is a JSON text file)"
+    except json.JSONDecodeError as exc:
+        why = f"it is not valid JSON (line {exc.lineno}, column {exc.colno})"
+    except OSError as exc:
+        why = str(exc.strerror or exc)
+    raise AssistantError(f"{path} is not a readable assistant file: {why}.")
 
 
 @dataclass(frozen=True)
@@ -121,6 +142,7 @@ class Assistants:
             raise AssistantError(
                 "An assistant needs instructions: say who it is and how to answer."
             )
+        self._check_length(instructions)
         with self.store._write() as db:
             self._check_free(name)
             cur = db.execute("INSERT INTO assistants DEFAULT VALUES")
@@ -222,6 +244,8 @@ class Assistants:
         new["name"] = self._valid_name(new["name"])
         if not new["instructions"].strip():
             raise AssistantError("An assistant needs instructions.")
+        if not current.builtin:  # Parley's own are Settings' custom instructions
+            self._check_length(new["instructions"])
         files = current.knowledge if knowledge is None else knowledge
         if all(new[k] == getattr(current, k) for k in _FIELDS) and files == current.knowledge:
             return current  # nothing changed: no new revision
@@ -250,6 +274,15 @@ class Assistants:
         if len(name) > 60:
             raise AssistantError("An assistant's name can be at most 60 characters.")
         return name
+
+    @staticmethod
+    def _check_length(instructions: str) -> None:
+        if len(instructions) > MAX_INSTRUCTIONS:
+            raise AssistantError(
+                f"An assistant's instructions can be at most {MAX_INSTRUCTIONS:,} characters, "
+                f"not {len(instructions):,}: they go to the model with every question. Put "
+                "reference material in a file the assistant knows (add-file) instead."
+            )
 
     def _check_free(self, name: str) -> None:
         if self.store._read(self._LATEST + " AND r.name = ? COLLATE NOCASE", (name,)):

@@ -8,6 +8,7 @@ One connection writes (the ChatStore's), readers never block it.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -40,6 +41,39 @@ class NewerDatabase(Exception):
 class StoreUnavailable(Exception):
     """The database can't be opened right now (locked, no permission, disk full); nothing
     was moved. The message says what to do."""
+
+
+def storage_advice(exc: BaseException) -> str:
+    """What the user can do about a failed read or write of the history, by its cause (a
+    locked database is not cured by freeing disk space)."""
+    said = str(exc).lower()
+    number = getattr(exc, "errno", None) or getattr(exc, "sqlite_errorcode", None)
+    if "locked" in said or "busy" in said or number in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return (
+            "another program (perhaps another Parley) is holding the history; close it, or "
+            "wait for it to finish"
+        )
+    if "full" in said or number in (errno.ENOSPC, errno.EDQUOT, sqlite3.SQLITE_FULL):
+        return "free some disk space"
+    if (
+        "read-only" in said
+        or "readonly" in said
+        or number
+        in (
+            errno.EACCES,
+            errno.EPERM,
+            errno.EROFS,
+            sqlite3.SQLITE_READONLY,
+            sqlite3.SQLITE_PERM,
+        )
+    ):
+        return "make the history folder writable for you (its permissions, or a read-only disk)"
+    return "check the history folder's permissions and free space"
+
+
+def history_failed(exc: BaseException) -> str:
+    """A read or write of the open history failed: what happened and what to do."""
+    return f"The conversation history could not be used ({exc}): {storage_advice(exc)}."
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -128,9 +162,10 @@ def open_database(path: Path) -> Opened:
         )
     except sqlite3.OperationalError as exc:
         # Locked by another program, unreadable, a full disk: not damage, so leave it alone.
+        advice = storage_advice(exc)
         raise StoreUnavailable(
-            f"Could not open the conversation history {path}: {exc}. Close other programs "
-            "using it, or check the folder's permissions and free space."
+            f"Could not open the conversation history {path}: {exc}. "
+            f"{advice[:1].upper()}{advice[1:]}."
         ) from exc
     except sqlite3.DatabaseError as exc:
         log.info("conversation database %s is unusable: %s", path, exc)  # the user is told

@@ -38,7 +38,10 @@ class PiperTTS:
         try:
             config_dict = json.loads(config.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ModelError(f"The voice settings file {config} is corrupt: {exc}.") from exc
+            raise ModelError(
+                f"The voice settings file {config} is damaged (it is not valid JSON text); "
+                "download the voice again or choose another in Settings."
+            ) from exc
         self.model_path = model
         self.cores = max(1, min(os.cpu_count() or 1, 4))
         # How many threads the next sentence may use (None: every core); set by Engines.
@@ -56,7 +59,7 @@ class PiperTTS:
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(
                 f"The voice {model.name} could not be loaded; the file may be corrupt. "
-                f"Reinstall it or choose another voice in Settings. ({type(exc).__name__})"
+                "Reinstall it or choose another voice in Settings."
             ) from exc
         self.name = model.stem
         self.sample_rate = int(self.voice.config.sample_rate)

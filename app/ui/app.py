@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -120,12 +121,49 @@ def run_gui(
     report = os.environ.get("PARLEY_STARTUP_REPORT")
     if report:
         _report_startup(Path(report), bus, window, app)
+    _quit_on_ctrl_c(app, loop, window)
     # Load models once the window is on screen, never before.
     QTimer.singleShot(0, window.session.start)  # type: ignore[attr-defined]
     if not settings.welcomed:
         QTimer.singleShot(0, window.show_welcome)  # type: ignore[attr-defined]
     with loop:
         return int(loop.run_forever() or 0)
+
+
+def _quit_on_ctrl_c(app: object, loop: asyncio.AbstractEventLoop, window: object) -> None:
+    """Ctrl-C in the terminal that started the window closes it (the conversation saved) and
+    exits (app/interrupt.py). While Qt waits for events no Python runs, so a signal would
+    wait for the next mouse move and then surface as a KeyboardInterrupt in whatever event
+    filter ran; the wakeup fd, watched by Qt, makes Python handle it at once."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    from app.interrupt import EXIT_CODE, STOPPED, CtrlC, hard_exit
+
+    def stop() -> None:
+        print(f"parley: {STOPPED}", file=sys.stderr)
+        try:
+            window.close()  # type: ignore[attr-defined]
+        finally:
+            hard_exit(EXIT_CODE)
+
+    ctrl_c = CtrlC(lambda: loop.call_soon_threadsafe(stop))
+    ctrl_c.install()
+    receive, send = socket.socketpair()
+    receive.setblocking(False)
+    send.setblocking(False)
+    signal.set_wakeup_fd(send.fileno())
+    notifier = QSocketNotifier(receive.fileno(), QSocketNotifier.Type.Read, app)  # type: ignore[arg-type]
+
+    def woken() -> None:  # Python runs the signal handler before this
+        with contextlib.suppress(OSError):
+            receive.recv(512)
+
+    notifier.activated.connect(woken)
+    # Kept alive with the application: closing the sockets would silence the signal.
+    app._ctrl_c = (ctrl_c, receive, send, notifier)  # type: ignore[attr-defined]
 
 
 def _report_startup(path: Path, bus: EventBus, window: object, app: object) -> None:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.storage.assistants import Assistant, AssistantError, Assistants
+from app.storage.assistants import Assistant, AssistantError, Assistants, read_export
 
 
 class AssistantDialog(QDialog):
@@ -268,10 +268,9 @@ class AssistantDialog(QDialog):
         if not path:
             return
         try:
-            with open(path, encoding="utf-8") as fh:
-                saved = self.assistants.import_json(json.load(fh))
-        except (OSError, ValueError) as exc:  # AssistantError is a ValueError
-            self.message.setText(f"Could not import {path}: {exc}")
+            saved = self.assistants.import_json(read_export(Path(path)))
+        except AssistantError as exc:
+            self.message.setText(f"Could not import it: {exc}")
             return
         self.reload(saved.name)
 

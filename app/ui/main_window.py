@@ -69,6 +69,7 @@ from app.pipeline.assistant_choice import EngineChoice, engine_choice
 from app.pipeline.attachments import load_attachment
 from app.session import Session
 from app.storage.assistants import Assistant, AssistantError, Assistants
+from app.storage.database import storage_advice
 from app.text import visible
 from app.ui.assistant_dialog import AssistantDialog
 from app.ui.attachments import (
@@ -709,8 +710,11 @@ class MainWindow(QMainWindow):
             rating = 0  # pressed again: no rating
         try:
             store.rate(bubble.message_id, rating)
-        except (KeyError, sqlite3.Error) as exc:
-            self.chat.add("error", f"Could not save your rating: {exc}")
+        except KeyError:  # its chat was deleted meanwhile
+            self.chat.add("error", "Could not save your rating: that reply is no longer saved.")
+            return
+        except sqlite3.Error as exc:
+            self.chat.add("error", f"Could not save your rating ({exc}): {storage_advice(exc)}.")
             return
         bubble.show_rating(rating)
 
@@ -729,8 +733,13 @@ class MainWindow(QMainWindow):
             return
         try:
             store.rate(bubble.message_id, -1, text)
-        except (KeyError, sqlite3.Error) as exc:
-            self.chat.add("error", f"Could not save your correction: {exc}")
+        except KeyError:  # its chat was deleted meanwhile
+            self.chat.add("error", "Could not save your correction: that reply is no longer saved.")
+            return
+        except sqlite3.Error as exc:
+            self.chat.add(
+                "error", f"Could not save your correction ({exc}): {storage_advice(exc)}."
+            )
             return
         bubble.show_rating(-1)
 

@@ -409,7 +409,7 @@ class ModelPanel(QDialog):
             try:
                 state = entry_status(entry, root).state.replace("-", " ")
             except OSError as exc:
-                state = f"unknown ({exc})"
+                state = f"unknown ({exc.strerror or exc})"
             size = entry.approx_size_bytes
             text = (
                 f"{entry.name}\n    {ROLE_TITLES.get(entry.role, entry.role)} · "
