@@ -131,6 +131,7 @@ def _run(store: ChatStore, args: argparse.Namespace) -> int:
             who = "You" if m.role == "user" else "Parley"
             extra = "".join(f" [image: {i.name}]" for i in m.images)
             cut = " (interrupted)" if m.interrupted else ""
+            cut += " (not spoken)" if m.meta.get("unheard") else ""
             print(f"\n[{m.id}] {who}{cut}:{extra}\n{m.text}")
         return 0
     if command == "export":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["input", "output"]
 InputCallback = Callable[[np.ndarray], None]  # frames x channels float32, read only
@@ -15,6 +19,43 @@ OutputCallback = Callable[[np.ndarray], None]  # frames x channels float32, fill
 
 class AudioUnavailable(Exception):
     """No audio library, no device, or the device refused; the message is for the user."""
+
+
+# What the user reads when a device that worked goes away (the sound server stopped or
+# restarted, a headset was unplugged): plain words, what still works, and what to do.
+SPEAKER_LOST = (
+    "The speaker stopped working (the sound system went away or the device was unplugged). "
+    "Replies are shown as text; Parley uses the speaker again as soon as it is back."
+)
+MICROPHONE_LOST = (
+    "The microphone stopped working (the sound system went away or the device was "
+    "unplugged). You can type; Parley uses the microphone again as soon as it is back."
+)
+
+
+# An open stream hands over a block every 10-20 ms, silence or not; one that has not for this
+# long is gone (a sound server that hangs instead of closing the connection). Through ALSA's
+# pulse plugin a new output stream asks for 3 blocks and then for nothing for 1.95 s (3 of 3
+# streams here) before it settles, hence the margin.
+STALL_SECONDS = 5.0
+
+
+def close_quietly(stream: Stream, drain: bool = False) -> None:
+    """Stop and close `stream`; a device that went away may raise instead: it is closed then."""
+    try:
+        stream.stop() if drain else stream.abort()
+    except Exception as exc:  # PortAudio's own errors, whatever the host API says
+        log.info("stopping an audio stream: %s", exc)
+    try:
+        stream.close()
+    except Exception as exc:
+        log.info("closing an audio stream: %s", exc)
+
+
+def let_go(stream: Stream) -> None:
+    """Close a stream whose device went away, on a thread of its own: with a sound server that
+    hangs, PortAudio's abort waited 8 s here, and the caller may be the window's thread."""
+    threading.Thread(target=close_quietly, args=(stream,), name="audio-close", daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +70,11 @@ class DeviceInfo:
 
 
 class Stream(Protocol):
+    @property
+    def active(self) -> bool:
+        """Running: False once started and then stopped by the device itself (it went away)."""
+        ...
+
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def abort(self) -> None:

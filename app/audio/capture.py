@@ -7,13 +7,27 @@ level, never blocks on the event loop.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import time
 
 import numpy as np
 
-from app.audio.backend import AudioBackend, DeviceInfo, Stream, open_native_stream
+from app.audio.backend import (
+    MICROPHONE_LOST,
+    STALL_SECONDS,
+    AudioBackend,
+    AudioUnavailable,
+    DeviceInfo,
+    Stream,
+    close_quietly,
+    let_go,
+    open_native_stream,
+)
 from app.audio.resample import resample, to_mono
+
+log = logging.getLogger(__name__)
 
 STT_RATE = 16000
 # 10 ms blocks: PortAudio then holds 20 ms of capture instead of 40 ms, so the end of the
@@ -31,6 +45,7 @@ class Recorder:
         self._rms: list[tuple[int, float]] = []  # (frames, RMS) per block, for pause detection
         self._lock = threading.Lock()
         self._level = 0.0
+        self._last_block = 0.0  # when the last block came (monotonic)
         self.rate = 0
 
     @property
@@ -54,10 +69,27 @@ class Recorder:
         stream = open_native_stream(
             self.backend, "input", self.device, self._callback, BLOCK_SECONDS
         )
-        stream.start()
+        self._last_block = time.monotonic()
+        try:
+            stream.start()
+        except Exception as exc:  # opened, then refused to run: as good as not opened
+            log.warning("starting the microphone failed: %s", exc)
+            close_quietly(stream)
+            raise AudioUnavailable(MICROPHONE_LOST) from exc
         self._stream = stream
 
+    def trouble(self) -> str:
+        """Why the open microphone no longer records ('' while it does, or while closed):
+        it stopped on its own, or sent nothing for STALL_SECONDS."""
+        return self._trouble_of(self._stream) if self._stream is not None else ""
+
+    def _trouble_of(self, stream: Stream) -> str:
+        if not stream.active or time.monotonic() - self._last_block > STALL_SECONDS:
+            return MICROPHONE_LOST
+        return ""
+
     def _callback(self, frames: np.ndarray) -> None:
+        self._last_block = time.monotonic()
         mono = to_mono(frames).copy()
         rms = float(np.sqrt(np.mean(mono * mono))) if mono.size else 0.0
         db = 20 * math.log10(max(rms, 1e-6))
@@ -72,9 +104,12 @@ class Recorder:
         if stream is not None:
             # abort, not stop: PortAudio's stop waits for the device's buffers and through
             # PulseAudio once took 1.5 s, with the window frozen at the key's release. What
-            # is dropped is the last block or two, after the user finished speaking.
-            stream.abort()
-            stream.close()
+            # is dropped is the last block or two, after the user finished speaking. A
+            # microphone that went away may raise, or hang, instead: what it recorded is kept.
+            if self._trouble_of(stream):
+                let_go(stream)
+            else:
+                close_quietly(stream)
         self._level = 0.0
         return self.snapshot()
 

@@ -47,6 +47,10 @@ class FakeStream:
         self._thread: threading.Thread | None = None
         self.closed = False
 
+    @property
+    def active(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
     def start(self) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"fake-{self.kind}", daemon=True)

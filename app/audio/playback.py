@@ -8,12 +8,17 @@ milliseconds. The player counts how many samples of each sentence were really pl
 interrupted reply keeps only what the user heard. A reply's first sound starts at its voice's
 onset: the quiet a voice puts before it (piper: 30-64 ms per sentence) is skipped there, and
 only there (between sentences it is part of the pause).
+
+A speaker can go away at any moment (the sound server stops, a headset is unplugged): the
+stream then stops on its own, or stops asking for audio. `trouble()` tells (the session looks a
+few times a second while the speaker is open) and `lose()` lets it go without waiting for it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.audio.backend import (
+    SPEAKER_LOST,
+    STALL_SECONDS,
     AudioBackend,
     AudioUnavailable,
     DeviceInfo,
     Stream,
+    close_quietly,
+    let_go,
     open_native_stream,
 )
 from app.audio.resample import resample
@@ -41,6 +50,9 @@ BLOCK_SECONDS = 0.01
 ONSET_LEVEL = 0.003
 ONSET_MARGIN_SECONDS = 0.005
 MAX_SKIP_SECONDS = 0.25  # a longer quiet opening is left alone: it was meant
+OPEN_WAIT_SECONDS = 0.1  # how long a turn or a sound waits for an open already under way
+# Long past its first 2 s, an open speaker that has not asked for a block this long is hung.
+ABSENT_SECONDS = 0.5
 
 
 def skip_leading_quiet(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -77,10 +89,12 @@ class Player:
         self._queue: deque[_Chunk] = deque()
         self._cues: list[_Chunk] = []  # interface sounds playing (turn 0), mixed over the queue
         self._lock = threading.Lock()
+        self._opening = threading.Lock()  # one open at a time, whichever thread asks
         self._stream: Stream | None = None
         self._started: set[int] = set()
         self._finishing: set[int] = set()
         self._speaking = 0  # the reply turn whose audio is queued or awaited (0: none)
+        self._pulled = 0.0  # when the device last asked for a block (monotonic)
         # turn -> sentence index -> [queued samples, played samples]
         self._progress: dict[int, dict[int, list[int]]] = {}
 
@@ -93,14 +107,41 @@ class Player:
         stream = open_native_stream(
             self.backend, "output", self.device, self._callback, BLOCK_SECONDS
         )
-        stream.start()
+        self._pulled = time.monotonic()
+        try:
+            stream.start()
+        except Exception as exc:  # opened, then refused to run: as good as not opened
+            log.warning("starting the speaker failed: %s", exc)
+            close_quietly(stream)
+            raise AudioUnavailable(SPEAKER_LOST) from exc
         self._stream = stream
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            stream.stop()
-            stream.close()
+            close_quietly(stream, drain=True)
+
+    def trouble(self) -> str:
+        """Why the open speaker no longer plays ('' while it does, or while it is closed)."""
+        stream = self._stream
+        return "" if stream is None else self._trouble_of(stream, STALL_SECONDS)
+
+    def _trouble_of(self, stream: Stream, stall: float) -> str:
+        if not stream.active or time.monotonic() - self._pulled > stall:
+            return SPEAKER_LOST
+        return ""
+
+    def lose(self) -> None:
+        """The speaker went away: drop what was queued and the stream, without waiting for
+        it (nothing more will be heard; a turn's heard() keeps what was)."""
+        with self._lock:
+            stream, self._stream = self._stream, None
+            self._queue.clear()
+            self._cues.clear()
+            self._finishing.clear()
+            self._speaking = 0
+        if stream is not None:
+            let_go(stream)
 
     def close_if_idle(self) -> bool:
         """Close the speaker if nothing is queued or playing (call on the thread that
@@ -111,19 +152,29 @@ class Player:
             stream = None if busy else self._stream
             if stream is not None:
                 self._stream = None
-        if stream is not None:
-            stream.abort()  # nothing is left to play: no need to wait for the buffers
-            stream.close()
+        if stream is not None and self._trouble_of(stream, ABSENT_SECONDS):
+            let_go(stream)  # a hung server would hold the caller up
+        elif stream is not None:
+            close_quietly(stream)  # nothing is left to play: no need to wait for the buffers
         return self._stream is None
 
-    def ensure_open(self) -> str:
-        """Open the speaker if it is closed (the session does when a turn begins; audio that
-        arrives while it is closed does too): '' once open, else why not, for the user."""
-        if self._stream is None:
-            try:
+    def ensure_open(self, wait: float = 0.0) -> str:
+        """Open the speaker if it is closed (the session does when a turn begins, and, on a
+        thread of its own, to see whether a lost speaker is back; audio that arrives while it
+        is closed does too): '' once open, else why not, for the user. Another thread's open
+        is waited for `wait` seconds at most: it takes about 3 ms, and against a sound server
+        that hangs one took 30 s here."""
+        if self._stream is not None:
+            return ""
+        if not self._opening.acquire(timeout=wait):
+            return SPEAKER_LOST
+        try:
+            if self._stream is None:
                 self.open()
-            except AudioUnavailable as exc:
-                return str(exc)
+        except AudioUnavailable as exc:
+            return str(exc)
+        finally:
+            self._opening.release()
         return ""
 
     @property
@@ -131,7 +182,7 @@ class Player:
         return self._stream is not None
 
     def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None:
-        problem = self.ensure_open()
+        problem = self.ensure_open(wait=OPEN_WAIT_SECONDS)
         if problem:
             log.warning("reply audio dropped: %s", problem)
             return  # finish() still reports the turn done, with nothing heard
@@ -153,7 +204,7 @@ class Player:
     def play_cue(self, samples: np.ndarray, rate: int) -> None:
         """A short interface sound, mixed over whatever plays: the chime at the key's release
         must not hold the reply back for its 0.18 s (queued, it did). Not part of any turn."""
-        if not self.ensure_open():
+        if not self.ensure_open(wait=OPEN_WAIT_SECONDS):
             data = resample(samples, rate, self.rate)
             with self._lock:
                 self._cues.append(_Chunk(0, 0, data))
@@ -201,6 +252,7 @@ class Player:
             self.on_finished(turn_id)
 
     def _callback(self, out: np.ndarray) -> None:
+        self._pulled = time.monotonic()
         out.fill(0.0)
         frames = out.shape[0]
         filled = 0

@@ -10,12 +10,20 @@ capture thread can spin on a poll that stays ready while less than a block is bu
 whenever the CPU was busy: 0.2-0.7 of a core for as long as the key was held (poll returned at
 once, 4,600 times in 0.3 s), taken from whisper and the reply started at a pause. A blocking
 stream has no thread of its own; ours sleeps between blocks (16-30 ms of CPU a second here).
+
+PortAudio's own error text ("Illegal combination of I/O devices [PaErrorCode -9993]") is logged,
+never shown: the user reads what happened in plain words. PortAudio lists the devices once, when
+it starts; a device that was missing then (a headset plugged in later, a sound server started
+after Parley) is found by listing them again when it is asked for and not found, which
+PortAudio can only do while none of our streams is open or being opened.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+import weakref
 from typing import Any
 
 from app.audio.backend import (
@@ -30,6 +38,8 @@ from app.audio.backend import (
 
 log = logging.getLogger(__name__)
 
+RESCAN_SECONDS = 2.0  # at most one new device listing this often (each takes 30-40 ms here)
+
 
 def _sd() -> Any:
     try:
@@ -42,14 +52,33 @@ def _sd() -> Any:
     return sounddevice
 
 
+def _cannot_open(kind: Kind, device: DeviceInfo) -> str:
+    what = "microphone" if kind == "input" else "speaker"
+    return (
+        f"Could not open the {what} ({device.name}): the sound system refused it or is not "
+        "running. Check that it is connected and that the sound system (PulseAudio or "
+        "PipeWire) runs; Parley tries again at your next question."
+    )
+
+
 class SoundDeviceBackend:
+    def __init__(self) -> None:
+        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()  # PortAudio's, open or not
+        self._rescanned = 0.0
+        self._opening = 0  # streams being opened now (the session probes on its own thread)
+        self._guard = threading.Lock()
+
     def devices(self) -> list[DeviceInfo]:
         sd = _sd()
         try:
             raw = sd.query_devices()
             default_in, default_out = sd.default.device
         except sd.PortAudioError as exc:
-            raise AudioUnavailable(f"The sound system did not answer: {exc}") from exc
+            log.warning("listing the audio devices failed: %s", exc)
+            raise AudioUnavailable(
+                "The sound system did not answer. Check that it (PulseAudio or PipeWire) runs; "
+                "Parley tries again at your next question."
+            ) from exc
         return [
             DeviceInfo(
                 index=int(d["index"]),
@@ -64,7 +93,28 @@ class SoundDeviceBackend:
         ]
 
     def resolve(self, device: str | int | None, kind: Kind) -> DeviceInfo:
-        return pick_device(self.devices(), device, kind)
+        try:
+            return pick_device(self.devices(), device, kind)
+        except AudioUnavailable:
+            if not self._rescan():
+                raise
+            return pick_device(self.devices(), device, kind)
+
+    def _rescan(self) -> bool:
+        """List the devices again (see the module's docstring); whether it was done."""
+        sd = _sd()
+        with self._guard:
+            now = time.monotonic()
+            if (
+                now - self._rescanned < RESCAN_SECONDS
+                or self._opening
+                or any(not s.closed for s in self._streams)
+            ):
+                return False
+            self._rescanned = now
+            sd._terminate()  # sounddevice's documented way to make PortAudio list devices anew
+            sd._initialize()
+        return True
 
     def open_stream(
         self,
@@ -88,15 +138,22 @@ class SoundDeviceBackend:
             "dtype": "float32",
             "latency": "low",
         }
+        with self._guard:
+            self._opening += 1
         try:
             if kind == "input":
                 stream = sd.InputStream(**params)
+                self._streams.add(stream)
                 return PolledInput(stream, blocksize, callback, sd.PortAudioError)
-            return sd.OutputStream(**params, callback=output_cb)
+            output = sd.OutputStream(**params, callback=output_cb)
+            self._streams.add(output)
+            return output
         except (sd.PortAudioError, ValueError) as exc:
-            raise AudioUnavailable(
-                f"Could not open the {kind} device '{device.name}': {exc}"
-            ) from exc
+            log.warning("opening the %s device %r failed: %s", kind, device.name, exc)
+            raise AudioUnavailable(_cannot_open(kind, device)) from exc
+        finally:
+            with self._guard:
+                self._opening -= 1
 
 
 class PolledInput:
@@ -119,6 +176,11 @@ class PolledInput:
         self._period = blocksize / stream.samplerate / 2
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failed = False
+
+    @property
+    def active(self) -> bool:
+        return not self._failed and bool(self._stream.active)
 
     def start(self) -> None:
         self._stream.start()
@@ -136,6 +198,7 @@ class PolledInput:
                     self._callback(frames)
             except self._errors as exc:  # the device went away: what was read is kept
                 log.warning("the microphone stopped: %s", exc)
+                self._failed = True  # PortAudio may still call the stream active
                 return
         if overflows:
             log.warning("the microphone lost audio %d time(s): its reader fell behind", overflows)

@@ -63,6 +63,15 @@ class Notice(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AudioLost(Event):
+    """A microphone (`input`) or speaker (`output`) that worked went away: the sound server
+    stopped, the device was unplugged. `message` is for the user."""
+
+    kind: Literal["input", "output"]
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordingStarted(Event):
     """Push-to-talk went down and the microphone is being captured for this turn."""
 
@@ -83,6 +92,7 @@ class TurnFinished(Event):
     spoken: str
     timings: dict[str, float]
     interrupted: bool = False
+    unheard: bool = False  # the speaker went away during it: shown whole, not all spoken
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

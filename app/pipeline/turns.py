@@ -9,6 +9,9 @@ Interrupting a turn (push-to-talk or stop while Parley is busy) cancels its id o
 tokens and audio of that turn are dropped from then on), sets its cancel token (workers stop
 between tokens and chunks), silences the speaker, and keeps in the history only the part of
 the reply the user actually heard.
+
+A speaker that goes away (`speaker_lost`) is not an interruption: the reply goes on as text,
+and the history keeps all of it, as shown, marked as not (all) heard.
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ class Turn:
     marks: dict[str, float] = field(default_factory=dict)
     finished: bool = False
     in_history: bool = False
+    unheard: bool = False  # meant to be spoken, but the speaker went away: shown, not heard
     images: tuple[Any, ...] = ()
     live: LiveTranscriber | None = None
     speculation: Speculation | None = None  # a reply started at a pause, key still held
@@ -304,6 +308,18 @@ class TurnManager:
         self._finish(turn, interrupted=True, spoken=spoken)
         return True
 
+    def speaker_lost(self) -> None:
+        """The speaker went away (or would not open): the running turn goes on as text, and
+        ends now if its text is all in (no audio will come to end it)."""
+        turn = self.current
+        if turn is None or turn.finished or not turn.speaking:
+            return
+        turn.speaking = False
+        turn.unheard = True
+        turn.feed.release()  # an LLM held for its first clause's audio goes on
+        if "llm_done" in turn.marks:
+            self._finish(turn)
+
     def reset(self) -> None:
         """Forget the conversation (a new chat); the old one stays in the store."""
         self.interrupt("new conversation", clear_pending=True)
@@ -402,6 +418,8 @@ class TurnManager:
             notes = turn.notes()
             if notes and meta is not None:
                 meta["reasoning"] = notes  # kept apart: never in the text, the history or data
+            if turn.unheard:
+                meta = {**(meta or {}), "unheard": True}
             reply_id = self._save(
                 turn, "assistant", spoken.strip() or "…", interrupted=interrupted, meta=meta
             )
@@ -415,6 +433,7 @@ class TurnManager:
                 spoken=spoken,
                 timings=turn.timings(),  # type: ignore[arg-type]
                 interrupted=interrupted,
+                unheard=turn.unheard,
             )
         )
         if self.current is turn:
@@ -861,7 +880,8 @@ class TurnManager:
 
         def job() -> None:
             try:
-                if turn.cancel.is_set():  # queued before a barge-in: nobody will hear it
+                # Queued before a barge-in, or the speaker went away: nobody will hear it.
+                if turn.cancel.is_set() or not turn.speaking:
                     return
                 tts: TextToSpeech = self.engines.require("tts")
                 words = speakable(text)
@@ -871,7 +891,7 @@ class TurnManager:
                 ahead = spec.audio_for(text) if spec is not None else None
                 chunks, rate = ahead or (tts.synthesize(words), tts.sample_rate)
                 for samples in chunks:
-                    if turn.cancel.is_set():
+                    if turn.cancel.is_set() or not turn.speaking:
                         return
                     bus.publish_threadsafe(
                         TtsChunk(turn_id=turn.id, index=index, samples=samples, sample_rate=rate)
@@ -917,7 +937,7 @@ class TurnManager:
 
     def _on_tts_chunk(self, ev: TtsChunk) -> None:
         turn = self._turn(ev.turn_id)
-        if turn is None or self.sink is None:
+        if turn is None or self.sink is None or not turn.speaking:
             return
         turn.mark("first_chunk", ev.at)
         self.sink.enqueue(ev.turn_id, ev.index, ev.samples, ev.sample_rate)

@@ -25,6 +25,7 @@ def chat_dict(chat: ChatSummary, messages: list[StoredMessage]) -> dict[str, Any
                 "role": m.role,
                 "text": m.text,
                 "interrupted": m.interrupted,
+                "not_spoken": bool(m.meta.get("unheard")),  # shown; the speaker was lost
                 "created": m.created,
                 "images": [
                     {"name": i.name, "sha256": i.sha256, "mime": i.mime, "size": i.size}
@@ -57,5 +58,7 @@ def to_markdown(store: ChatStore, chat_id: int) -> str:
             lines.append(f"\n*[image: {image.name}]*")
         if m.interrupted:
             lines.append("\n*(interrupted)*")
+        if m.meta.get("unheard"):
+            lines.append("\n*(not spoken: the speaker was unavailable)*")
         lines.append("")
     return "\n".join(lines)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from app.audio.backend import AudioUnavailable
 from app.audio.wavfile import AudioFileError, read_audio
 from app.bus.events import (
+    AudioLost,
     ChatSaved,
     EngineStatus,
     ErrorRaised,
@@ -97,6 +98,7 @@ from app.vision.images import ImageError
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+UNHEARD = "Shown, not spoken: the speaker was unavailable."
 
 
 class MainWindow(QMainWindow):
@@ -266,6 +268,7 @@ class MainWindow(QMainWindow):
         subscribe = self.bus.subscribe
         self._unsubscribe = [
             subscribe(EngineStatus, self._on_engine_status),
+            subscribe(AudioLost, self._on_audio_lost),
             subscribe(RecordingStarted, self._on_recording_started),
             subscribe(UserTurn, self._on_user_turn),
             subscribe(LlmDelta, self._on_delta),
@@ -451,6 +454,7 @@ class MainWindow(QMainWindow):
             recorder.start()
         except AudioUnavailable as exc:
             self.session.turns.interrupt("no microphone")
+            self.session.microphone_failed(str(exc))
             self.chat.add("error", f"{exc} You can type instead.")
             return False
         self._listening_turn = turn_id
@@ -477,6 +481,7 @@ class MainWindow(QMainWindow):
             self.chat.add("notice", f"Stopped listening after {seconds:g} seconds.")
         elif reason == "focus lost":
             self.chat.add("notice", "Stopped listening: the window lost focus.")
+        # "microphone lost": AudioLost has said why; what was heard until then is answered
         self.session.turns.submit_audio(turn_id, audio)
 
     def stop(self) -> None:
@@ -601,6 +606,8 @@ class MainWindow(QMainWindow):
         for m in messages:
             text = m.text + ("\n\n*— interrupted*" if m.interrupted else "")
             bubble = self.chat.add(m.role, text)
+            if m.meta.get("unheard"):
+                bubble.add_note(UNHEARD).setObjectName("unheard")
             if m.role == "assistant" and m.meta.get("reasoning"):
                 bubble.add_reasoning(m.meta["reasoning"])
             if m.role == "assistant":
@@ -874,8 +881,14 @@ class MainWindow(QMainWindow):
 
     def _on_engine_status(self, ev: EngineStatus) -> None:
         self.status.set_state(ev.engine, ev.state, ev.detail, ev.progress)
-        if ev.state == "error":
+        if ev.state == "error" and ev.engine != "audio":  # a lost device says so (AudioLost)
             self.chat.add("error", ev.detail)
+
+    def _on_audio_lost(self, ev: AudioLost) -> None:
+        self.chat.add("error", ev.message)
+        if ev.kind == "input" and self._listening_turn:
+            self.hold.reset()  # the key's release, still to come, has nothing left to end
+            self.stop_talking("microphone lost")
 
     def _show_audio_state(self) -> None:
         if self.session.audio_error:
@@ -944,11 +957,14 @@ class MainWindow(QMainWindow):
         bubble = self.chat.find("assistant", ev.turn_id)
         if bubble is not None:
             if ev.interrupted:
-                # Only what the user heard stays, as in the model's history.
+                # Only what the user heard stays, as in the model's history (all that was
+                # shown, when the speaker went away: see TurnManager.speaker_lost).
                 bubble.set_text((ev.spoken or "…") + "\n\n*— interrupted*")
                 bubble.setProperty("interrupted", True)
             else:
                 bubble.set_text(ev.reply.strip())
+            if ev.unheard:
+                bubble.add_note(UNHEARD).setObjectName("unheard")
             notes = self._reasoning.pop(ev.turn_id, "")
             if notes:
                 bubble.add_reasoning(notes)
