@@ -317,6 +317,11 @@ def describe_gguf(path: Path) -> GgufInfo:
             f"{path} is incomplete: it is {h.file_size:,} bytes but its header describes "
             f"{expected:,}. The download or copy stopped early; get the file again."
         )
+    if not h.tensors:  # a header alone (a copy cut after it) is not "a model of 0 parameters"
+        raise ModelError(
+            f"{path} holds no model weights (its GGUF header lists none): it is incomplete or "
+            "damaged. Download it again."
+        )
     kv, arch = h.kv, h.architecture
     by_type: dict[str, int] = {}
     weights: dict[str, int] = {}  # 2-D+ tensors only: the norms and biases stay F32 anyway

@@ -46,6 +46,7 @@ def bounded_title(title: str) -> str:
         return text
     return text[: MAX_TITLE_CHARS - 1].rstrip() + "…"
 
+
 Role = Literal["user", "assistant"]
 
 
