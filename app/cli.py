@@ -109,6 +109,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"parley: {said}. `{self.prog} --help` lists the options.\n")
 
 
+# The values Parley sends to a model or stores as text. Python hands bytes that are not
+# UTF-8 over as lone surrogates, which fail much later ("UnicodeEncodeError ... surrogates
+# not allowed" from the model or SQLite). Paths are not here: such a name is a real file.
+_TEXT_VALUES = {
+    "text": "--text",
+    "title": "TITLE",
+    "instructions": "--instructions",
+    "name": "NAME",
+    "new_name": "--name",
+    "correction": "--correction",
+    "assistant": "--assistant",
+}
+
+
+def _not_utf8(args: argparse.Namespace) -> str:
+    """The option whose text is not valid UTF-8 ('' when all are)."""
+    for dest, said in _TEXT_VALUES.items():
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and re.search("[\ud800-\udfff]", value):
+            return said
+    return ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="parley",
@@ -240,6 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_module(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    not_text = _not_utf8(args)
+    if not_text:
+        parser.error(
+            f"{not_text} holds bytes that are not UTF-8 text; set your terminal (or the "
+            "script that runs Parley) to UTF-8 and type it again"
+        )
     from app.logs import setup_logging
 
     setup_logging(args.verbose)

@@ -74,6 +74,15 @@ def make_inputs(d: Path) -> None:
     (d / "zero.wav").symlink_to("/dev/zero")  # a device that never ends, behind a link
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind(str(d / "sock"))  # a socket file: nothing can be written into it
+    (d / "id3.wav").write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x21" + b"\xff\xfb\x90\x64" * 200)
+    (d / "fake.docx").write_bytes(b"Minutes of the meeting, not a zip package")
+    # For the runs without permission to read or write (Case.unprivileged): root-owned,
+    # and the run has no right to override file permissions, as any user would not.
+    for name, data in (("locked.md", b"# Plans\n"), ("locked.flac", b"fLaC")):
+        (d / name).write_bytes(data)
+        (d / name).chmod(0)
+    (d / "sealed").mkdir(mode=0)
+    (d / "readonly").mkdir(mode=0o555)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,11 @@ class Case:
     history: str | None = None  # "damaged": a conversations.db that is no database; "file"
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 60
+    unprivileged: bool = False  # run without root's right to read and write any file
+
+
+# Root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH obeys file permissions like any user.
+UNPRIVILEGED = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 
 
 ASK = ("ask", "--no-save", "--text", "Hello")
@@ -158,6 +172,27 @@ CASES = [
     Case("remote: wrong key", (*ASK, "--llm-url", "{401}"), 1, r"needs an API key"),
     Case("remote: server error", (*ASK, "--llm-url", "{500}"), 1, r"HTTP 500"),
     Case("remote: broken JSON", (*ASK, "--llm-url", "{json}"), 1, r"not an OpenAI-style reply"),
+    # permissions (as a user who may not read or write them)
+    Case("file: no permission to read", (*ASK, "--file", "locked.md"), 2, r"can't read locked\.md: you don't have permission.*chmod u\+r", unprivileged=True),
+    Case("audio: no permission to read", ("ask", "--no-save", "--audio", "locked.flac"), 2, r"can't read locked\.flac: you don't have permission", unprivileged=True),
+    Case("assistants: add-file without permission", ("assistants", "add-file", "Parley", "locked.md"), 2, r"can't read locked\.md: you don't have permission", unprivileged=True),
+    Case("audio: --say into a folder you can't enter", (*ASK, "--say", "sealed/reply.wav"), 2, r"sealed/reply\.wav: Permission denied\. Choose a folder", unprivileged=True),
+    Case("audio: --say into a read-only folder", (*ASK, "--say", "readonly/reply.wav"), 2, r"may not write into the folder .*readonly; choose a folder", unprivileged=True),
+    Case("history: export into a read-only folder", ("chats", "export", "1", "-o", "readonly/trip.md"), 2, r"may not write into the folder .*readonly", history="one chat", unprivileged=True),
+    # numbers, names and text from the command line
+    Case("history: an ID past 64 bits", ("chats", "show", "123456789012345678901234567890"), 2, r"ID is too large"),
+    Case("text: --chat far below zero", (*ASK[:-3], "--text", "Hi", "--chat", "-99999999999999999999"), 2, r"--chat is too large"),
+    Case("text: a question that starts with a dash", ("ask", "--no-save", "--text", "-v"), 2, r"write --text=-v"),
+    Case("file: a name that starts with a dash", (*ASK, "--file", "-draft.md"), 2, r"write --file \./-draft\.md"),
+    Case("text: bytes that are not UTF-8", ("ask", "--no-save", "--text", "caf\udce9 au lait?"), 2, r"--text holds bytes that are not UTF-8"),
+    Case("assistants: a name that is not UTF-8", ("assistants", "add", "R\udcf6sti", "--instructions", "Be brief."), 2, r"NAME holds bytes that are not UTF-8"),
+    Case("history: rename to nothing", ("chats", "rename", "1", " \t "), 2, r"title can't be empty", history="one chat"),
+    # formats
+    Case("settings: UTF-8 with a byte-order mark", ("assistants", "list"), 0, r"llm_context must be from 512", settings=b'\xef\xbb\xbf{"llm_context": 10}'),
+    Case("settings: UTF-16", ("assistants", "list"), 0, r"llm_context must be from 512", settings='{"llm_context": 64}'.encode("utf-16")),
+    Case("model: info on a header without weights", ("models", "info", "cut.gguf"), 1, r"cut\.gguf holds no model weights"),
+    Case("audio: MP3 bytes named .wav", ("ask", "--no-save", "--audio", "id3.wav"), 2, r"id3\.wav is not an audio file Parley can read: it is not WAV, FLAC or OGG"),
+    Case("file: a DOCX that is no package", (*ASK, "--file", "fake.docx"), 2, r"fake\.docx is not a readable Word document: it is damaged.*word processor"),
 ]  # fmt: skip
 
 BODIES = {
@@ -250,7 +285,9 @@ def test_checklist(case: Case, tmp_path: Path, bad_server: str, monkeypatch) -> 
         re.sub(r"\{(\w+)\}", lambda m: f"{bad_server}/{m.group(1)}/v1", a) for a in case.args
     )
     env, nothing_lost = _prepare(case, tmp_path)
-    run = parley(*args, env=env, timeout=case.timeout, cwd=tmp_path)  # a hang fails here
+    prefix = UNPRIVILEGED if case.unprivileged else ()
+    # A hang fails here.
+    run = parley(*args, env=env, timeout=case.timeout, cwd=tmp_path, prefix=prefix)
     assert run.returncode == case.code, (run.returncode, run.stderr)
     assert "Traceback" not in run.stderr and "Error:" not in run.stderr.split("parley:")[0]
     said = [ln for ln in run.stderr.splitlines() if ln.strip()]
