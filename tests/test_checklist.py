@@ -78,7 +78,11 @@ def make_inputs(d: Path) -> None:
     (d / "fake.docx").write_bytes(b"Minutes of the meeting, not a zip package")
     # For the runs without permission to read or write (Case.unprivileged): root-owned,
     # and the run has no right to override file permissions, as any user would not.
-    for name, data in (("locked.md", b"# Plans\n"), ("locked.flac", b"fLaC")):
+    for name, data in (
+        ("locked.md", b"# Plans\n"),
+        ("locked.flac", b"fLaC"),
+        ("locked.jpg", b"\xff\xd8\xff"),
+    ):
         (d / name).write_bytes(data)
         (d / name).chmod(0)
     (d / "sealed").mkdir(mode=0)
@@ -175,6 +179,7 @@ CASES = [
     # permissions (as a user who may not read or write them)
     Case("file: no permission to read", (*ASK, "--file", "locked.md"), 2, r"can't read locked\.md: you don't have permission.*chmod u\+r", unprivileged=True),
     Case("audio: no permission to read", ("ask", "--no-save", "--audio", "locked.flac"), 2, r"can't read locked\.flac: you don't have permission", unprivileged=True),
+    Case("image: no permission to read", (*ASK, "--image", "locked.jpg"), 2, r"can't read “locked\.jpg”: you don't have permission", unprivileged=True),
     Case("assistants: add-file without permission", ("assistants", "add-file", "Parley", "locked.md"), 2, r"can't read locked\.md: you don't have permission", unprivileged=True),
     Case("audio: --say into a folder you can't enter", (*ASK, "--say", "sealed/reply.wav"), 2, r"sealed/reply\.wav: Permission denied\. Choose a folder", unprivileged=True),
     Case("audio: --say into a read-only folder", (*ASK, "--say", "readonly/reply.wav"), 2, r"may not write into the folder .*readonly; choose a folder", unprivileged=True),
