@@ -94,14 +94,15 @@ class _Parser(argparse.ArgumentParser):
         argv = getattr(self, "_argv", [])
         if not missing:
             return message
-        option = missing[1].split("/")[-1]
+        names = missing[1].split("/")  # "-o/--output": whichever was typed
+        option = next((n for n in names if n in argv[:-1]), names[-1])
         given = argv[argv.index(option) + 1] if option in argv[:-1] else ""
         if not given.startswith("-"):
             return message
         action = next((a for a in self._actions if option in a.option_strings), None)
         path = action is not None and (action.metavar or "").upper() in _PATH_METAVARS
         fix = f"{option} ./{given}" if path else f"{option}={given}"
-        return f"{option} needs a value; to give one that starts with a dash, write {fix}"
+        return f"{option} needs a value; if {given} is meant as its value, write {fix}"
 
     def error(self, message: str) -> NoReturn:
         message = self._dash_hint(message)
