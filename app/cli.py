@@ -7,7 +7,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app import __version__
 from app.config import LIMITS, Settings, out_of_range
@@ -66,11 +66,46 @@ def _limited(setting: str) -> Callable[[str], int]:
     return parse
 
 
+_LARGEST = 2**63 - 1  # SQLite's largest INTEGER
+_PATH_METAVARS = {"PATH", "IN.WAV", "OUT.WAV", "FILE", "GGUF", "ONNX", "NAME|DIR"}
+
+
 class _Parser(argparse.ArgumentParser):
     """Mistakes on the command line get one line, like every other Parley message, not the
     whole usage text."""
 
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        value = super()._get_value(action, arg_string)  # type: ignore[misc]
+        # Every whole number Parley takes (a chat or message ID, a count) ends in SQLite or
+        # a C library, which refuse numbers past 64 bits with an OverflowError traceback.
+        if action.type is int and isinstance(value, int) and abs(value) > _LARGEST:
+            name = "/".join(action.option_strings) or action.metavar or action.dest.upper()
+            self.error(f"{name} is too large: {arg_string[:30]} (the most is {_LARGEST:,})")
+        return value
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._argv = list(sys.argv[1:] if args is None else args)  # for _dash_hint
+        return super().parse_known_args(args, namespace)
+
+    def _dash_hint(self, message: str) -> str:
+        """argparse takes a value that starts with a dash (`--text -h`, `--file -rf.txt`) for
+        an option and says the option has no value: say how to give it."""
+        missing = re.fullmatch(r"argument (\S+): expected one argument", message)
+        argv = getattr(self, "_argv", [])
+        if not missing:
+            return message
+        names = missing[1].split("/")  # "-o/--output": whichever was typed
+        option = next((n for n in names if n in argv[:-1]), names[-1])
+        given = argv[argv.index(option) + 1] if option in argv[:-1] else ""
+        if not given.startswith("-"):
+            return message
+        action = next((a for a in self._actions if option in a.option_strings), None)
+        path = action is not None and (action.metavar or "").upper() in _PATH_METAVARS
+        fix = f"{option} ./{given}" if path else f"{option}={given}"
+        return f"{option} needs a value; if {given} is meant as its value, write {fix}"
+
     def error(self, message: str) -> NoReturn:
+        message = self._dash_hint(message)
         for action in self._actions:
             # argparse names a missing subcommand by its variable ("chats_command").
             if isinstance(action, argparse._SubParsersAction) and message.endswith(
@@ -85,6 +120,29 @@ class _Parser(argparse.ArgumentParser):
             message = f"{number[1]} must be a whole number, not {number[2]}"
         said = f"{message[:1].upper()}{message[1:]}"
         self.exit(2, f"parley: {said}. `{self.prog} --help` lists the options.\n")
+
+
+# The values Parley sends to a model or stores as text. Python hands bytes that are not
+# UTF-8 over as lone surrogates, which fail much later ("UnicodeEncodeError ... surrogates
+# not allowed" from the model or SQLite). Paths are not here: such a name is a real file.
+_TEXT_VALUES = {
+    "text": "--text",
+    "title": "TITLE",
+    "instructions": "--instructions",
+    "name": "NAME",
+    "new_name": "--name",
+    "correction": "--correction",
+    "assistant": "--assistant",
+}
+
+
+def _not_utf8(args: argparse.Namespace) -> str:
+    """The option whose text is not valid UTF-8 ('' when all are)."""
+    for dest, said in _TEXT_VALUES.items():
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and re.search("[\ud800-\udfff]", value):
+            return said
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,6 +276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_module(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    not_text = _not_utf8(args)
+    if not_text:
+        parser.error(
+            f"{not_text} holds bytes that are not UTF-8 text; set your terminal (or the "
+            "script that runs Parley) to UTF-8 and type it again"
+        )
     from app.logs import setup_logging
 
     setup_logging(args.verbose)

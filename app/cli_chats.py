@@ -12,7 +12,7 @@ from typing import Any
 
 from app.config import history_dir
 from app.safety.output_path import output_problem, write_output
-from app.storage.chats import ChatStore
+from app.storage.chats import ChatStore, TitleError
 from app.storage.database import StoreUnavailable, history_failed
 
 
@@ -138,7 +138,10 @@ def _run(store: ChatStore, args: argparse.Namespace) -> int:
         text = to_markdown(store, args.id) if args.format == "md" else to_json(store, args.id)
         return write_out(text, args.output, args.force)
     if command == "rename":
-        store.rename(args.id, args.title)
+        try:
+            store.rename(args.id, args.title)
+        except TitleError as exc:
+            return _fail(str(exc), 2)
         print(f"Renamed conversation {args.id}.")
         return 0
     if command == "delete":

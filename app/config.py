@@ -142,7 +142,7 @@ class Settings:
                 "Parley uses its defaults for now and will not save over it."
             ]
         try:
-            raw = json.loads(data.decode("utf-8"))
+            raw = json.loads(_decoded(data))
             if not isinstance(raw, dict):
                 raise ValueError("it is not a JSON object")
         except (ValueError, UnicodeDecodeError) as exc:
@@ -189,6 +189,12 @@ class Settings:
 
 _not_to_overwrite: set[Path] = set()  # settings files loading could not read nor move aside
 _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _decoded(data: bytes) -> str:
+    """The settings file's text: UTF-8 with or without the byte-order mark Windows editors
+    write, or UTF-16/32 (json.detect_encoding tells them apart, as RFC 8259 allows)."""
+    return data.decode(json.detect_encoding(data))
 
 
 def _kept_aside(path: Path, exc: Exception) -> str:

@@ -97,6 +97,16 @@ def _fail(message: str, as_json: bool, code: int = 1) -> int:
 def _unwritable(out: Path) -> str:
     """Why the reply could not be written to `out` ('' when it can), checked before any
     model loads, so a typo costs no time and never surfaces after the turn as a traceback."""
+    try:
+        return _unwritable_why(out)
+    except OSError as exc:  # a folder on the way we may not even look into
+        return f"Cannot write the spoken reply to {out}: {exc.strerror or exc}. {_WRITABLE}"
+
+
+_WRITABLE = "Choose a folder you can write to (your home folder, say)."
+
+
+def _unwritable_why(out: Path) -> str:
     if out.is_dir():
         return f"--say needs a file name, but {out} is a folder."
     for parent in out.parents:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -66,12 +67,17 @@ def mapped_rss(path: Path, pid: int | str = "self", starts: set[int] | None = No
 
 
 def parley(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 180, cwd: Path = REPO
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+    cwd: Path = REPO,
+    prefix: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed `parley` console script (the one users run) and capture its output."""
+    """Run the installed `parley` console script (the one users run) and capture its output;
+    `prefix` runs it through another command (setpriv, to run without privileges)."""
     cmd = [str(PARLEY)] if PARLEY.exists() else [sys.executable, "-m", "app"]
     return subprocess.run(
-        [*cmd, *args],
+        [*prefix, *cmd, *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -80,6 +80,19 @@ def make_inputs(d: Path) -> None:
     model, _ = build_tiny_vlm(d / "vlm")  # a real model and its projector, a few hundred KB
     whole = model.read_bytes()
     (d / "half.gguf").write_bytes(whole[: len(whole) // 2])
+    (d / "id3.wav").write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x21" + b"\xff\xfb\x90\x64" * 200)
+    (d / "fake.docx").write_bytes(b"Minutes of the meeting, not a zip package")
+    # For the runs without permission to read or write (Case.unprivileged): root-owned,
+    # and the run has no right to override file permissions, as any user would not.
+    for name, data in (
+        ("locked.md", b"# Plans\n"),
+        ("locked.flac", b"fLaC"),
+        ("locked.jpg", b"\xff\xd8\xff"),
+    ):
+        (d / name).write_bytes(data)
+        (d / name).chmod(0)
+    (d / "sealed").mkdir(mode=0)
+    (d / "readonly").mkdir(mode=0o555)
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,11 @@ class Case:
     # "locked": another program holds it locked for the whole run
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 60
+    unprivileged: bool = False  # run without root's right to read and write any file
+
+
+# Root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH obeys file permissions like any user.
+UNPRIVILEGED = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
 
 
 ASK = ("ask", "--no-save", "--text", "Hello")
@@ -185,6 +203,28 @@ CASES = [
     Case("assistants: import a text file", ("assistants", "import", "notes.txt"), 2, r"notes\.txt is not a readable assistant file: it is not valid JSON \(line 1, column 1\)"),
     Case("assistants: import a binary file", ("assistants", "import", "binary.txt"), 2, r"binary\.txt is not a readable assistant file: it is not text"),
     Case("assistants: 96,000 characters of instructions", ("assistants", "add", "Scholar", "--instructions", "Answer as a scholar. " * 4800), 2, r"instructions can be at most 8,000 characters, not 100,800"),
+    # permissions (as a user who may not read or write them)
+    Case("file: no permission to read", (*ASK, "--file", "locked.md"), 2, r"can't read locked\.md: you don't have permission.*chmod u\+r", unprivileged=True),
+    Case("audio: no permission to read", ("ask", "--no-save", "--audio", "locked.flac"), 2, r"can't read locked\.flac: you don't have permission", unprivileged=True),
+    Case("image: no permission to read", (*ASK, "--image", "locked.jpg"), 2, r"can't read “locked\.jpg”: you don't have permission", unprivileged=True),
+    Case("assistants: add-file without permission", ("assistants", "add-file", "Parley", "locked.md"), 2, r"can't read locked\.md: you don't have permission", unprivileged=True),
+    Case("audio: --say into a folder you can't enter", (*ASK, "--say", "sealed/reply.wav"), 2, r"sealed/reply\.wav: Permission denied\. Choose a folder", unprivileged=True),
+    Case("audio: --say into a read-only folder", (*ASK, "--say", "readonly/reply.wav"), 2, r"may not write into the folder .*readonly; choose a folder", unprivileged=True),
+    Case("history: export into a read-only folder", ("chats", "export", "1", "-o", "readonly/trip.md"), 2, r"may not write into the folder .*readonly", history="one chat", unprivileged=True),
+    # numbers, names and text from the command line
+    Case("history: an ID past 64 bits", ("chats", "show", "123456789012345678901234567890"), 2, r"ID is too large"),
+    Case("text: --chat far below zero", (*ASK[:-3], "--text", "Hi", "--chat", "-99999999999999999999"), 2, r"--chat is too large"),
+    Case("text: a question that starts with a dash", ("ask", "--no-save", "--text", "-v"), 2, r"write --text=-v"),
+    Case("file: a name that starts with a dash", (*ASK, "--file", "-draft.md"), 2, r"write --file \./-draft\.md"),
+    Case("text: bytes that are not UTF-8", ("ask", "--no-save", "--text", "caf\udce9 au lait?"), 2, r"--text holds bytes that are not UTF-8"),
+    Case("assistants: a name that is not UTF-8", ("assistants", "add", "R\udcf6sti", "--instructions", "Be brief."), 2, r"NAME holds bytes that are not UTF-8"),
+    Case("history: rename to nothing", ("chats", "rename", "1", " \t "), 2, r"title can't be empty", history="one chat"),
+    # formats
+    Case("settings: UTF-8 with a byte-order mark", ("assistants", "list"), 0, r"llm_context must be from 512", settings=b'\xef\xbb\xbf{"llm_context": 10}'),
+    Case("settings: UTF-16", ("assistants", "list"), 0, r"llm_context must be from 512", settings='{"llm_context": 64}'.encode("utf-16")),
+    Case("model: info on a header without weights", ("models", "info", "cut.gguf"), 1, r"cut\.gguf holds no model weights"),
+    Case("audio: MP3 bytes named .wav", ("ask", "--no-save", "--audio", "id3.wav"), 2, r"id3\.wav is not an audio file Parley can read: it is not WAV, FLAC or OGG"),
+    Case("file: a DOCX that is no package", (*ASK, "--file", "fake.docx"), 2, r"fake\.docx is not a readable Word document: it is damaged.*word processor"),
 ]  # fmt: skip
 
 BODIES = {
@@ -286,7 +326,9 @@ def test_checklist(case: Case, tmp_path: Path, bad_server: str, monkeypatch) -> 
         re.sub(r"\{(\w+)\}", lambda m: f"{bad_server}/{m.group(1)}/v1", a) for a in case.args
     )
     env, nothing_lost = _prepare(case, tmp_path)
-    run = parley(*args, env=env, timeout=case.timeout, cwd=tmp_path)  # a hang fails here
+    prefix = UNPRIVILEGED if case.unprivileged else ()
+    # A hang fails here.
+    run = parley(*args, env=env, timeout=case.timeout, cwd=tmp_path, prefix=prefix)
     assert run.returncode == case.code, (run.returncode, run.stderr)
     assert "Traceback" not in run.stderr and "Error:" not in run.stderr.split("parley:")[0]
     said = [ln for ln in run.stderr.splitlines() if ln.strip()]

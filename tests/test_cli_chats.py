@@ -207,3 +207,33 @@ def test_one_fact_in_the_middle_of_a_long_file_is_answered(tmp_path: Path) -> No
     assert any(s["file"] == "minutes.txt" for s in result["sources"])
     bad = parley("ask", "--file", str(tmp_path / "gone.pdf"), "--text", "Hi")
     assert "does not exist" in assert_clean_failure(bad, 2)
+
+
+@pytest.mark.parametrize("command", [("chats", "list", "--limit", "0"), ("chats", "show", "1")])
+def test_ctrl_c_in_a_chats_command_says_stopped_without_a_traceback(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Ctrl-C while `parley chats ...` prints (here: blocked writing to a pipe nobody reads
+    yet, so the signal lands at a known place) ends with one line and exit 130, as a shell
+    expects, not a KeyboardInterrupt traceback."""
+    store = ChatStore(tmp_path)
+    for n in range(1200):
+        store.new_chat(title=f"Receipts and invoices for the garden project, batch {n}")
+    for n in range(1000):  # chat 1: more than a pipe holds, too
+        store.add_message(1, "user", f"Line {n} of the seed order: tulips, crocuses. " * 4)
+    store.close()
+    cmd = [str(PARLEY)] if PARLEY.exists() else [sys.executable, "-m", "app"]
+    env = os.environ | {"PARLEY_HISTORY_DIR": str(tmp_path)}
+    run = subprocess.Popen(
+        [*cmd, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 60
+    while "pipe_write" not in Path(f"/proc/{run.pid}/wchan").read_text():
+        assert run.poll() is None and time.monotonic() < deadline, "it never filled the pipe"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=30)
+    assert run.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines() == ["parley: Stopped (Ctrl-C)."]
+    assert out  # what was printed before Ctrl-C still came out

@@ -280,3 +280,62 @@ def test_kill_9_at_any_moment_loses_nothing_committed(tmp_path: Path) -> None:
             "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'message'"
         )
         assert n.fetchone()[0] == len(stored)  # the search index kept in step
+
+
+def test_many_parleys_opening_a_new_history_at_once_all_keep_their_chat(tmp_path: Path) -> None:
+    """40 `parley ask` started together on a fresh history lost chats: each read schema
+    version 0 before the first had created the tables, and the others then failed with
+    "table chats already exists". Here 12 openers at once, on three fresh folders."""
+    import threading
+
+    for attempt in range(3):
+        folder = tmp_path / f"fresh-{attempt}"
+        start, failures = threading.Barrier(12), []
+
+        def one_parley(
+            n: int,
+            folder: Path = folder,
+            start: threading.Barrier = start,
+            failures: list[str] = failures,
+        ) -> None:
+            start.wait()
+            try:
+                store = ChatStore(folder)
+                store.new_chat(title=f"question {n}")
+                store.close()
+            except Exception as exc:  # what the user would have been told
+                failures.append(repr(exc))
+
+        threads = [threading.Thread(target=one_parley, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not failures, failures
+        store = ChatStore(folder)
+        assert sorted(c.title for c in store.chats(limit=-1)) == sorted(
+            f"question {n}" for n in range(12)
+        )
+        store.close()
+
+
+@pytest.mark.parametrize("length", [201, 5_000, 100_000])
+def test_a_title_is_kept_to_one_short_line_however_it_is_set(tmp_path: Path, length: int) -> None:
+    """A pasted page as a title (rename in the window or the CLI, a new chat's title) was
+    stored whole and printed whole by `chats list`; an empty one was accepted."""
+    from app.storage.chats import MAX_TITLE_CHARS, TitleError
+
+    store = ChatStore(tmp_path)
+    pasted = ("Quarterly figures\nfor the north region " * (length // 30 + 1))[:length]
+    made = store.new_chat(title=pasted)
+    renamed = store.new_chat(title="Short")
+    store.rename(renamed, pasted)
+    for chat_id in (made, renamed):
+        title = store.chat(chat_id).title
+        assert len(title) <= MAX_TITLE_CHARS and "\n" not in title
+        assert title.startswith("Quarterly figures for the north region")
+    for empty in ("", "   ", "\n\t"):
+        with pytest.raises(TitleError, match="can't be empty"):
+            store.rename(renamed, empty)
+    assert store.chat(renamed).title.startswith("Quarterly")  # the old title stays
+    store.close()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
 from app.audio.resample import to_mono
-from app.safety.input_path import special_file
+from app.safety.input_path import cannot_read, special_file
 from app.safety.output_path import write_output
+
+log = logging.getLogger(__name__)
 
 
 class AudioFileError(Exception):
@@ -19,18 +22,27 @@ class AudioFileError(Exception):
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """Mono float32 samples and their rate."""
-    if not path.exists():
-        raise AudioFileError(f"The audio file {path} does not exist.")
-    if path.is_dir():
-        raise AudioFileError(f"{path} is a folder, not an audio file.")
-    special = special_file(path, "an audio file")
-    if special:
-        raise AudioFileError(special)
+    try:
+        if not path.exists():
+            raise AudioFileError(f"The audio file {path} does not exist.")
+        if path.is_dir():
+            raise AudioFileError(f"{path} is a folder, not an audio file.")
+        special = special_file(path, "an audio file")
+        if special:
+            raise AudioFileError(special)
+        with path.open("rb"):  # libsndfile says only "System error" for a file it can't open
+            pass
+    except OSError as exc:
+        raise AudioFileError(cannot_read(path, exc)) from None
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
+        # libsndfile's words ("Format not recognised", "No 'data' chunk marker") to the log.
+        log.info("libsndfile could not read %s: %s", path, exc)
         raise AudioFileError(
-            f"{path} is not an audio file Parley can read (WAV, FLAC or OGG): {exc}"
+            f"{path} is not an audio file Parley can read: it is not WAV, FLAC or OGG audio, "
+            "or it is damaged or cut short. Save or convert it to WAV again (e.g. "
+            "`ffmpeg -i IN OUT.wav`) and try that."
         ) from exc
     if data.shape[0] == 0:
         raise AudioFileError(f"The audio file {path} is empty: it contains no samples.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import subprocess
 from collections.abc import Callable
@@ -22,7 +23,9 @@ from pathlib import Path
 
 from app.child import child_command
 from app.knowledge.zip_limits import DOCX_LIMITS, ZipTooBig, check_zip
-from app.safety.input_path import special_file
+from app.safety.input_path import cannot_read, special_file
+
+log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 PDF_SECONDS = 120.0  # per file; a 300-page text PDF takes a few seconds here
@@ -138,7 +141,7 @@ def read_document(
     except FileNotFoundError:
         raise FileError(f"{path} does not exist.") from None
     except OSError as exc:
-        raise FileError(f"Could not open {path}: {exc.strerror or exc}.") from None
+        raise FileError(cannot_read(path, exc)) from None
     if path.is_dir():
         raise FileError(f"{path} is a folder; attach the files in it.")
     special = special_file(path, "a document")
@@ -150,7 +153,10 @@ def read_document(
         raise FileError(f"Parley can't read {path.name}: it reads {ACCEPTED}, not {what}.")
     if size > MAX_FILE_BYTES:
         raise FileError(f"{path.name} is {size / 1e6:.0f} MB; files up to 200 MB can be read.")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # unreadable (permissions) though its folder lists it
+        raise FileError(cannot_read(path, exc)) from None
     digest = hashlib.sha256(data).hexdigest()
     if kind == "pdf":
         sections, notices = _pdf(path, ocr, pdf_seconds)
@@ -347,10 +353,18 @@ def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
             f"stopped. It may be damaged; try {_RESAVE.get(what, 'saving it again')}."
         ) from None
     if run.returncode != 0:
-        reason = run.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise FileError(
-            f"{path.name} is not a readable {what} ({reason[-1] if reason else 'crashed'})."
-        )
+        # The reader's own words ("startxref not found", "Package not found", libxml's
+        # XML_PARSE_HUGE) go to the log; the user is told what it means and what to do.
+        reason = run.stderr.decode("utf-8", "replace").strip()
+        log.info("reading %s as a %s failed: %s", path, what, reason[-2000:] or "no output")
+        if "encrypt" in reason.lower() or "password" in reason.lower():
+            why = "it is protected with a password; save a copy without one"
+        else:
+            why = (
+                f"it is damaged, cut short or not really a {what}; try "
+                f"{_RESAVE.get(what, 'saving it again')}"
+            )
+        raise FileError(f"{path.name} is not a readable {what}: {why}.")
     return run.stdout
 
 

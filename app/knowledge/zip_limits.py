@@ -8,6 +8,7 @@ in the child process that reads the file (see extract.py)."""
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,12 @@ def check_zip(path: Path, limits: ZipLimits = DOCX_LIMITS) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ZipTooBig(f"it is not a valid zip archive ({exc})") from None
+        # zipfile's words ("File is not a zip file") to the log, a sentence to the user.
+        logging.getLogger(__name__).info("%s is not a zip: %s", path, exc)
+        raise ZipTooBig(
+            "it is damaged, cut short or not a zip package (the container DOCX files are); "
+            "try saving it again from your word processor"
+        ) from None
     if len(members) > limits.members:
         raise ZipTooBig(f"it holds {len(members):,} parts; up to {limits.members:,} are read")
     total = sum(m.file_size for m in members)

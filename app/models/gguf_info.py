@@ -220,12 +220,18 @@ def read_gguf_header(path: Path, max_array: int = 64) -> GgufHeader:
 
 
 def check_complete(h: GgufHeader) -> None:
-    """Raise ModelError when the file stops before the weights its header describes end."""
+    """Raise ModelError when the file stops before the weights its header describes end, or
+    describes none."""
     expected = h.data_end()
     if expected is not None and h.file_size < expected:
         raise ModelError(
             f"{h.path} is incomplete: it is {h.file_size:,} bytes but its header describes "
             f"{expected:,}. The download or copy stopped early; get the file again."
+        )
+    if not h.tensors:  # a header alone (a copy cut after it) is not "a model of 0 parameters"
+        raise ModelError(
+            f"{h.path} holds no model weights (its GGUF header lists none): it is damaged or "
+            "was cut short. Download it again."
         )
 
 
@@ -235,11 +241,6 @@ def check_language_model(path: Path) -> None:
     llama.cpp only says it failed to load; `parley models info` and this say why."""
     h = read_gguf_header(path)
     check_complete(h)
-    if not h.tensors:
-        raise ModelError(
-            f"{h.path} holds no model weights (its GGUF header lists none): it is damaged or "
-            "was cut short. Download it again."
-        )
     if is_projector(h):
         raise ModelError(
             f"{Path(path).name} is an image projector (mmproj), not a language model. Give it "

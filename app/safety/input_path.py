@@ -5,6 +5,7 @@ on the window) and refuses it with a sentence."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -32,3 +33,14 @@ def special_file(path: Path | str, what: str = "a file") -> str:
                 "(save the data to a file first)."
             )
     return ""
+
+
+def cannot_read(path: Path | str, exc: OSError) -> str:
+    """A sentence for an input that could not be opened or read (Python's own wording,
+    "[Errno 13] Permission denied: 'x'", says neither what to do nor, in a traceback, much)."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"Parley can't read {path}: you don't have permission to. Give yourself read "
+            "access (chmod u+r, or ask its owner), or copy it somewhere you can read."
+        )
+    return f"Parley can't read {path}: {exc.strerror or exc}."

@@ -28,16 +28,22 @@ def output_problem(path: Path, what: str = "the output") -> str:
         if not folder.is_dir():
             return f"Cannot write {what} to {path}: the folder {folder} does not exist."
         if not os.access(folder, os.W_OK | os.X_OK):
-            return f"Cannot write {what} to {path}: the folder {folder} is not writable."
+            return (
+                f"Cannot write {what} to {path}: you may not write into the folder {folder}; "
+                "choose a folder you can write to."
+            )
         return ""
-    except OSError as exc:
-        return f"Cannot write {what} to {path}: {exc.strerror or exc}."
+    except OSError as exc:  # a folder on the way that may not be looked into
+        return f"Cannot write {what} to {path}: {exc.strerror or exc}; choose another place."
     if stat.S_ISDIR(st.st_mode):
         return f"Cannot write {what} to {path}: it is a folder; give a file name."
     if stat.S_ISSOCK(st.st_mode):
         return f"Cannot write {what} to {path}: it is a socket, not a file."
     if not os.access(target, os.W_OK):
-        return f"Cannot write {what} to {path}: permission denied."
+        return (
+            f"Cannot write {what} to {path}: you may not change that file; choose another "
+            "name, or a folder you can write to."
+        )
     # A FIFO is not opened to see whether a program reads it: closing that probe would end
     # the reader's input. Nobody reading at the write is an error then, not a hang.
     return ""

@@ -13,9 +13,11 @@ output, not one call per print that a new print could forget.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TextIO
@@ -72,6 +74,7 @@ def install() -> None:
 
 # 128 + SIGPIPE: what a shell reports for a command whose reader went away (`yes | head`).
 BROKEN_PIPE_EXIT = 141
+INTERRUPTED_EXIT = 130  # 128 + SIGINT
 
 
 def guarded_output(main: Callable[P, int]) -> Callable[P, int]:
@@ -89,6 +92,14 @@ def guarded_output(main: Callable[P, int]) -> Callable[P, int]:
         except BrokenPipeError:
             _silence_closed_pipes()
             return BROKEN_PIPE_EXIT
+        except KeyboardInterrupt:
+            # Ctrl-C in any command (`chats list`, `models list`, `prepare`...): one line and
+            # the shell's code for it, not a traceback from wherever Python happened to be.
+            # A second Ctrl-C while Python winds down (waiting on a thread) ends it at once.
+            signal.signal(signal.SIGINT, lambda *_: os._exit(INTERRUPTED_EXIT))
+            with contextlib.suppress(OSError, ValueError):
+                print("parley: Stopped (Ctrl-C).", file=sys.stderr, flush=True)
+            return INTERRUPTED_EXIT
 
     return run
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.knowledge.extract import Document
+from app.safety.input_path import cannot_read
 from app.storage import documents
 from app.storage.chats import ChatStore
 from app.storage.documents import StoredFile
@@ -43,7 +44,7 @@ def read_export(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         why = f"it is not valid JSON (line {exc.lineno}, column {exc.colno})"
     except OSError as exc:
-        why = str(exc.strerror or exc)
+        raise AssistantError(cannot_read(path, exc)) from None
     raise AssistantError(f"{path} is not a readable assistant file: {why}.")
 
 

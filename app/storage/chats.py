@@ -30,6 +30,22 @@ from app.storage.documents import StoredFile
 DB_NAME = "conversations.db"
 TRASH_SECONDS = 24 * 3600
 TITLE_CHARS = 60
+# The longest title kept, however it is set (rename in the window or `parley chats rename`,
+# a new chat's title): `chats list` prints one line per chat, not a pasted page.
+MAX_TITLE_CHARS = 200
+
+
+class TitleError(ValueError):
+    """A title the store refuses (an empty one), in words for the user."""
+
+
+def bounded_title(title: str) -> str:
+    """`title` on one line and at most MAX_TITLE_CHARS long (cut with an ellipsis)."""
+    text = " ".join(title.split())
+    if len(text) <= MAX_TITLE_CHARS:
+        return text
+    return text[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+
 
 Role = Literal["user", "assistant"]
 
@@ -136,7 +152,7 @@ class ChatStore:
             cur = db.execute(
                 "INSERT INTO chats (title, created, updated, assistant_id, assistant_revision) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (title, now, now, who, revision),
+                (bounded_title(title), now, now, who, revision),
             )
             chat_id = int(cur.lastrowid or 0)
             if self.locks is not None:  # before the commit makes it the latest chat
@@ -208,7 +224,10 @@ class ChatStore:
         return chats[0].id if chats else None
 
     def rename(self, chat_id: int, title: str) -> bool:
-        title = " ".join(title.split())
+        """Give the chat a new title (TitleError for an empty one); False if there is none."""
+        title = bounded_title(title)
+        if not title:
+            raise TitleError("A conversation's title can't be empty; give it at least a word.")
         with self._write() as db:
             cur = db.execute(
                 "UPDATE chats SET title = ? WHERE id = ? AND deleted IS NULL", (title, chat_id)

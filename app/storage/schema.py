@@ -166,13 +166,21 @@ VERSION = len(MIGRATIONS)
 
 def migrate(conn: sqlite3.Connection, target: int = VERSION) -> None:
     """Run the migrations after the file's version up to `target`, each in one transaction.
-    `conn` must be in autocommit mode (isolation_level=None): the transactions are ours."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
-    for version in range(current + 1, target + 1):
+    `conn` must be in autocommit mode (isolation_level=None): the transactions are ours.
+    The version is read again inside each write transaction: several Parleys opening a new
+    history at once (40 `parley ask` in a loop) each saw version 0 before the first one
+    created the tables, and the later ones failed with "table chats already exists"."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+        return  # the usual case: nothing to do, no write lock taken
+    while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[version - 1](conn)
-            conn.execute(f"PRAGMA user_version = {version}")
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current >= target:  # another process migrated it while we waited
+                conn.execute("COMMIT")
+                return
+            MIGRATIONS[current](conn)
+            conn.execute(f"PRAGMA user_version = {current + 1}")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

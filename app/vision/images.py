@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from app.safety.input_path import cannot_read
+
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -169,7 +171,7 @@ def _read_file(path: Path, label: str) -> bytes:
     except FileNotFoundError:
         raise ImageError(f"“{label}” was not found ({path}).") from None
     except OSError as exc:
-        raise ImageError(f"Parley can't open “{label}”: {exc.strerror or exc}.") from None
+        raise ImageError(cannot_read(f"“{label}”", exc)) from None
     if stat.S_ISDIR(st.st_mode):
         raise ImageError(f"“{label}” is a folder. Drop an image file: {ACCEPTED}.")
     if not stat.S_ISREG(st.st_mode):
@@ -181,7 +183,7 @@ def _read_file(path: Path, label: str) -> bytes:
         with path.open("rb") as fh:
             return fh.read(MAX_FILE_BYTES + 1)  # +1: notice a file that grew since stat()
     except OSError as exc:
-        raise ImageError(f"Parley can't read “{label}”: {exc.strerror or exc}.") from None
+        raise ImageError(cannot_read(f"“{label}”", exc)) from None
 
 
 def _too_big_file(label: str, size: int) -> str:
