@@ -141,9 +141,9 @@ _WEAK_VERBS = set(
     ]
 )
 _ABOUT = re.compile(
-    r"(?:this|these|that|above|following|below|it|me|us|text|document|article|email|"
+    r"\b(?:this|these|that|above|following|below|it|me|us|text|document|article|email|"
     r"e-mail|message|paste|passage|transcript|recording|dies(?:e[nrs]?)?|mir|ce|cette|moi|"
-    r"este|esta|esto|me|isto|questo|questa)",
+    r"este|esta|esto|me|isto|questo|questa)\b",
     re.IGNORECASE,
 )
 # An English question without its question mark: "what is the deadline", "is it legal".
@@ -157,7 +157,7 @@ _PLEASE = {"please", "pls", "kindly", "bitte", "svp", "por", "favor", "per", "no
            "also", "and", "so", "ok", "okay", "just"}  # fmt: skip
 # A request anywhere in a sentence: "can you ...", "I'd like you to ...", "in two sentences".
 _REQUEST = re.compile(
-    r"(?:can|could|would|will)\s+you\b|\bi(?:'d|\s+would)\s+like\b|\bi\s+(?:want|need)\s+"
+    r"\b(?:can|could|would|will)\s+you\b|\bi(?:'d|\s+would)\s+like\b|\bi\s+(?:want|need)\s+"
     r"(?:you|to\s+know)\b|\bi\s+wonder\b|\btell\s+me\b|"
     r"\b(?:in|into|as)\s+(?:one|two|three|four|five|a\s+few|\d+)\s+(?:short\s+)?"
     r"(?:sentences?|words?|bullets?|points|lines|paragraphs?)\b|\bbullet\s+points\b|"
@@ -190,6 +190,8 @@ def is_request(sentence: str) -> bool:
     while words and words[0] in _PLEASE:
         words = words[1:]
     first, second = (words + ["", ""])[:2]
+    if second in ("of", "von", "de", "di"):  # "List of attendees": a heading, not a request
+        return False
     if first in _ASK_VERBS or (first in _WEAK_VERBS and _ABOUT.search(text)):
         return True
     if (first in _AUX and second != "not") or (
