@@ -5,6 +5,7 @@ it), else the first; with none, Parley asks for a summary and says so."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +157,20 @@ def test_a_recording_longer_than_the_talk_limit_is_read_as_a_document(
     question = prompt.split("The user's message: ")[1].split("\n")[0]
     assert "pool close" in question.lower() and "sauna" not in question.lower(), question
     assert "DOCUMENT DATA" in prompt and "seven in the morning" in prompt.lower(), prompt
+
+
+@pytest.mark.parametrize(
+    "ask", [SUMMARY, "Give me the gist of the above.", "Fasse den Text kurz zusammen."]
+)
+def test_a_summary_is_made_from_the_whole_length(ask: str) -> None:
+    """A summary of a text too long to send whole is given passages from its start, middle
+    and end (BM25 had picked the few sharing a word with "summarise this text")."""
+    from app.knowledge.context import AttachedFile, file_context
+
+    text = " ".join(FILLER + f"Pump {i} was checked." for i in range(90))
+    long = split_long_text(text)
+    assert long is not None
+    ctx = file_context(ask, [AttachedFile.prepare(long.document)], 4000)
+    assert ctx.retrieved and len(ctx.block) < 5000
+    seen = [int(n) for n in re.findall(r"Pump (\d+) was", ctx.block)]
+    assert min(seen) < 10 and max(seen) > 80 and any(30 < n < 60 for n in seen), seen

@@ -5,6 +5,7 @@ an instruction, and instructions found in it are reported to the user."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,11 @@ def file_context(question: str, files: Sequence[AttachedFile], budget_chars: int
     total = sum(len(c.text) + len(_label(c)) + 2 for c in all_chunks)
     if total <= budget_chars:
         chosen, retrieved = all_chunks, False
+    elif wants_overview(question):
+        # "Summarise this": passages from the whole length, not the few that share a word
+        # with the request ("text", "above"), which BM25 would pick.
+        retrieved = True
+        chosen = spread(all_chunks, budget_chars)
     else:
         retrieved = True
         hits = [h for f in files for h in f.index.search(question, TOP_K)]
@@ -96,6 +102,33 @@ def file_context(question: str, files: Sequence[AttachedFile], budget_chars: int
     notices = [instruction_notice(found, "document")] if found else []
     sources = list(dict.fromkeys((c.file, c.where) for c in chosen))
     return FileContext(block, sources, notices, retrieved)
+
+
+_OVERVIEW = re.compile(
+    r"\b(?:summar|sum\s+up|overview|tl;?\s?dr|gist|main\s+points|key\s+points|outline|"
+    r"what\s+is\s+(?:this|it)\s+about|zusammenfass|fass\w*\s.*\bzusammen|résum|synth[eè]s|"
+    r"resum|riassun|sintesi|síntes)",
+    re.IGNORECASE,
+)
+
+
+def wants_overview(question: str) -> bool:
+    """Whether `question` asks about the whole text (a summary) rather than a fact in it."""
+    return _OVERVIEW.search(question) is not None
+
+
+def spread(chunks: Sequence[Chunk], budget_chars: int) -> list[Chunk]:
+    """As many chunks as fit in `budget_chars`, evenly spaced from the first to the last."""
+    if not chunks:
+        return []
+    cost = [len(c.text) + len(_label(c)) + 2 for c in chunks]
+    n = max(1, min(len(chunks), budget_chars * len(chunks) // max(1, sum(cost))))
+    while n > 1:
+        picked = sorted({round(i * (len(chunks) - 1) / (n - 1)) for i in range(n)})
+        if sum(cost[i] for i in picked) <= budget_chars:
+            return [chunks[i] for i in picked]
+        n -= 1
+    return [chunks[0]]
 
 
 def question_with_files(question: str, context: FileContext) -> str:
