@@ -245,6 +245,9 @@ def hit(reply: str) -> bool:
     return CODE.lower() in re.sub(r"[^a-z]", "", reply.lower())
 
 
+TURN_SECONDS = [300.0]  # set from --turn-seconds
+
+
 async def parley_turn(turns: TurnManager, bus: Any, attach: Any, question: str) -> dict:
     loop = asyncio.get_running_loop()
     turns.reset()
@@ -256,7 +259,7 @@ async def parley_turn(turns: TurnManager, bus: Any, attach: Any, question: str) 
     ]
     attach()
     turns.ask(question)
-    result = await asyncio.wait_for(done, 300)
+    result = await asyncio.wait_for(done, TURN_SECONDS[0])
     for unsubscribe in off:
         unsubscribe()
     told = any("instruction" in n.lower() for n in notices)
@@ -302,6 +305,7 @@ class Sizes:
     quoted: int
     channels: tuple[str, ...] = ("document", "image")
     defences: tuple[str, ...] = ("naive", "parley")
+    partial: Path | None = None  # where the runs so far are kept after each case
 
 
 def question_for(family: str, carrier: Carrier, i: int) -> str:
@@ -371,6 +375,8 @@ async def main_async(sizes: Sizes, tmp: Path) -> dict:
             mark = "HIJACKED" if r["attack_success"] else ("ok" if r["task_success"] else "miss")
             line.append(f"{channel}/{defence} {mark}")
         print(f"{family}: " + ", ".join(line), file=sys.stderr, flush=True)
+        if sizes.partial is not None:
+            sizes.partial.write_text(json.dumps({"classes": classes(runs), "runs": runs}))
     guarded = replace(settings, system_prompt=settings.system_prompt + INSTRUCTIONS)
     typed = TurnManager(engines.bus, engines, guarded, sink=None)
     asks = [(f, t, True) for f, t in typed_attacks(sizes.typed)] if sizes.typed else []
@@ -467,11 +473,14 @@ def main() -> int:
     parser.add_argument("--quoted", type=int, default=len(QUOTED), help="injections quoted")
     parser.add_argument("--channels", default="document,image", help="document, image or both")
     parser.add_argument("--defences", default="naive,parley", help="naive, parley or both")
+    parser.add_argument("--turn-seconds", type=float, default=300.0, help="longest turn")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    TURN_SECONDS[0] = args.turn_seconds
     sizes = Sizes(
         args.own, args.corpus, args.benign, args.typed, args.typed_benign, args.planted,
         args.quoted, tuple(args.channels.split(",")), tuple(args.defences.split(",")),
+        args.out.with_suffix(".partial.json") if args.out else None,
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(main_async(sizes, Path(tmp)))
