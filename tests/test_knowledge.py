@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 
 from app.knowledge.chunks import chunk_document
-from app.knowledge.context import (
-    AttachedFile,
-    file_context,
-    question_with_files,
-    split_long_text,
-)
+from app.knowledge.context import AttachedFile, file_context, question_with_files
 from app.knowledge.extract import FileError, read_document
+from app.knowledge.long_text import split_long_text
 from tests.docs_factory import FILLER, docx, fact_corpus, pdf, scanned_pdf
 from tests.realtools import parley
 
@@ -197,7 +193,9 @@ def test_instructions_in_a_file_are_reported_and_removed(tmp_path: Path) -> None
 
 def test_a_long_pasted_message_is_read_as_a_document() -> None:
     body = "\n\n".join(FILLER + f"Fact {i}: the code is {i}." for i in range(60))
-    question, doc = split_long_text(body + "\n\nWhat is the code in fact 42?")
+    long = split_long_text(body + "\n\nWhat is the code in fact 42?")
+    assert long is not None
+    question, doc = long.question, long.document
     assert question == "What is the code in fact 42?"
     assert doc.name == "pasted text" and doc.chars > 6000
     assert split_long_text("short question") is None

@@ -5,19 +5,18 @@ an instruction, and instructions found in it are reported to the user."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.knowledge.chunks import Chunk, chunk_document
-from app.knowledge.extract import Document, Section, paragraphs
+from app.knowledge.extract import Document
 from app.knowledge.index import ChunkIndex
 from app.vision.untrusted import detect_instructions, instruction_notice, wrap_untrusted
 
 TOP_K = 24  # candidates; the budget decides how many go in
-LONG_TEXT_CHARS = 6000  # a typed or pasted message longer than this is read as a document
-QUESTION_CHARS = 600
 
 
 @dataclass
@@ -63,6 +62,11 @@ def file_context(question: str, files: Sequence[AttachedFile], budget_chars: int
     total = sum(len(c.text) + len(_label(c)) + 2 for c in all_chunks)
     if total <= budget_chars:
         chosen, retrieved = all_chunks, False
+    elif wants_overview(question):
+        # "Summarise this": passages from the whole length, not the few that share a word
+        # with the request ("text", "above"), which BM25 would pick.
+        retrieved = True
+        chosen = spread(all_chunks, budget_chars)
     else:
         retrieved = True
         hits = [h for f in files for h in f.index.search(question, TOP_K)]
@@ -100,27 +104,44 @@ def file_context(question: str, files: Sequence[AttachedFile], budget_chars: int
     return FileContext(block, sources, notices, retrieved)
 
 
+_OVERVIEW = re.compile(
+    r"\b(?:summar|sum\s+up|overview|tl;?\s?dr|gist|main\s+points|key\s+points|outline|"
+    r"what\s+is\s+(?:this|it)\s+about|zusammenfass|fass\w*\s.*\bzusammen|résum|synth[eè]s|"
+    r"resum|riassun|sintesi|síntes)",
+    re.IGNORECASE,
+)
+
+
+def wants_overview(question: str) -> bool:
+    """Whether `question` asks about the whole text (a summary) rather than a fact in it."""
+    return _OVERVIEW.search(question) is not None
+
+
+def spread(chunks: Sequence[Chunk], budget_chars: int) -> list[Chunk]:
+    """As many chunks as fit in `budget_chars`, evenly spaced from the first to the last."""
+    if not chunks:
+        return []
+    cost = [len(c.text) + len(_label(c)) + 2 for c in chunks]
+    n = max(1, min(len(chunks), budget_chars * len(chunks) // max(1, sum(cost))))
+    while n > 1:
+        picked = sorted({round(i * (len(chunks) - 1) / (n - 1)) for i in range(n)})
+        if sum(cost[i] for i in picked) <= budget_chars:
+            return [chunks[i] for i in picked]
+        n -= 1
+    return [chunks[0]]
+
+
 def question_with_files(question: str, context: FileContext) -> str:
     """The user's turn: the data, then their words, then how to say where the answer is from."""
+    # The example is a real source of this turn: a made-up one ("report.pdf, page 4") was
+    # copied into answers about pasted text. Citations are checked after generation too
+    # (app/knowledge/citations.py).
+    example = (
+        f", e.g. “({context.sources[0][0]}, {context.sources[0][1]})”" if context.sources else ""
+    )
     ask = (
         "[Answer from the document passages above. Say briefly which file and place (page or "
-        "section) your answer comes from, e.g. “(report.pdf, page 4)”. If they do not contain "
-        "the answer, say so.]"
+        f"section) your answer comes from, as written at the start of its passage{example}. "
+        "If they do not contain the answer, say so.]"
     )
     return "\n\n".join([context.block, f"The user's message: {question.strip()}", ask])
-
-
-def split_long_text(text: str) -> tuple[str, Document] | None:
-    """A message too long to send whole: (the question, the rest as a document), or None.
-    The question is its last paragraph (where people put it after pasting), if short."""
-    if len(text) <= LONG_TEXT_CHARS:
-        return None
-    parts = [p for p in text.strip().split("\n\n") if p.strip()]
-    last = parts[-1].strip() if parts else ""
-    if len(parts) > 1 and len(last) <= QUESTION_CHARS:
-        question, body = last, "\n\n".join(parts[:-1])
-    else:
-        question = "The user pasted this text; answer about it, or summarise it if unsure."
-        body = text
-    sections: list[Section] = paragraphs(body)
-    return question, Document("pasted text", "text", sections, "")

@@ -55,13 +55,14 @@ from app.bus.events import (
     UserTurn,
 )
 from app.config import DEFAULT_SYSTEM_PROMPT, Settings
+from app.knowledge.citations import checked_citations
 from app.knowledge.context import (
     AttachedFile,
     file_budget_chars,
     file_context,
     question_with_files,
-    split_long_text,
 )
+from app.knowledge.long_text import LongText, split_long_text
 from app.llm.base import ChatModel, Message
 from app.logs import unexpected
 from app.models.errors import ModelError
@@ -138,6 +139,7 @@ class Turn:
     in_history: bool = False
     unheard: bool = False  # meant to be spoken, but the speaker went away: shown, not heard
     images: tuple[Any, ...] = ()
+    audio_seconds: float = 0.0  # how long the spoken input was
     live: LiveTranscriber | None = None
     speculation: Speculation | None = None  # a reply started at a pause, key still held
     # What the model was given (see stream_reply), filled on the LLM worker.
@@ -621,6 +623,7 @@ class TurnManager:
             return
         turn.mark("speech_end", ev.at)
         turn.mark("input_end", ev.at)
+        turn.audio_seconds = ev.audio.size / ev.sample_rate
         self._spawn(self._transcribe(turn, ev.audio))
 
     async def _transcribe(self, turn: Turn, audio: np.ndarray) -> None:
@@ -660,21 +663,20 @@ class TurnManager:
         settings = self.settings
         bus = self.bus
         shown = text  # what the user wrote, as it is stored and shown
-        long = split_long_text(text)
+        # A recording longer than the talk limit is a talk or a meeting, not a question:
+        # its transcript is read as a document, whatever its length, like a long paste.
+        recorded = turn.audio_seconds > settings.max_talk_seconds
+        if recorded:
+            long = split_long_text(text, "your recording", force=True)
+        else:
+            long = split_long_text(text)
         if long is not None:
             # Too long to send whole (and minutes of prompt reading on a CPU): it is read
             # like a file, and only the parts that match the question go in.
-            text, doc = long
-            pasted = await self.engines.worker("vision").run(AttachedFile.prepare, doc)
+            text = long.question
+            pasted = await self.engines.worker("vision").run(AttachedFile.prepare, long.document)
             self.attach_file(pasted)
-            bus.publish(
-                Notice(
-                    turn_id=turn.id,
-                    message=f"Your message is long ({doc.chars:,} characters), so Parley read it "
-                    f"as a document and gives the model the parts that match your question: "
-                    f"“{text[:120]}”.",
-                )
-            )
+            bus.publish(Notice(turn_id=turn.id, message=long_text_notice(long, turn, settings)))
         try:
             message = await prepare_user_message(
                 self.engines, text, turn.images, self._explained_ocr
@@ -689,6 +691,7 @@ class TurnManager:
             self._explained_ocr = self._explained_ocr or notice == READING_TEXT_ONLY
             bus.publish(Notice(turn_id=turn.id, message=notice))
         last_text: str | None = None
+        sources: list[tuple[str, str]] | None = None  # the passages given, for citations
         await self.documents.ready()
         if turn.cancel.is_set() or turn.finished:
             return
@@ -702,6 +705,7 @@ class TurnManager:
                 bus.publish(Notice(turn_id=turn.id, message=notice))
             names = ", ".join(neutralise(f.name) for f in files)
             last_text = question_with_files(message.history_text, context)
+            sources = context.sources
             message.history_text = f"{message.history_text}\n[Files: {names}]"
             bus.publish(
                 SourcesUsed(
@@ -744,6 +748,11 @@ class TurnManager:
                     llm, messages, extra, last, system, turn.prompt_record, tools, turn.tools,
                     turn.cancel.is_set, turn.reasoning, turn.id, grounded,
                 )  # fmt: skip
+                if sources is not None:  # no citation of a file that was not given
+                    record = turn.prompt_record
+                    stream = checked_citations(
+                        stream, sources, lambda c: record.__setitem__("citations_corrected", c)
+                    )
                 return consume(stream, feed.piece, turn.cancel, feed.hold)
 
             reply = await self._stage(turn, "llm", job, *why)
@@ -972,6 +981,33 @@ def clip_to_heard(sentences: list[str], heard: dict[int, float]) -> str:
             said.append(" ".join(words[:keep]) + "…")
         break
     return " ".join(said)
+
+
+def long_text_notice(long: LongText, turn: Turn, settings: Settings) -> str:
+    """What the user is told when their message is read as a document: why, and which words
+    were taken as the question (or that there were none)."""
+    chars = sum(len(s.text) for s in long.document.sections)
+    if turn.audio_seconds > settings.max_talk_seconds:
+        minutes = f"{turn.audio_seconds / 60:.1f} minutes"
+        limit = f"{settings.max_talk_seconds / 60:g} minutes"
+        why = (
+            f"The recording is {minutes} long, longer than the talk limit ({limit}), so Parley "
+            "read its transcript as a document"
+        )
+    else:
+        why = f"Your message is long ({chars:,} characters), so Parley read it as a document"
+    if not long.found:
+        return f"{why}. It found no question in it, so it asked for a summary."
+    where = {
+        "end": "at its end",
+        "start": "at its start",
+        "last paragraph": "in its last paragraph",
+    }
+    question = long.question if len(long.question) <= 160 else long.question[:159] + "…"
+    return (
+        f"{why} and gives the model the parts that match your question, found "
+        f"{where[long.found]}: “{question}”."
+    )
 
 
 def cut_notice(llm: ChatModel) -> str:
