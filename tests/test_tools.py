@@ -331,12 +331,9 @@ class GrammarLLM(ScriptedLLM):
         self.grammars: list[str | None] = []
 
     def stream_chat(self, messages, max_tokens, temperature, grammar=None):  # noqa: ANN001, ANN201
-        from llama_cpp import LlamaGrammar
-
         self.grammars.append(grammar)
         reply = self.replies[len(self.grammars) - 1]
         if grammar is not None:
-            LlamaGrammar.from_string(grammar, verbose=False)  # one llama.cpp takes
             assert reply.startswith("<think>") == ("<think>" in grammar), (reply, grammar)
         return super().stream_chat(messages, max_tokens, temperature)
 
@@ -435,6 +432,29 @@ def test_which_questions_get_a_tool_call(question: str, calculation: bool) -> No
 
 
 @pytest.mark.parametrize(
+    ("question", "operations"),
+    [
+        ("The lecture begins at 9:10 and runs 2 hours. When is it over?", ("add_time",)),
+        ("Dinner is at a quarter to eight; the roast needs ninety minutes. When does it go in?",
+         ("add_time",)),
+        ("How long is it from 6:40 am to 3:05 pm?", ("time_between",)),
+        ("How much time until 23:00?", ("time_until",)),
+        ("When it is 7 pm in Chicago, what time is it in Berlin?", ("convert_time",)),
+        ("What time is it in Singapore right now?", ("now", "convert_time")),
+        ("Which weekday was 2024-02-29?", ("weekday",)),
+        ("What's the date 100 days after 2026-06-01?", ("add",)),
+        ("How many days since 2025-12-25?", ("between",)),
+    ],
+)  # fmt: skip
+def test_the_words_choose_the_calendar_operation(question: str, operations: tuple) -> None:
+    """The call's grammar offers only these: among all of them the default model had
+    answered "When does the meeting end?" with a date 100,000 days after an invented one."""
+    from app.tools.cues import cue
+
+    assert cue(question).operations == operations and not cue(question).calculator
+
+
+@pytest.mark.parametrize(
     ("question", "expression"),
     [
         ("What's twelve times twelve?", "12 times 12"),
@@ -454,10 +474,20 @@ def test_a_sum_spelled_out_is_the_call(question: str, expression: str | None) ->
     assert (call.arguments["expression"] if call else None) == expression
 
 
-def test_the_call_grammar_is_valid_gbnf() -> None:
-    from llama_cpp import LlamaGrammar
+@pytest.mark.models
+def test_the_call_grammars_parse_in_llama_cpp() -> None:
+    """As llama.cpp parses them against the default model's vocabulary (LlamaGrammar alone
+    does not parse: a grammar it took made the app crash at the first tool call)."""
+    import llama_cpp
 
-    from app.tools.cues import CALL_GRAMMAR, call_grammar
+    from app.models.defaults import default_llm
+    from app.tools.cues import call_grammar, cue
 
-    assert LlamaGrammar.from_string(CALL_GRAMMAR, verbose=False) is not None
-    assert LlamaGrammar.from_string(call_grammar(599), verbose=False) is not None
+    model = llama_cpp.Llama(str(default_llm()), vocab_only=True, verbose=False)
+    vocab = llama_cpp.llama_model_get_vocab(model._model.model)
+    wanted = [cue("What is 3 times 4?"), cue("What time is it in Oslo?"), cue("weekday?")]
+    grammars = [call_grammar(), call_grammar(599), *(call_grammar(159, w) for w in wanted)]
+    for grammar in grammars:
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+        assert sampler, grammar
+        llama_cpp.llama_sampler_free(sampler)

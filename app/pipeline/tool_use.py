@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from app.llm.base import Message
+from app.tools.cues import CLOCK_OPERATIONS, DATE_OPERATIONS, Cue
 from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
 
 MAX_ROUNDS = 3
@@ -111,6 +112,7 @@ class ToolTurn:
 
     registry: Registry
     call: ToolCall | None = None
+    wanted: Cue = Cue(True, DATE_OPERATIONS + CLOCK_OPERATIONS)  # what the grammar offers
 
     def call_text(self) -> str:
         """The spelled-out call as the model would have written it (its first round)."""

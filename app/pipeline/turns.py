@@ -92,7 +92,7 @@ from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
 from app.text import visible
-from app.tools.cues import call_grammar, direct_call, needs_tool
+from app.tools.cues import call_grammar, cue, direct_call
 from app.tools.registry import Confirm, Registry, ToolOutcome
 from app.tts.base import TextToSpeech
 from app.vision.untrusted import neutralise
@@ -436,10 +436,11 @@ class TurnManager:
         one round only."""
         if not (self.settings.tools and self.tools.tools) or images:
             return None
-        if not needs_tool(question):
+        wanted = cue(question)
+        if not wanted:
             return None
-        call = direct_call(question) if "calculator" in self.tools.tools else None
-        return ToolTurn(self.tools, call)
+        call = direct_call(question) if wanted.calculator else None
+        return ToolTurn(self.tools, call, wanted)
 
     def _reply_stream(
         self,
@@ -475,7 +476,7 @@ class TurnManager:
         # first, the grammar lets a short scratchpad come before the call.
         think_chars = max(40, settings.think_budget_tokens) * 4
         forced = (
-            call_grammar(min(600, think_chars - 1) if settings.think_first else 0)
+            call_grammar(min(600, think_chars - 1) if settings.think_first else 0, tools.wanted)
             if tools is not None and getattr(llm, "supports_grammar", False)
             else None
         )

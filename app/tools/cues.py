@@ -11,6 +11,7 @@ number on each side, a word problem two numbers, a percentage something to take 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from app.tools.calculator import CalculationError, calculate
 from app.tools.registry import ToolCall
@@ -45,7 +46,8 @@ _UNIT = (
     r"kelvin|degrees)"
 )
 _CONVERSION = re.compile(
-    rf"\bhow many {_UNIT}\b.*{_N}\s*{_UNIT}\b|{_N}\s*{_UNIT}\b.*\b(?:in|to|into)\s+{_UNIT}\b",
+    rf"\bhow many {_UNIT}\b.*{_N}(?: and a half)?\s*{_UNIT}\b|"
+    rf"{_N}\s*{_UNIT}\b.*\b(?:in|to|into)\s+{_UNIT}\b",
     re.IGNORECASE,
 )
 _DATE = re.compile(
@@ -64,10 +66,83 @@ _CLOCK = re.compile(
 )
 
 
+_TIME_OF_DAY = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|"
+    r"\b(?:half|quarter|\d{1,2} minutes?) (?:past|to|after) (?:\d{1,2}|noon|midnight)\b|"
+    r"\b(?:noon|midnight)\b",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    r"\b\d+(?:\.\d+)?\s*(?:hours?|hrs?|minutes?|mins?)\b|\b(?:an|half an) hour\b",
+    re.IGNORECASE,
+)
+_ZONE = re.compile(
+    r"\b(?:in|at|for) (?:the )?[A-Z][a-z]+|\btime (?:zone|difference)\b|"
+    r"\b(?:UTC|GMT|EST|EDT|CST|PST|PDT|CET|CEST|BST|IST|JST|AEST)\b"
+)
+_UNTIL = re.compile(r"\b(?:until|till|to go|from now)\b", re.IGNORECASE)
+_NOW = re.compile(r"\b(?:what time is it|time is it|current time|time now)\b", re.IGNORECASE)
+_WEEKDAY = re.compile(r"\b(?:day of the week|weekday|what day (?:is|was|will))\b", re.IGNORECASE)
+_SPAN = re.compile(r"\b(?:between|until|till|since|how many days|how long)\b", re.IGNORECASE)
+_SHIFT = re.compile(
+    r"\b(?:after|before|from now|later|ago|in \d+ days|plus|minus)\b", re.IGNORECASE
+)
+_TODAY = re.compile(
+    r"\b(?:today's date|what date is it|what's the date|what is the date|what day is it)\b",
+    re.IGNORECASE,
+)
+CLOCK_OPERATIONS = ("now", "add_time", "time_between", "time_until", "convert_time")
+DATE_OPERATIONS = ("today", "add", "between", "weekday")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What the user's words ask for: the calculator, and which calendar operations. The
+    call's grammar offers only these (left to choose among all, the 1.5B model answered a
+    clock question with a date calculation on an invented date)."""
+
+    calculator: bool = False
+    operations: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.calculator or bool(self.operations)
+
+
+def _clock_operations(text: str) -> tuple[str, ...]:
+    times = len(_TIME_OF_DAY.findall(text))
+    if _ZONE.search(text) and (times or _NOW.search(text)):
+        return ("convert_time",) if times else ("now", "convert_time")
+    if times and _UNTIL.search(text):
+        return ("time_until",)
+    if times >= 2:
+        return ("time_between",)
+    if times == 1 and _DURATION.search(text):
+        return ("add_time",)
+    if _NOW.search(text):
+        return ("now",)
+    return CLOCK_OPERATIONS
+
+
+def _date_operations(text: str) -> tuple[str, ...]:
+    for pattern, operation in ((_WEEKDAY, "weekday"), (_SPAN, "between"), (_SHIFT, "add")):
+        if pattern.search(text):
+            return (operation,)
+    return ("today",) if _TODAY.search(text) else DATE_OPERATIONS
+
+
+def cue(question: str) -> Cue:
+    """What the user's own words ask for (never text read from an attachment)."""
+    text = with_digits(question)
+    if _CLOCK.search(text):  # clock arithmetic is the calendar's, however many numbers
+        return Cue(False, _clock_operations(text))
+    if _DATE.search(text):
+        return Cue(False, _date_operations(text))
+    return Cue(any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION)))
+
+
 def needs_tool(question: str) -> bool:
     """Whether the user's words ask for a calculation, a date or a clock time."""
-    text = with_digits(question)
-    return any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION, _DATE, _CLOCK))
+    return bool(cue(question))
 
 
 # The arithmetic itself, when the question is nothing else: "What's 12 times 12?",
@@ -106,12 +181,7 @@ def direct_call(question: str) -> ToolCall | None:
 
 _CALL = r"""
 root ::= {think}call
-call ::= calc | cal
 calc ::= "{\"name\": \"calculator\", \"arguments\": {\"expression\": \"" expr "\"}}"
-cal ::= "{\"name\": \"calendar\", \"arguments\": {\"operation\": \"" calop "}}"
-calop ::= "today\"" | "add\"" date? days | "between\"" date other? | "weekday\"" date
-  | "now\"" zone? | "add_time\"" time hours minutes | "time_between\"" time othertime
-  | "time_until\"" time | "convert_time\"" time? zone tozone
 expr ::= [-0-9a-z.,+*/()%' ]{1,120}
 date ::= ", \"date\": \"" [0-9]{4} "-" [0-9]{2} "-" [0-9]{2} "\""
 days ::= ", \"days\": " "-"? [0-9]{1,6}
@@ -125,16 +195,36 @@ zone ::= ", \"zone\": \"" place "\""
 tozone ::= ", \"to_zone\": \"" place "\""
 place ::= [A-Za-z_/ .+-]{1,40}
 """
+_CAL = r"""cal ::= "{\"name\": \"calendar\", \"arguments\": {\"operation\": \"" calop "}}"
+"""
+# Each calendar operation with its arguments (GBNF).
+_OPERATION_ARGS = {
+    "today": '"today\\""',
+    "add": '"add\\"" date? days',
+    "between": '"between\\"" date other?',
+    "weekday": '"weekday\\"" date',
+    "now": '"now\\"" zone?',
+    "add_time": '"add_time\\"" time hours minutes',
+    "time_between": '"time_between\\"" time othertime',
+    "time_until": '"time_until\\"" time',
+    "convert_time": '"convert_time\\"" time? zone tozone',
+}
 # Think first, then call: a short scratchpad (which the ReasoningGate takes out of the reply).
 _THINK = 'think ::= "<think>" [^<]{{1,{chars}}} "</think>" "\\n"?\n'
+_EVERYTHING = Cue(True, DATE_OPERATIONS + CLOCK_OPERATIONS)
 
 
-def call_grammar(think_chars: int = 0) -> str:
-    """A call to one of the two built-in tools, nothing else (GBNF, llama.cpp's grammar
-    format); with `think_chars`, up to that many characters of reasoning first."""
-    if think_chars <= 0:
-        return _CALL.replace("{think}", "")
-    return _CALL.replace("{think}", "think ") + _THINK.format(chars=think_chars)
+def call_grammar(think_chars: int = 0, wanted: Cue = _EVERYTHING) -> str:
+    """A call to the tool the user's words ask for (`wanted`), nothing else (GBNF, llama.cpp's
+    grammar format; its parser ends a rule at a line break); with `think_chars`, up to that
+    many characters of reasoning first."""
+    calls = (["calc"] if wanted.calculator else []) + (["cal"] if wanted.operations else [])
+    grammar = _CALL.replace("{think}", "think " if think_chars > 0 else "")
+    grammar += f"call ::= {' | '.join(calls)}\n"
+    if wanted.operations:  # (a rule named nowhere must not be written: llama.cpp refuses)
+        grammar += _CAL
+        grammar += f"calop ::= {' | '.join(_OPERATION_ARGS[o] for o in wanted.operations)}\n"
+    return grammar + (_THINK.format(chars=think_chars) if think_chars > 0 else "")
 
 
 CALL_GRAMMAR = call_grammar()
