@@ -63,10 +63,11 @@ def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
     if operation == "now":
         return clock.now_in(args.get("zone"), now)
     if operation == "convert_time":
+        # from_zone: where `time` is (here when not given); "zone" as an older name for it
         target = args.get("to_zone") or args.get("zone")
         if not target:
             raise CalculationError("to_zone is missing (a city, like Tokyo)")
-        source = args.get("zone") if args.get("to_zone") else None
+        source = args.get("from_zone") or (args.get("zone") if args.get("to_zone") else None)
         return clock.convert_time(time, source, str(target), now)
     if not time:
         raise CalculationError("time is missing (a time of day like 10:50 or 22:50)")

@@ -192,6 +192,7 @@ clock ::= [0-9a-z:.' ]{1,30}
 hours ::= ", \"hours\": " [0-9]{1,4}
 minutes ::= ", \"minutes\": " [0-9]{1,5}
 zone ::= ", \"zone\": \"" place "\""
+fromzone ::= ", \"from_zone\": \"" place "\""
 tozone ::= ", \"to_zone\": \"" place "\""
 place ::= [A-Za-z_/ .+-]{1,40}
 """
@@ -207,7 +208,7 @@ _OPERATION_ARGS = {
     "add_time": '"add_time\\"" time hours minutes',
     "time_between": '"time_between\\"" time othertime',
     "time_until": '"time_until\\"" time',
-    "convert_time": '"convert_time\\"" time? zone tozone',
+    "convert_time": '"convert_time\\"" time? fromzone tozone',
 }
 # Think first, then call: a short scratchpad (which the ReasoningGate takes out of the reply).
 _THINK = 'think ::= "<think>" [^<]{{1,{chars}}} "</think>" "\\n"?\n'
