@@ -88,10 +88,17 @@ CALENDAR = Tool(
             "operation": {
                 "type": "string",
                 "enum": [
-                    "today", "add", "between", "weekday", "now", "add_time", "time_between",
-                    "time_until", "convert_time",
+                    "today",
+                    "add",
+                    "between",
+                    "weekday",
+                    "now",
+                    "add_time",
+                    "time_between",
+                    "time_until",
+                    "convert_time",
                 ],
-            },  # fmt: skip
+            },
             "date": {"type": "string", "description": "YYYY-MM-DD or today"},
             "days": {"type": "integer", "description": "for add; negative goes back"},
             "other": {"type": "string", "description": "between, time_between: the second"},
