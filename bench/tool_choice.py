@@ -262,13 +262,13 @@ def _image(spec: tuple, folder: Path, index: int) -> str:
 def questions(folder: Path) -> list[dict]:
     out = []
     for text in TEXT_ONLY:
-        out.append({"set": "ordinary", "text": text, "max_tokens": 24, "think": False})
+        out.append({"set": "ordinary", "text": text, "max_tokens": 40, "think": False})
     for i, (text, spec) in enumerate(WITH_IMAGES):
         image = _image(spec, folder, i)
-        out.append({"set": "ordinary+image", "text": text, "image": image, "max_tokens": 24,
+        out.append({"set": "ordinary+image", "text": text, "image": image, "max_tokens": 40,
                     "think": False})  # fmt: skip
     for text, answers in TOOL_QUESTIONS:
-        out.append({"set": "tools", "text": text, "answers": answers, "max_tokens": 80,
+        out.append({"set": "tools", "text": text, "answers": answers, "max_tokens": 48,
                     "think": False})  # fmt: skip
     for text, number, unit in THINK_QUESTIONS:
         out.append({"set": "think", "text": text, "answers": [number], "unit": unit,
@@ -320,7 +320,11 @@ def main() -> int:
         return worker()
     wanted = set(args.sets.split(","))
     with tempfile.TemporaryDirectory() as tmp:
-        items = [q for q in questions(Path(tmp)) if q["set"] in wanted]
+        sets = args.sets.split(",")  # in the order given
+        items = sorted(
+            (q for q in questions(Path(tmp)) if q["set"] in wanted),
+            key=lambda q: sets.index(q["set"]),
+        )
         checkouts = [Checkout("this", HERE)]
         if args.baseline:
             checkouts.append(Checkout("baseline", args.baseline.resolve()))
@@ -338,6 +342,9 @@ def main() -> int:
                     marks += " ok" if row["right"] else " WRONG"
                 line.append(f"{checkout.name}: {marks} {result['seconds']:.1f}s")
             print(f"{question['text'][:70]!r}: " + "; ".join(line), file=sys.stderr, flush=True)
+            if args.out:  # so far (a long run on a busy machine can be cut short)
+                partial = {name: table(rows) for name, rows in runs.items()}
+                args.out.write_text(json.dumps({"summary": partial, "runs": runs}, indent=2))
         for checkout in checkouts:
             checkout.close()
     summary = {name: table(rows) for name, rows in runs.items()}
