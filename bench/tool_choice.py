@@ -175,7 +175,7 @@ async def _turn(settings, engines, question: dict, folder: Path) -> dict:  # noq
         session.turns.attach(load_attachment(Path(question["image"])))
     start = time.monotonic()
     session.turns.ask(question["text"])
-    result = await asyncio.wait_for(done, 300)
+    result = await asyncio.wait_for(done, 1800)  # minutes a turn on a machine this busy
     for unsubscribe in off:
         unsubscribe()
     session.close(keep_engines=True)
@@ -186,6 +186,73 @@ async def _turn(settings, engines, question: dict, folder: Path) -> dict:  # noq
         "first_token": result.timings.get("t_first_token"),
         "seconds": round(time.monotonic() - start, 2),
     }
+
+
+def offered_worker() -> int:
+    """--offered: whether each question is given the tools (then the grammar forces a call:
+    a false one for an ordinary question), decided by the checkout's own turn manager on its
+    own prompt, with the real image reader (OCR), and a scripted engine in place of the model
+    (no inference: on a machine this busy a turn of the real model took minutes)."""
+    import asyncio
+    import logging
+
+    logging.disable(logging.WARNING)
+
+    async def main() -> None:
+        from app.bus import EventBus
+        from app.bus.events import TurnFinished
+        from app.config import Settings
+        from app.pipeline.engines import Engines
+        from app.pipeline.turns import TurnManager
+        from tests.fakes import FakeLLM, FakeSTT, FakeTTS
+
+        loop = asyncio.get_running_loop()
+        settings = Settings()
+        settings.speak_replies = False
+        settings.sound_cues = False
+        bus = EventBus(loop)
+        engines = Engines(
+            bus, settings, stt_factory=lambda _s: FakeSTT(),
+            llm_factory=lambda _s, _p: FakeLLM("Fine."), tts_factory=lambda _s: FakeTTS(0.0),
+            warm_up=False,
+        )  # fmt: skip
+        engines.start()
+        await loop.run_in_executor(None, engines.wait)
+        offered: list[bool] = []
+        decide = TurnManager._tool_registry
+
+        def recorded(self, images, question):  # noqa: ANN001, ANN202
+            result = decide(self, images, question)
+            offered.append(result is not None)
+            return result
+
+        TurnManager._tool_registry = recorded  # type: ignore[method-assign]
+        print(json.dumps({"ready": True}), flush=True)
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            question = json.loads(line)
+            from app.session import Session
+
+            session = Session(settings, bus, engines=engines)
+            done: asyncio.Future = loop.create_future()
+            off = bus.subscribe(TurnFinished, lambda e, d=done: d.done() or d.set_result(e))
+            if question.get("image"):
+                from app.pipeline.attachments import load_attachment
+
+                session.turns.attach(load_attachment(Path(question["image"])))
+            offered.clear()
+            start = time.monotonic()
+            session.turns.ask(question["text"])
+            await asyncio.wait_for(done, 600)
+            off()
+            session.close(keep_engines=True)
+            seconds = round(time.monotonic() - start, 2)
+            tools = ["offered"] * any(offered)
+            result = {"reply": "", "tools": tools, "reasoning": "", "seconds": seconds}
+            print(json.dumps(result), flush=True)
+        engines.shutdown()
+
+    asyncio.run(main())
+    return 0
 
 
 def worker() -> int:
@@ -208,7 +275,10 @@ def worker() -> int:
             settings = replace(
                 base, llm_max_tokens=question["max_tokens"], think_first=question["think"]
             )
-            await fresh_cache(settings, engines)
+            # Answers do not depend on the cache; reading the start-up prompt again before
+            # each turn made a turn minutes longer on a busy machine.
+            if question.get("fresh", True):
+                await fresh_cache(settings, engines)
             print(json.dumps(await _turn(settings, engines, question, folder)), flush=True)
         engines.shutdown()
 
@@ -220,11 +290,11 @@ def worker() -> int:
 
 
 class Checkout:
-    def __init__(self, name: str, root: Path) -> None:
+    def __init__(self, name: str, root: Path, mode: str = "--worker") -> None:
         self.name = name
         env = {**os.environ, "PARLEY_BENCH_ROOT": str(root), "PYTHONPATH": str(root)}
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker"],
+            [sys.executable, str(Path(__file__).resolve()), mode],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=root,
         )  # fmt: skip
         assert json.loads(self._line())["ready"]
@@ -312,12 +382,23 @@ def table(runs: list[dict]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--offered-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--offered",
+        action="store_true",
+        help="only whether the tools are offered (the real pipeline and OCR, no model)",
+    )
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
     parser.add_argument("--sets", default="ordinary,ordinary+image,tools,think")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--warm", action="store_true", help="no fresh KV cache before each turn (faster)"
+    )
     args = parser.parse_args()
     if args.worker:
         return worker()
+    if args.offered_worker:
+        return offered_worker()
     wanted = set(args.sets.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         sets = args.sets.split(",")  # in the order given
@@ -325,9 +406,12 @@ def main() -> int:
             (q for q in questions(Path(tmp)) if q["set"] in wanted),
             key=lambda q: sets.index(q["set"]),
         )
-        checkouts = [Checkout("this", HERE)]
+        for item in items:
+            item["fresh"] = not args.warm
+        mode = "--offered-worker" if args.offered else "--worker"
+        checkouts = [Checkout("this", HERE, mode)]
         if args.baseline:
-            checkouts.append(Checkout("baseline", args.baseline.resolve()))
+            checkouts.append(Checkout("baseline", args.baseline.resolve(), mode))
         runs: dict[str, list[dict]] = {c.name: [] for c in checkouts}
         for i, question in enumerate(items):
             order = checkouts[i % len(checkouts) :] + checkouts[: i % len(checkouts)]

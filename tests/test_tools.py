@@ -305,7 +305,7 @@ def test_text_read_from_an_image_never_decides_a_tool(settings, tmp_path: Path) 
     from tests.image_factory import sign
     from tests.test_turns import Harness, run
 
-    image = load_attachment(sign(tmp_path, "2026-12-24", 0.2, caption="12 x 7 at 10:30"))
+    image = load_attachment(sign(tmp_path, "2026-12-24", 0.2, "12 x 7 at 10:30", width=480))
     llm = ScriptedLLM(["It is dark blue with white letters.", "It says 2026-12-24."])
 
     async def body(h: Harness) -> None:
@@ -424,6 +424,8 @@ def test_the_default_model_calculates_with_the_tool() -> None:
         ("What colour is this image?", False),
         ("What text is in this image?", False),
         ("Why does a day have 24 hours?", False),
+        ("What time of year is best to visit Iceland?", False),
+        ("What time should I go to bed?", False),
     ],
 )  # fmt: skip
 def test_which_questions_get_a_tool_call(question: str, calculation: bool) -> None:

@@ -59,7 +59,8 @@ _DATE = re.compile(
 _CLOCK = re.compile(
     r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|"
     r"\b(?:half|quarter|\d{1,2} minutes?) (?:past|to|after) (?:\d{1,2}|noon|midnight)\b|"
-    r"\bwhat time\b|\btime is it\b|\bcurrent time\b|\btime (?:zone|difference)\b|"
+    r"\bwhat time (?:is|was|will|would) it\b|\btime is it\b|\bcurrent time\b|"
+    r"\btime (?:zone|difference)\b|"
     r"\bhow (?:long|much time|many (?:hours|minutes)) (?:until|till|to go until|before)\b|"
     r"\b(?:at|from|until|till) (?:noon|midnight)\b",
     re.IGNORECASE,
