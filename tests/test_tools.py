@@ -357,7 +357,7 @@ def test_think_first_reasons_then_calls_the_tool_then_explains(settings) -> None
     tts = FakeTTS(0.01)
 
     async def body(h: Harness) -> None:
-        h.turns.ask("My car uses 6 litres per 100 km. How much fuel for a 250 km trip?")
+        h.turns.ask("My car uses six litres per 100 km. How much fuel for a 250 km trip?")
         done = await h.finished(h.of(UserTurn)[0].turn_id)
         assert done.reply.strip() == "It needs 15 litres."
         [used] = h.of(ToolUsed)
@@ -368,6 +368,9 @@ def test_think_first_reasons_then_calls_the_tool_then_explains(settings) -> None
 
     run(body, settings, llm=llm, tts=tts, speed=20.0)
     assert tts.spoken == ["It needs 15 litres."]
+    # The call round reads spoken numbers as digits; the answer round, the user's words.
+    assert llm.prompts[0][-1]["content"].startswith("My car uses 6 litres per 100 km.")
+    assert "six litres" in llm.prompts[1][-3]["content"]
     assert llm.grammars[0] is not None and "<think>" in llm.grammars[0]
     assert llm.grammars[1] is None  # the answer is free text
 

@@ -94,6 +94,7 @@ from app.stt.live import LiveTranscriber
 from app.text import visible
 from app.tools.cues import call_grammar, cue, direct_call
 from app.tools.registry import Confirm, Registry, ToolOutcome
+from app.tools.spoken import with_digits
 from app.tts.base import TextToSpeech
 from app.vision.untrusted import neutralise
 
@@ -501,8 +502,8 @@ class TurnManager:
                     stream: Any = iter([tools.call_text()])
                 else:
                     stream = stream_reply(
-                        llm, settings, messages, extra, last, system, record, forced, progress,
-                        native, greedy,
+                        llm, settings, _numbers_as_digits(messages) if forced else messages,
+                        extra, last, system, record, forced, progress, native, greedy,
                     )  # fmt: skip
                 if turn_id is not None and "cut" in record:
                     bus.publish_threadsafe(Notice(turn_id=turn_id, message=cut_notice(llm)))
@@ -951,6 +952,15 @@ class TurnManager:
         turn = self._turn(ev.turn_id)
         if turn is not None:
             self._finish(turn)
+
+
+def _numbers_as_digits(messages: list[Message]) -> list[Message]:
+    """The question as the call round reads it: spoken numbers as digits (the default model,
+    given "half past seven ... runs two hours ten minutes", wrote the time as 2:10)."""
+    last = messages[-1]
+    if not isinstance(last["content"], str):
+        return messages
+    return [*messages[:-1], {"role": last["role"], "content": with_digits(last["content"])}]
 
 
 def clip_to_heard(sentences: list[str], heard: dict[int, float]) -> str:
