@@ -454,10 +454,13 @@ def test_which_questions_get_a_tool_call(question: str, calculation: bool) -> No
 )  # fmt: skip
 def test_the_words_choose_the_calendar_operation(question: str, operations: tuple) -> None:
     """The call's grammar offers only these: among all of them the default model had
-    answered "When does the meeting end?" with a date 100,000 days after an invented one."""
-    from app.tools.cues import cue
+    answered "When does the meeting end?" with a date 100,000 days after an invented one
+    (and a time given must be converted: left optional, the model converted the time now)."""
+    from app.tools.cues import call_grammar, cue
 
     assert cue(question).operations == operations and not cue(question).calculator
+    if operations == ("convert_time",):  # a time was given: it is required
+        assert 'convert_time\\"" time fromzone' in call_grammar(0, cue(question))
 
 
 @pytest.mark.parametrize(
@@ -492,6 +495,7 @@ def test_the_call_grammars_parse_in_llama_cpp() -> None:
     model = llama_cpp.Llama(str(default_llm()), vocab_only=True, verbose=False)
     vocab = llama_cpp.llama_model_get_vocab(model._model.model)
     wanted = [cue("What is 3 times 4?"), cue("What time is it in Oslo?"), cue("weekday?")]
+    wanted.append(cue("At 9:00 in Lima, what time is it in Oslo?"))
     grammars = [call_grammar(), call_grammar(599), *(call_grammar(159, w) for w in wanted)]
     for grammar in grammars:
         sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")

@@ -104,6 +104,7 @@ class Cue:
 
     calculator: bool = False
     operations: tuple[str, ...] = ()
+    at_time: bool = False  # a time of day in the words: convert_time must be given it
 
     def __bool__(self) -> bool:
         return self.calculator or bool(self.operations)
@@ -135,7 +136,7 @@ def cue(question: str) -> Cue:
     """What the user's own words ask for (never text read from an attachment)."""
     text = with_digits(question)
     if _CLOCK.search(text):  # clock arithmetic is the calendar's, however many numbers
-        return Cue(False, _clock_operations(text))
+        return Cue(False, _clock_operations(text), bool(_TIME_OF_DAY.search(text)))
     if _DATE.search(text):
         return Cue(False, _date_operations(text))
     return Cue(any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION)))
@@ -225,7 +226,10 @@ def call_grammar(think_chars: int = 0, wanted: Cue = _EVERYTHING) -> str:
     grammar += f"call ::= {' | '.join(calls)}\n"
     if wanted.operations:  # (a rule named nowhere must not be written: llama.cpp refuses)
         grammar += _CAL
-        grammar += f"calop ::= {' | '.join(_OPERATION_ARGS[o] for o in wanted.operations)}\n"
+        rules = [_OPERATION_ARGS[o] for o in wanted.operations]
+        if wanted.at_time:  # left optional, the model converted "now" instead of 9:00
+            rules = [r.replace("time? ", "time ") for r in rules]
+        grammar += f"calop ::= {' | '.join(rules)}\n"
     return grammar + (_THINK.format(chars=think_chars) if think_chars > 0 else "")
 
 
