@@ -20,7 +20,11 @@ interleaved (w, p, s, w, p, s, ...) so all see the same machine. For (w) the tim
 where it goes: the X server and Qt delivering the release, stopping the microphone, the
 pipeline (the app's own first_audio), and the output device (buffers, the sound server).
 
-    .venv/bin/python bench/heard_latency.py [--n 10] [--headless] [--out artifacts/heard.json]
+With --tools K, K questions that get a tool call (spoken sums, a time zone) are mixed in,
+every other question, and their heard latency is set against the others' (a turn with a tool
+call should start speaking within 1.5 times an ordinary one).
+
+    .venv/bin/python bench/heard_latency.py [--n 10] [--tools 5] [--headless] [--out FILE]
 """
 
 from __future__ import annotations
@@ -302,8 +306,30 @@ async def headless_turn(
     }
 
 
+# Spoken questions that get a tool call (as a person says them: numbers in words).
+TOOL_QUESTIONS = [
+    "What is twelve times twelve?",
+    "What is seven times eight?",
+    "What's fifteen percent of two hundred?",
+    "What is a hundred and forty-four divided by twelve?",
+    "What is nineteen plus twenty-three?",
+    "What time is it in Tokyo?",
+]
+
+
+def with_tool_questions(n: int, tools: int) -> list[str]:
+    """`n` ordinary questions with `tools` tool questions put between them, every other."""
+    plain = (QUESTIONS * 3)[:n]
+    mixed: list[str] = []
+    for i, question in enumerate(plain):
+        mixed.append(question)
+        if i < tools:
+            mixed.append(TOOL_QUESTIONS[i % len(TOOL_QUESTIONS)])
+    return mixed
+
+
 async def main_async(
-    n: int,
+    questions: list[str],
     tmp: Path,
     autorepeat: bool,
     extra: dict | None = None,
@@ -348,7 +374,7 @@ async def main_async(
         monitor = SpeakerMonitor()
         pipeline_log = PipelineLog()
         try:
-            for i, question in enumerate((QUESTIONS * 3)[:n]):
+            for i, question in enumerate(questions):
                 audio = speak(question, tmp / f"q{i}.wav")
                 # At the sound server's own rate, so that PulseAudio does not resample it
                 # (its resampler made whisper mishear: "Why is this Kai Blue?"), and the
@@ -413,6 +439,16 @@ async def main_async(
         gaps = [r["window"]["heard"] - r["in_process"]["first_audio"] for r in group]
         result[key] = summary(gaps)["median"] if gaps else None
     result["same_reply_turns"] = len(same)
+    tool_runs = [r for r in pairs if r["question"] in TOOL_QUESTIONS]
+    if tool_runs:  # a turn with a tool call against the ordinary turns of the same run
+        plain_runs = [r for r in pairs if r["question"] not in TOOL_QUESTIONS]
+        result["heard_tools"] = summary([r["window"]["heard"] for r in tool_runs])
+        result["heard_plain"] = summary([r["window"]["heard"] for r in plain_runs])
+        result["ratio_tools_to_plain"] = round(
+            result["heard_tools"]["median"] / result["heard_plain"]["median"], 3
+        )
+        result["in_process_tools"] = summary([r["in_process"]["first_audio"] for r in tool_runs])
+        result["in_process_plain"] = summary([r["in_process"]["first_audio"] for r in plain_runs])
     alone = [r for r in pairs if r["headless"] and r["headless"]["heard"] is not None]
     if alone:
         result["heard_headless"] = summary([r["headless"]["heard"] for r in alone])
@@ -443,6 +479,7 @@ async def main_async(
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--tools", type=int, default=0, help="tool questions mixed in")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--no-autorepeat", action="store_true", help="xset r off")
     parser.add_argument(
@@ -473,7 +510,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(
             main_async(
-                args.n,
+                with_tool_questions(args.n, args.tools),
                 Path(tmp),
                 not args.no_autorepeat,
                 extra,

@@ -57,14 +57,7 @@ def stream_reply(
     `tools` (function schemas) go to an engine with its own tool calling (a remote API).
     `greedy`: a reply read off attachments (see below)."""
     system = settings.system_prompt if system_prompt is None else system_prompt
-    history = History(system, messages)
-    budget = settings.llm_max_tokens + extra_budget
-    prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
-    if record is not None:
-        record["system"] = system
-        record["kept"] = len(prompt) - 1
-        if prompt[-1]["content"] != messages[-1]["content"]:
-            record["cut"] = prompt[-1]["content"]
+    prompt = fitted_prompt(llm, settings, messages, extra_budget, system, record)
     if last_user is not None:
         prompt[-1] = {"role": "user", "content": last_user}
         if record is not None and isinstance(last_user, str):
@@ -81,6 +74,27 @@ def stream_reply(
     if tools and getattr(llm, "supports_tools", False):
         extra["tools"] = tools
     return llm.stream_chat(prompt, settings.llm_max_tokens, temperature, **extra)  # type: ignore[call-arg]
+
+
+def fitted_prompt(
+    llm: ChatModel,
+    settings: Settings,
+    messages: list[Message],
+    extra_budget: int,
+    system: str,
+    record: dict[str, Any] | None = None,
+) -> list[Any]:
+    """The system prompt and as much of `messages` as fits with the reply; `record` learns
+    what was kept (see stream_reply)."""
+    history = History(system, messages)
+    budget = settings.llm_max_tokens + extra_budget
+    prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
+    if record is not None:
+        record["system"] = system
+        record["kept"] = len(prompt) - 1
+        if prompt[-1]["content"] != messages[-1]["content"]:
+            record["cut"] = prompt[-1]["content"]
+    return prompt
 
 
 def consume(

@@ -15,11 +15,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from app.llm.base import Message
+from app.tools.cues import CLOCK_OPERATIONS, DATE_OPERATIONS, Cue
 from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
 
 MAX_ROUNDS = 3
+# After the results: a bare "8" answers nothing a listener can use ("8 hours"? "8 euros?").
+ANSWER_WITH_RESULTS = (
+    "Answer my question with this result in one or two short sentences, stating it with the "
+    "unit, currency or clock my question used."
+)
 _OPEN, _CLOSE = "<tool_call>", "</tool_call>"
 _BARE = '{"name"'
 # How a call may begin once whitespace is removed: tagged, bare, or in a Markdown fence.
@@ -97,9 +104,26 @@ def parse_calls(text: str) -> list[ToolCall]:
     return calls
 
 
+@dataclass(frozen=True)
+class ToolTurn:
+    """The tools a reply may call, and the call the user's own words already spell out
+    ("What is twelve times twelve?"), which then runs without a round of the model writing
+    it (a second or more before the first word on a CPU)."""
+
+    registry: Registry
+    call: ToolCall | None = None
+    wanted: Cue = Cue(True, DATE_OPERATIONS + CLOCK_OPERATIONS)  # what the grammar offers
+
+    def call_text(self) -> str:
+        """The spelled-out call as the model would have written it (its first round)."""
+        assert self.call is not None
+        return json.dumps({"name": self.call.name, "arguments": self.call.arguments})
+
+
 def tool_response(outcomes: list[ToolOutcome]) -> Message:
     body = "\n".join(json.dumps(o.to_json(), ensure_ascii=False) for o in outcomes)
-    return {"role": "user", "content": f"<tool_response>\n{body}\n</tool_response>"}
+    content = f"<tool_response>\n{body}\n</tool_response>\n{ANSWER_WITH_RESULTS}"
+    return {"role": "user", "content": content}
 
 
 def stream_with_tools(

@@ -78,14 +78,14 @@ from app.pipeline.engines import Engines, EngineUnavailable
 from app.pipeline.history import History
 from app.pipeline.reply_feed import ReplyFeed
 from app.pipeline.sentences import SentenceSplitter, speakable
-from app.pipeline.speculation import Speculation, consume, stream_reply
+from app.pipeline.speculation import Speculation, consume, fitted_prompt, stream_reply
 from app.pipeline.thinking import (
     ReasoningGate,
     answer_messages,
     split_reasoning,
     system_with_thinking,
 )
-from app.pipeline.tool_use import stream_with_tools, tool_instructions
+from app.pipeline.tool_use import ToolTurn, stream_with_tools, tool_instructions
 from app.pipeline.withhold import (
     protected_terms,
     withheld,
@@ -97,8 +97,9 @@ from app.storage.chats import ChatStore, Role, StoredMessage
 from app.stt.base import SpeechToText
 from app.stt.live import LiveTranscriber
 from app.text import visible
-from app.tools.cues import CALL_GRAMMAR, needs_tool
+from app.tools.cues import call_grammar, cue, direct_call
 from app.tools.registry import Confirm, Registry, ToolOutcome
+from app.tools.spoken import with_digits
 from app.tts.base import TextToSpeech
 from app.vision.untrusted import neutralise
 
@@ -450,12 +451,19 @@ class TurnManager:
         "How many legs does a spider have?" (it did, costing a second)."""
         return system_with_thinking(self.history.system_prompt, self.settings)
 
-    def _tool_registry(self, images: tuple[Any, ...], question: str) -> Registry | None:
-        """The tools, for a question that reads like a calculation or a date (None: a plain
-        reply). Pixels in the prompt go through the vision handler: one round only."""
+    def _tool_registry(self, images: tuple[Any, ...], question: str) -> ToolTurn | None:
+        """The tools, for a question whose words read like a calculation, a date or a clock
+        time (None: a plain reply). `question` is only what the user typed or said: text read
+        from an image or a file never decides a tool (a receipt's date had made "What colour
+        is this image?" a calendar call). Pixels in the prompt go through the vision handler:
+        one round only."""
         if not (self.settings.tools and self.tools.tools) or images:
             return None
-        return self.tools if needs_tool(question) else None
+        wanted = cue(question)
+        if not wanted:
+            return None
+        call = direct_call(question) if wanted.calculator else None
+        return ToolTurn(self.tools, call, wanted)
 
     def _reply_stream(
         self,
@@ -465,7 +473,7 @@ class TurnManager:
         last: Any,
         system: str,
         record: dict[str, Any],
-        tools: Registry | None,
+        tools: ToolTurn | None,
         outcomes: list[ToolOutcome],
         stopped: Callable[[], bool],
         reasoning: list[ReasoningGate],
@@ -487,28 +495,38 @@ class TurnManager:
 
         # A calculation gets a tool call, not a guess: constrained by a grammar where the
         # engine takes one (the 1.5B model, left to choose, answered percentages and word
-        # problems from memory); elsewhere the tools are described in the question.
+        # problems from memory); elsewhere the tools are described in the question. Thinking
+        # first, the grammar lets a short scratchpad come before the call.
+        think_chars = max(40, settings.think_budget_tokens) * 4
         forced = (
-            CALL_GRAMMAR if tools is not None and getattr(llm, "supports_grammar", False) else None
+            call_grammar(min(600, think_chars - 1) if settings.think_first else 0, tools.wanted)
+            if tools is not None and getattr(llm, "supports_grammar", False)
+            else None
         )
         # A remote API with tool calling gets the tools as such; any other engine has them
         # described in the question.
         native = (
-            tools.schemas()
+            tools.registry.schemas()
             if tools is not None and forced is None and getattr(llm, "supports_tools", False)
             else None
         )
-        if tools is not None and forced is None and native is None:
-            described = f"{messages[-1]['content']}\n\n{tool_instructions(tools)}"
+        if tools is not None and forced is None and native is None and tools.call is None:
+            described = f"{messages[-1]['content']}\n\n{tool_instructions(tools.registry)}"
             messages = [*messages[:-1], {"role": "user", "content": described}]
 
         def one_round(convo: list[Message]) -> Any:
             rounds[0] += 1
             if rounds[0] == 1:
-                stream = stream_reply(
-                    llm, settings, messages, extra, last, system, record, forced, progress, native,
-                    greedy,
-                )  # fmt: skip
+                if tools is not None and tools.call is not None:
+                    # The user's words are the call: no model round writes it (thinking
+                    # first, the model then reasons over the result as it explains it).
+                    fitted_prompt(llm, settings, messages, extra, system, record)
+                    stream: Any = iter([tools.call_text()])
+                else:
+                    stream = stream_reply(
+                        llm, settings, _numbers_as_digits(messages) if forced else messages,
+                        extra, last, system, record, forced, progress, native, greedy,
+                    )  # fmt: skip
                 if turn_id is not None and "cut" in record:
                     bus.publish_threadsafe(Notice(turn_id=turn_id, message=cut_notice(llm)))
             else:
@@ -520,7 +538,7 @@ class TurnManager:
                 )  # the tools' results are in: now the answer, not another call
             if not settings.think_first:
                 return stream
-            gate = ReasoningGate(max(40, settings.think_budget_tokens) * 4)
+            gate = ReasoningGate(think_chars)
             reasoning.append(gate)
 
             def answer(notes: str, convo: list[Message] = convo) -> Any:
@@ -535,7 +553,7 @@ class TurnManager:
             stream = one_round(messages)
         else:
             stream = stream_with_tools(
-                one_round, messages, tools, outcomes.append, self.confirm, stopped
+                one_round, messages, tools.registry, outcomes.append, self.confirm, stopped
             )
         terms = self._protected_terms()
         if not terms:
@@ -726,7 +744,7 @@ class TurnManager:
         why = ("Can't answer", "The language model failed")
         spec = turn.speculation
         system = self._system_prompt()
-        tools = self._tool_registry(images, message.history_text)
+        tools = self._tool_registry(images, text)  # the user's words, not what was read
         if spec is not None and not images and spec.matches(message.history_text, messages):
             spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
             turn.prompt_record = spec.record
@@ -799,7 +817,7 @@ class TurnManager:
         messages = [*self.history.messages, {"role": "user", "content": text}]
         system = self._system_prompt()
         tools = self._tool_registry((), text)
-        if tools is not None and not tools.pure:
+        if tools is not None and not tools.registry.pure:
             return  # a call that changes something is never made before the user has finished
         ahead = settings.speculative_audio and turn.speaking
         spec = Speculation(
@@ -964,6 +982,15 @@ class TurnManager:
         turn = self._turn(ev.turn_id)
         if turn is not None:
             self._finish(turn)
+
+
+def _numbers_as_digits(messages: list[Message]) -> list[Message]:
+    """The question as the call round reads it: spoken numbers as digits (the default model,
+    given "half past seven ... runs two hours ten minutes", wrote the time as 2:10)."""
+    last = messages[-1]
+    if not isinstance(last["content"], str):
+        return messages
+    return [*messages[:-1], {"role": last["role"], "content": with_digits(last["content"])}]
 
 
 def clip_to_heard(sentences: list[str], heard: dict[int, float]) -> str:

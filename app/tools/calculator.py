@@ -124,7 +124,11 @@ _NAMES = {"pi": math.pi, "e": math.e}
 
 def _words_to_expression(text: str) -> str:
     """The spoken forms people (and small models) write: "4821 times 37", "17.5% of 2340",
-    "square root of 2", "3 to the power of 4", "x" and "×" for times."""
+    "square root of 2", "3 to the power of 4", "x" and "×" for times; numbers in words
+    ("twelve times twelve") as digits."""
+    from app.tools.spoken import with_digits
+
+    text = with_digits(text)
     t = text.strip().lower().replace(",", "") if re.search(r"\d,\d{3}", text) else text.lower()
     t = t.replace("×", "*").replace("÷", "/").replace("−", "-").replace("^", "**")
     subs = [

@@ -1,32 +1,45 @@
-"""Date arithmetic for the model: today's date, a date plus or minus days, the days between
-two dates, the weekday of a date. Dates are ISO (2026-12-02), in the user's local time."""
+"""Date and clock arithmetic for the model: today's date, a date plus or minus days, the days
+between two dates, the weekday of a date (dates ISO, 2026-12-02, in the user's local time);
+the time now (here or in a place), a time plus a duration, the time between two times, how
+long until a time, a time in another zone (app/tools/clock.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from app.tools import clock
 from app.tools.calculator import CalculationError
 
 
-def _date(text: Any, what: str) -> dt.date:
+def _date(text: Any, what: str, today: dt.date | None = None) -> dt.date:
     if not isinstance(text, str) or not text.strip():
         raise CalculationError(f"{what} is missing (a date like 2026-12-02)")
     if text.strip().lower() == "today":
-        return dt.date.today()
+        return today or dt.date.today()
     try:
         return dt.date.fromisoformat(text.strip()[:10])
     except ValueError:
         raise CalculationError(f"{text!r} is not a date like 2026-12-02") from None
 
 
-def calendar(args: dict[str, Any], today: dt.date | None = None) -> str:
+OPERATIONS = "today, add, between, weekday, now, add_time, time_between, time_until or convert_time"
+
+
+def calendar(
+    args: dict[str, Any], today: dt.date | None = None, now: dt.datetime | None = None
+) -> str:
+    """One operation; `today` and `now` (aware) default to this computer's clock."""
     operation = str(args.get("operation", "")).strip().lower()
-    now = today or dt.date.today()
+    moment = now or dt.datetime.now().astimezone()
+    if operation in ("now", "add_time", "time_between", "time_until", "convert_time"):
+        return _clock(operation, args, moment)
+    now_day = today or (now.date() if now else dt.date.today())
     if operation == "today":
-        return f"{now.isoformat()} ({now.strftime('%A')})"
+        return f"{now_day.isoformat()} ({now_day.strftime('%A')})"
     if operation in ("add", "add_days"):
-        start = now if args.get("date") in (None, "", "today") else _date(args.get("date"), "date")
+        given = args.get("date")
+        start = now_day if given in (None, "", "today") else _date(given, "date")
         try:
             days = int(args.get("days", 0))
         except (TypeError, ValueError):
@@ -36,10 +49,35 @@ def calendar(args: dict[str, Any], today: dt.date | None = None) -> str:
         result = start + dt.timedelta(days=days)
         return f"{result.isoformat()} ({result.strftime('%A')})"
     if operation in ("between", "days_between"):
-        a = _date(args.get("date"), "date")
-        b = _date(args.get("other") or "today", "other")
-        return f"{(b - a).days} days"
+        a = _date(args.get("date"), "date", now_day)
+        b = _date(args.get("other") or "today", "other", now_day)
+        return f"{abs((b - a).days)} days"  # "days until" a date is the same count
     if operation == "weekday":
         day = _date(args.get("date"), "date")
         return day.strftime("%A")
-    raise CalculationError("operation must be today, add, between or weekday")
+    raise CalculationError(f"operation must be {OPERATIONS}")
+
+
+def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
+    time = args.get("time")
+    if operation == "now":
+        return clock.now_in(args.get("zone"), now)
+    if operation == "convert_time":
+        # from_zone: where `time` is (here when not given); "zone" as an older name for it
+        target = args.get("to_zone") or args.get("zone")
+        if not target:
+            raise CalculationError("to_zone is missing (a city, like Tokyo)")
+        source = args.get("from_zone") or (args.get("zone") if args.get("to_zone") else None)
+        return clock.convert_time(time, source, str(target), now)
+    if not time:
+        raise CalculationError("time is missing (a time of day like 10:50 or 22:50)")
+    if operation == "add_time":
+        return clock.add_time(str(time), args.get("hours", 0), args.get("minutes", 0))
+    if operation == "time_between":
+        other = args.get("other")
+        if not other:
+            raise CalculationError("other is missing (the second time of day)")
+        return clock.time_between(str(time), str(other))
+    if operation == "time_until":
+        return clock.time_until(str(time), now)
+    raise CalculationError(f"operation must be {OPERATIONS}")

@@ -1,37 +1,236 @@
-"""Whether a question asks for a calculation or a date, by its words: then the first reply is
-constrained to a tool call (a grammar), since the 1.5B default model, left to choose, answers
-word problems and percentages from memory (and wrongly) more often than it calls the tool."""
+"""Whether a question asks for a calculation, a date or a clock time, by the user's own words
+(never by text read from an attachment: the caller passes only what the user typed or said).
+Then the first reply is constrained to a tool call (a grammar), since the 1.5B default model,
+left to choose, answers word problems and percentages from memory (and wrongly) more often
+than it calls the tool.
+
+Spoken numbers count as numbers ("twelve times twelve" is 12 times 12). A number alone is no
+calculation ("the 1969 moon landing", "a 5-year-old", "100% cotton"): an operation needs a
+number on each side, a word problem two numbers, a percentage something to take it of."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-_MATH = re.compile(
-    r"\d[\d,.]*\s*(?:%|percent|times|x|×|\*|/|÷|divided|plus|\+|minus|−|-|to the power|squared|"
-    r"cubed)|(?:square|cube) root|\bsqrt\b|\bpercent(?:age)? of\b|"
-    r"\d.*\b(?:how (?:much|many|far|long)|total|cost|costs|left|remain|average|sum|product)\b|"
-    r"\b(?:how (?:much|many|far|long))\b.*\d",
+from app.tools.calculator import CalculationError, calculate
+from app.tools.registry import ToolCall
+from app.tools.spoken import with_digits
+
+_N = r"\d[\d,]*(?:\.\d+)?"
+# "24/7", "80/20", "4x4", "2-3 days" are no sums: a slash, an x or a dash between numbers
+# counts with spaces around it or after "what is" / "calculate".
+_ASKED = r"\b(?:what is|what's|calculate|compute|how much is|equals?)\s+"
+_OPERATION = re.compile(
+    rf"{_N}\s*(?:times|×|\*|÷|divided by|multiplied by|plus|\+|minus|−|to the power of|"
+    rf"over)\s*{_N}|{_N}\s+(?:x|/|-)\s+{_N}|{_ASKED}{_N}\s*(?:x|/|-)\s*{_N}|"
+    rf"{_N}\s*(?:squared|cubed)\b|(?:square|cube) root of\s*{_N}|\bsqrt\b|"
+    rf"{_N}\s*(?:%|percent)\s*(?:of|off)\s*{_N}|"
+    rf"\bpercent(?:age)?\b.*{_N}.*{_N}|{_N}.*{_N}.*\bpercent(?:age)?\b",
+    re.IGNORECASE,
+)
+# A word problem: two numbers and a question that asks for an amount.
+_AMOUNT = (
+    r"\b(?:how (?:much|many|far|long|old|fast)|total|cost|costs|left|remain|remaining|average|"
+    r"sum|product|difference|altogether|in all|each|per)\b"
+)
+_WORD_PROBLEM = re.compile(
+    rf"{_N}\b.*\b{_N}.*{_AMOUNT}|{_N}\b.*{_AMOUNT}.*\b{_N}|{_AMOUNT}.*{_N}\b.*\b{_N}",
+    re.IGNORECASE,
+)
+# A conversion of one amount: "How many seconds are in 3 hours?", "12 miles in km".
+_UNIT = (
+    r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|mm|cm|km|m|metres?|meters?|"
+    r"kilometres?|kilometers?|miles?|inches|inch|feet|foot|yards?|grams?|kg|kilos?|"
+    r"kilograms?|pounds?|lbs?|ounces?|oz|litres?|liters?|ml|gallons?|celsius|fahrenheit|"
+    r"kelvin|degrees)"
+)
+_CONVERSION = re.compile(
+    rf"\bhow many {_UNIT}\b.*{_N}(?: and a half)?\s*{_UNIT}\b|"
+    rf"{_N}\s*{_UNIT}\b.*\b(?:in|to|into)\s+{_UNIT}\b",
     re.IGNORECASE,
 )
 _DATE = re.compile(
-    r"\b(?:what day|which day|weekday|day of the week|days (?:between|until|since|from|after|"
-    r"before)|what date|\d{4}-\d{2}-\d{2})\b",
+    r"\b(?:what day|which day|weekday|day of the week|days (?:between|until|till|since|from|"
+    r"after|before)|what date|what's the date|today's date|\d{4}-\d{2}-\d{2})\b",
+    re.IGNORECASE,
+)
+# Times of day, durations from a time, time zones, "how long until".
+_CLOCK = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|"
+    r"\b(?:half|quarter|\d{1,2} minutes?) (?:past|to|after) (?:\d{1,2}|noon|midnight)\b|"
+    r"\bwhat time (?:is|was|will|would) it\b|\btime is it\b|\bcurrent time\b|"
+    r"\btime (?:zone|difference)\b|"
+    r"\bhow (?:long|much time|many (?:hours|minutes)) (?:until|till|to go until|before)\b|"
+    r"\b(?:at|from|until|till) (?:noon|midnight)\b",
     re.IGNORECASE,
 )
 
 
+_TIME_OF_DAY = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|"
+    r"\b(?:half|quarter|\d{1,2} minutes?) (?:past|to|after) (?:\d{1,2}|noon|midnight)\b|"
+    r"\b(?:noon|midnight)\b",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    r"\b\d+(?:\.\d+)?\s*(?:hours?|hrs?|minutes?|mins?)\b|\b(?:an|half an) hour\b",
+    re.IGNORECASE,
+)
+_ZONE = re.compile(
+    r"\b(?:in|at|for) (?:the )?[A-Z][a-z]+|\btime (?:zone|difference)\b|"
+    r"\b(?:UTC|GMT|EST|EDT|CST|PST|PDT|CET|CEST|BST|IST|JST|AEST)\b"
+)
+_UNTIL = re.compile(r"\b(?:until|till|to go|from now)\b", re.IGNORECASE)
+_NOW = re.compile(r"\b(?:what time is it|time is it|current time|time now)\b", re.IGNORECASE)
+_WEEKDAY = re.compile(r"\b(?:day of the week|weekday|what day (?:is|was|will))\b", re.IGNORECASE)
+_SPAN = re.compile(r"\b(?:between|until|till|since|how many days|how long)\b", re.IGNORECASE)
+_SHIFT = re.compile(
+    r"\b(?:after|before|from now|later|ago|in \d+ days|plus|minus)\b", re.IGNORECASE
+)
+_TODAY = re.compile(
+    r"\b(?:today's date|what date is it|what's the date|what is the date|what day is it)\b",
+    re.IGNORECASE,
+)
+CLOCK_OPERATIONS = ("now", "add_time", "time_between", "time_until", "convert_time")
+DATE_OPERATIONS = ("today", "add", "between", "weekday")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What the user's words ask for: the calculator, and which calendar operations. The
+    call's grammar offers only these (left to choose among all, the 1.5B model answered a
+    clock question with a date calculation on an invented date)."""
+
+    calculator: bool = False
+    operations: tuple[str, ...] = ()
+    at_time: bool = False  # a time of day in the words: convert_time must be given it
+
+    def __bool__(self) -> bool:
+        return self.calculator or bool(self.operations)
+
+
+def _clock_operations(text: str) -> tuple[str, ...]:
+    times = len(_TIME_OF_DAY.findall(text))
+    if _ZONE.search(text) and (times or _NOW.search(text)):
+        return ("convert_time",) if times else ("now", "convert_time")
+    if times and _UNTIL.search(text):
+        return ("time_until",)
+    if times >= 2:
+        return ("time_between",)
+    if times == 1 and _DURATION.search(text):
+        return ("add_time",)
+    if _NOW.search(text):
+        return ("now",)
+    return CLOCK_OPERATIONS
+
+
+def _date_operations(text: str) -> tuple[str, ...]:
+    for pattern, operation in ((_WEEKDAY, "weekday"), (_SPAN, "between"), (_SHIFT, "add")):
+        if pattern.search(text):
+            return (operation,)
+    return ("today",) if _TODAY.search(text) else DATE_OPERATIONS
+
+
+def cue(question: str) -> Cue:
+    """What the user's own words ask for (never text read from an attachment)."""
+    text = with_digits(question)
+    if _CLOCK.search(text):  # clock arithmetic is the calendar's, however many numbers
+        return Cue(False, _clock_operations(text), bool(_TIME_OF_DAY.search(text)))
+    if _DATE.search(text):
+        return Cue(False, _date_operations(text))
+    return Cue(any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION)))
+
+
 def needs_tool(question: str) -> bool:
-    return bool(_MATH.search(question) or _DATE.search(question))
+    """Whether the user's words ask for a calculation, a date or a clock time."""
+    return bool(cue(question))
 
 
-# A call to one of the two built-in tools, nothing else (GBNF, llama.cpp's grammar format).
-CALL_GRAMMAR = r"""
-root ::= calc | cal
+# The arithmetic itself, when the question is nothing else: "What's 12 times 12?",
+# "Calculate 17.5% of 2340", "square root of 1764". The tool is then called without a round
+# of the model writing the call (a second or more before the first word on this machine).
+_DIRECT = re.compile(
+    r"^(?:(?:so |ok(?:ay)? |hey |please )*(?:what(?: is|'s| are)|calculate|compute|how much is|"
+    r"tell me|work out|what do you get for|and)\s+)?(?:the\s+)?"
+    r"(?P<expr>(?:(?:square|cube) root of\s*)?[-\d(][^?!]*?)\s*"
+    r"(?:please)?\s*[?!.]*\s*$",
+    re.IGNORECASE,
+)
+_EXPRESSION_WORDS = re.compile(
+    r"^(?:[\d.,()\s+*/×÷−x%^-]|times|plus|minus|divided by|multiplied by|over|"
+    r"to the power of|squared|cubed|percent|of|square root of|cube root of|and)+$",
+    re.IGNORECASE,
+)
+
+
+def direct_call(question: str) -> ToolCall | None:
+    """The calculator call a bare arithmetic question asks for, or None (the model decides)."""
+    text = with_digits(question).strip()
+    m = _DIRECT.match(text)
+    if m is None:
+        return None
+    expression = m["expr"].strip()
+    if not _EXPRESSION_WORDS.match(expression) or not _OPERATION.search(expression):
+        return None
+    expression = re.sub(r"\band\b", "", expression).strip()
+    try:
+        calculate(expression)
+    except CalculationError:
+        return None
+    return ToolCall("calculator", {"expression": expression})
+
+
+_CALL = r"""
+root ::= {think}call
 calc ::= "{\"name\": \"calculator\", \"arguments\": {\"expression\": \"" expr "\"}}"
-cal ::= "{\"name\": \"calendar\", \"arguments\": {\"operation\": \"" op "\"" date? days? other? "}}"
 expr ::= [-0-9a-z.,+*/()%' ]{1,120}
-op ::= "today" | "add" | "between" | "weekday"
 date ::= ", \"date\": \"" [0-9]{4} "-" [0-9]{2} "-" [0-9]{2} "\""
 days ::= ", \"days\": " "-"? [0-9]{1,6}
 other ::= ", \"other\": \"" [0-9]{4} "-" [0-9]{2} "-" [0-9]{2} "\""
+time ::= ", \"time\": \"" clock "\""
+othertime ::= ", \"other\": \"" clock "\""
+clock ::= [0-9a-z:.' ]{1,30}
+hours ::= ", \"hours\": " [0-9]{1,4}
+minutes ::= ", \"minutes\": " [0-9]{1,5}
+zone ::= ", \"zone\": \"" place "\""
+fromzone ::= ", \"from_zone\": \"" place "\""
+tozone ::= ", \"to_zone\": \"" place "\""
+place ::= [A-Za-z_/ .+-]{1,40}
 """
+_CAL = r"""cal ::= "{\"name\": \"calendar\", \"arguments\": {\"operation\": \"" calop "}}"
+"""
+# Each calendar operation with its arguments (GBNF).
+_OPERATION_ARGS = {
+    "today": '"today\\""',
+    "add": '"add\\"" date? days',
+    "between": '"between\\"" date other?',
+    "weekday": '"weekday\\"" date',
+    "now": '"now\\"" zone?',
+    "add_time": '"add_time\\"" time hours minutes',
+    "time_between": '"time_between\\"" time othertime',
+    "time_until": '"time_until\\"" time',
+    "convert_time": '"convert_time\\"" time? fromzone tozone',
+}
+# Think first, then call: a short scratchpad (which the ReasoningGate takes out of the reply).
+_THINK = 'think ::= "<think>" [^<]{{1,{chars}}} "</think>" "\\n"?\n'
+_EVERYTHING = Cue(True, DATE_OPERATIONS + CLOCK_OPERATIONS)
+
+
+def call_grammar(think_chars: int = 0, wanted: Cue = _EVERYTHING) -> str:
+    """A call to the tool the user's words ask for (`wanted`), nothing else (GBNF, llama.cpp's
+    grammar format; its parser ends a rule at a line break); with `think_chars`, up to that
+    many characters of reasoning first."""
+    calls = (["calc"] if wanted.calculator else []) + (["cal"] if wanted.operations else [])
+    grammar = _CALL.replace("{think}", "think " if think_chars > 0 else "")
+    grammar += f"call ::= {' | '.join(calls)}\n"
+    if wanted.operations:  # (a rule named nowhere must not be written: llama.cpp refuses)
+        grammar += _CAL
+        rules = [_OPERATION_ARGS[o] for o in wanted.operations]
+        if wanted.at_time:  # left optional, the model converted "now" instead of 9:00
+            rules = [r.replace("time? ", "time ") for r in rules]
+        grammar += f"calop ::= {' | '.join(rules)}\n"
+    return grammar + (_THINK.format(chars=think_chars) if think_chars > 0 else "")
+
+
+CALL_GRAMMAR = call_grammar()

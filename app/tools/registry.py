@@ -78,15 +78,36 @@ CALCULATOR = Tool(
 )
 CALENDAR = Tool(
     "calendar",
-    "Dates: today's date, a date plus or minus days, the days between two dates, the weekday "
-    "of a date. Dates are YYYY-MM-DD.",
+    "Dates and clock times: today's date, a date plus or minus days, the days between two "
+    "dates, the weekday of a date (dates YYYY-MM-DD); the time now (here or in a place), a "
+    "time of day plus hours and minutes, the time between two times, how long until a time, "
+    "a time in another place's time zone (times as written: 10:50, 22:50, 10:50 pm).",
     {
         "type": "object",
         "properties": {
-            "operation": {"type": "string", "enum": ["today", "add", "between", "weekday"]},
+            "operation": {
+                "type": "string",
+                "enum": [
+                    "today",
+                    "add",
+                    "between",
+                    "weekday",
+                    "now",
+                    "add_time",
+                    "time_between",
+                    "time_until",
+                    "convert_time",
+                ],
+            },
             "date": {"type": "string", "description": "YYYY-MM-DD or today"},
             "days": {"type": "integer", "description": "for add; negative goes back"},
-            "other": {"type": "string", "description": "for between: the second date"},
+            "other": {"type": "string", "description": "between, time_between: the second"},
+            "time": {"type": "string", "description": "a time of day, e.g. 10:50 or 9:40 pm"},
+            "hours": {"type": "integer", "description": "for add_time"},
+            "minutes": {"type": "integer", "description": "for add_time"},
+            "zone": {"type": "string", "description": "for now: a city or country"},
+            "from_zone": {"type": "string", "description": "convert_time: where time is"},
+            "to_zone": {"type": "string", "description": "convert_time: the place asked about"},
         },
         "required": ["operation"],
     },
