@@ -138,6 +138,38 @@ def _overwrites_input(out: Path, args: argparse.Namespace) -> str:
     return ""
 
 
+def _not_a_wav(out: Path) -> str:
+    """Why --say must not replace `out`: an existing file with something in it that is not a
+    WAV (notes.txt). A WAV is taken as an earlier reply; a device or pipe is written into."""
+    try:
+        if not out.is_file() or out.stat().st_size == 0:
+            return ""
+        with out.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return ""  # _unwritable says why, if it matters
+    if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
+        return ""
+    return (
+        f"--say {out} would overwrite {out.name}, which is not a WAV file; give a new file "
+        "name (such as reply.wav) for the spoken reply."
+    )
+
+
+def _choice_problem(args: argparse.Namespace, settings: Settings) -> str:
+    """Command-line choices that cannot work, found before any model loads."""
+    if getattr(args, "llm_vision", False) and not settings.llm_url:
+        return (
+            "--llm-vision is for a model on a server (--llm-url URL); the local model sees "
+            "images through --mmproj FILE.gguf instead."
+        )
+    if getattr(args, "stt_model", None) or getattr(args, "stt_language", None):
+        from app.stt.choice import speech_choice_problem
+
+        return speech_choice_problem(settings.stt_model, settings.stt_language)
+    return ""
+
+
 class _Stopper:
     """What one Ctrl-C does during `ask`: before the turn runs, exit; while it runs, cut it
     on the loop (what was said so far is saved, as for any interruption), then exit."""
@@ -206,6 +238,9 @@ def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) ->
     problem = _not_a_file(args)
     if problem:
         return _fail(problem, args.json, 2)
+    problem = _choice_problem(args, settings)
+    if problem:
+        return _fail(problem, args.json, 2)
     audio: np.ndarray | None = None
     if args.audio:
         try:
@@ -218,7 +253,8 @@ def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) ->
     elif not visible(args.text):
         return _fail("The question is empty: pass some words with --text.", args.json, 2)
     if args.say:
-        problem = _overwrites_input(Path(args.say), args) or _unwritable(Path(args.say))
+        out = Path(args.say)
+        problem = _overwrites_input(out, args) or _not_a_wav(out) or _unwritable(out)
         if problem:
             return _fail(problem, args.json, 2)
     images = []

@@ -15,6 +15,11 @@ from app.safety.output_path import write_output
 
 log = logging.getLogger(__name__)
 
+# The longest recording Parley reads (30 minutes): well past a spoken question (recordings over
+# the talk limit are read as documents), short of hours of audio (a 3-hour file would take
+# 690 MB as float32 and hours to transcribe here).
+MAX_AUDIO_SECONDS = 30 * 60
+
 
 class AudioFileError(Exception):
     """The file is missing, not audio, or empty; the message says which."""
@@ -35,7 +40,14 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     except OSError as exc:
         raise AudioFileError(cannot_read(path, exc)) from None
     try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(str(path)) as sound:
+            rate = sound.samplerate
+            if sound.frames > MAX_AUDIO_SECONDS * rate:
+                raise AudioFileError(_too_long(path, sound.frames / rate))
+            # Never more than the cap, whatever the header claims.
+            data = sound.read(
+                min(sound.frames, MAX_AUDIO_SECONDS * rate), dtype="float32", always_2d=True
+            )
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
         # libsndfile's words ("Format not recognised", "No 'data' chunk marker") to the log.
         log.info("libsndfile could not read %s: %s", path, exc)
@@ -47,6 +59,16 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     if data.shape[0] == 0:
         raise AudioFileError(f"The audio file {path} is empty: it contains no samples.")
     return to_mono(data), int(rate)
+
+
+def _too_long(path: Path, seconds: float) -> str:
+    hours, rest = divmod(round(seconds), 3600)
+    length = f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+    return (
+        f"{path.name} is {length} long; Parley takes recordings of up to "
+        f"{MAX_AUDIO_SECONDS // 60} minutes. Cut it into shorter parts (for example with "
+        "`sox IN.wav OUT.wav trim 0 30:00`) and ask about each."
+    )
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:

@@ -41,6 +41,13 @@ IMAGE_TOKENS = 768  # what an image may cost; servers' vision encoders mostly us
 ERROR_TEXT_LIMIT = 300  # characters of a server's error text worth showing
 PROBE_TIMEOUT = 10.0  # seconds for /v1/models and /props: small answers, or none at all
 REPLY_TIMEOUT = 300.0  # seconds for a whole reply (llm_remote_deadline in settings.json)
+WARM_UP_WAIT = 10.0  # seconds the warm-up waits for a first token: it only saves time later
+# A reply is cut at max_tokens streamed pieces, or at this many characters a token: a long
+# token (a run of spaces in code) stays under it, a server streaming far more than asked does not.
+MAX_CHARS_PER_TOKEN = 16
+# Bytes of a stream, beyond its text: one event costs a few hundred bytes of JSON a token.
+STREAM_BYTES_PER_TOKEN = 4096
+STREAM_BYTES_MIN = 8 << 20
 
 
 class _Deadline:
@@ -62,6 +69,33 @@ class _Deadline:
     def overall(self) -> bool:
         """Whether the deadline now is the whole reply's, not a pause's."""
         return self.at >= self.end
+
+
+class _ReplyLimit:
+    """Counts a streamed reply against its max_tokens: each piece counts as at least one
+    token (servers stream a token an event), and the characters as MAX_CHARS_PER_TOKEN."""
+
+    def __init__(self, max_tokens: int) -> None:
+        self.pieces_left = max_tokens
+        self.chars_left = max_tokens * MAX_CHARS_PER_TOKEN
+
+    @property
+    def reached(self) -> bool:
+        return self.pieces_left <= 0 or self.chars_left <= 0
+
+    def take(self, text: str) -> str:
+        """What of `text` fits; counts it."""
+        self.pieces_left -= 1
+        text = text[: max(0, self.chars_left)]
+        self.chars_left -= len(text)
+        return text
+
+
+def _has_tool_call(event: Any) -> bool:
+    try:
+        return bool(event["choices"][0]["delta"].get("tool_calls"))
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return False
 
 
 class RemoteError(ModelError):
@@ -276,7 +310,10 @@ class RemoteChat:
             messages.insert(0, {"role": "system", "content": system_prompt})
         try:
             self.probe()
-            for _ in self.stream_chat(messages, 1, 0.0):
+            body = self._request_body(messages, 1, 0.0)
+            # A short wait: a server that holds the request would otherwise double the wait
+            # of the question that follows it at once (`parley ask`).
+            for _ in self._stream(body, 1, min(WARM_UP_WAIT, self.first_token_timeout)):
                 pass
         except RemoteError as exc:
             if not exc.transient:
@@ -350,7 +387,7 @@ class RemoteChat:
         calls; each comes out as `<tool_call>{"name", "arguments"}</tool_call>` text, the
         form app/pipeline/tool_use.py reads from every engine."""
         body = self._request_body(messages, max_tokens, temperature, tools)
-        return self._stream(body)
+        return self._stream(body, max_tokens)
 
     def _request_body(
         self,
@@ -390,7 +427,12 @@ class RemoteChat:
             request["tool_choice"] = "auto"  # "required" is not understood everywhere
         return json.dumps(request, ensure_ascii=False).encode("utf-8")
 
-    def _stream(self, body: bytes) -> Iterator[str]:
+    def _stream(
+        self, body: bytes, max_tokens: int, first_wait: float | None = None
+    ) -> Iterator[str]:
+        """The reply's text pieces, never more than `max_tokens` pieces (nor characters of
+        MAX_CHARS_PER_TOKEN each): a server that streams past the limit it was sent is cut
+        off, as the local model stops at it."""
         if not self._probed:
             try:
                 self.probe()  # model name and context size, once
@@ -398,36 +440,51 @@ class RemoteChat:
                 # The chat request below says what is wrong if it matters; try again next turn.
                 log.info("could not ask the server about its model: %s", exc)
         path = self._root + "/v1/chat/completions"
+        first_wait = self.first_token_timeout if first_wait is None else first_wait
         started = time.monotonic()
-        conn, resp = self._send("POST", path, body, accept="text/event-stream")
+        conn, resp = self._send("POST", path, body, accept="text/event-stream", timeout=first_wait)
         finished = False
+        limit = _ReplyLimit(max(1, max_tokens))
         try:
+            self._check_encoding(resp)
             kind = resp.getheader("Content-Type", "") or ""
             if "text/event-stream" not in kind:
                 # A server (or proxy) that ignored stream=true: one JSON reply.
-                data = self._decode(self._read_all(resp, self.first_token_timeout), path)
-                text = self._choice_text(data, "message")
-                if text:
-                    yield text
+                data = self._decode(self._read_all(resp, first_wait), path)
+                text = limit.take(self._choice_text(data, "message", path))
                 calls = _ToolCalls()
                 calls.add(data, "message")
-                yield from calls.as_text()
+                pieces = [text, *calls.as_text()]
+                if not any(pieces):
+                    raise self._empty_reply()
+                yield from (p for p in pieces if p)
                 finished = True
                 return
-            clock = _Deadline(started + self.first_token_timeout, started + self.reply_timeout)
+            clock = _Deadline(started + first_wait, started + self.reply_timeout)
             calls = _ToolCalls()
-            for data in self._events(conn, resp, clock):
+            said = False
+            budget = max(STREAM_BYTES_MIN, max_tokens * STREAM_BYTES_PER_TOKEN)
+            for data in self._events(conn, resp, clock, budget):
                 clock.progress(self.idle_timeout)
                 if data == "[DONE]":
                     finished = True
                     break
                 event = self._decode(data.encode("utf-8"), path)
-                text = self._choice_text(event, "delta")
-                if text:
-                    yield text
+                text = self._choice_text(event, "delta", path)
                 calls.add(event, "delta")
+                if text or _has_tool_call(event):
+                    said = True
+                    piece = limit.take(text)
+                    if piece:
+                        yield piece
+                    if limit.reached:
+                        log.info("%s streamed past max_tokens=%d: cut", self.url, max_tokens)
+                        break  # not finished: closing the connection stops the server
             else:
                 finished = True  # the server ended the stream without [DONE]: fine too
+            if not said:
+                finished = False
+                raise self._empty_reply()
             yield from calls.as_text()
         finally:
             if finished and self._drained(conn, resp):
@@ -435,12 +492,36 @@ class RemoteChat:
             else:
                 self._abort(conn, resp)  # barge-in or error: the server must see us go
 
+    def _check_encoding(self, resp: http.client.HTTPResponse) -> None:
+        """Parley asks for no compression; a body compressed anyway (a gzip bomb, or a proxy's
+        habit) would be read as garbage, so it is refused with what was sent."""
+        encoding = (resp.getheader("Content-Encoding", "") or "").strip().lower()
+        if encoding not in ("", "identity"):
+            raise RemoteError(
+                f"The LLM server at {self.url} sent a compressed reply "
+                f"({self._scrub(_short(encoding))}), which Parley did not ask for and does not "
+                "read. Turn compression off on the server or the proxy in front of it."
+            )
+
+    def _empty_reply(self) -> RemoteError:
+        return RemoteError(
+            f"The LLM server at {self.url} sent an empty reply (no text and no tool call). "
+            "Check that the address is an OpenAI-compatible API and that the model is loaded.",
+            transient=True,
+        )
+
     def _events(
-        self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, clock: _Deadline
+        self,
+        conn: http.client.HTTPConnection,
+        resp: http.client.HTTPResponse,
+        clock: _Deadline,
+        budget: int,
     ) -> Iterator[str]:
         """The `data` of each Server-Sent Event. Comment lines (`: ping`) are skipped but do
-        not count as progress: the timeouts are deadlines, checked between lines."""
+        not count as progress: the timeouts are deadlines, checked between lines. More than
+        `budget` bytes in all (comments included) is an error, so memory stays bounded."""
         data: list[str] = []
+        read = 0
         while True:
             remaining = clock.at - time.monotonic()
             if remaining <= 0:
@@ -456,6 +537,14 @@ class RemoteChat:
                     f"The LLM server at {self.url} broke off the reply: {self._reason(exc)}.",
                     transient=True,
                 ) from None
+            read += len(raw)
+            if read > budget:
+                raise RemoteError(
+                    f"The LLM server at {self.url} sent more than {budget >> 20} MB for one "
+                    "reply without ending it, far more than the reply asked for; Parley stopped "
+                    "reading.",
+                    transient=True,
+                )
             if not raw:
                 if data:
                     yield "\n".join(data)
@@ -493,13 +582,34 @@ class RemoteChat:
             )
         return event
 
-    @staticmethod
-    def _choice_text(event: Any, key: str) -> str:
-        try:
-            text = event["choices"][0][key].get("content")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            return ""  # usage-only chunks, role-only deltas, keep-alives
-        return text if isinstance(text, str) else ""
+    def _choice_text(self, event: Any, key: str, path: str) -> str:
+        """The text of an OpenAI-style event; one of another shape is an error that shows it
+        (a reply of numbers or lists would otherwise pass as an empty answer)."""
+        if not isinstance(event, dict):
+            raise self._wrong_shape(event, path)
+        choices = event.get("choices", [])
+        if not isinstance(choices, list):
+            raise self._wrong_shape(event, path)
+        if not choices:
+            return ""  # usage-only chunks
+        part = choices[0].get(key) if isinstance(choices[0], dict) else None
+        if part is None:
+            return ""  # a chunk with only finish_reason
+        if not isinstance(part, dict):
+            raise self._wrong_shape(event, path)
+        text = part.get("content")
+        if text is None:
+            return ""  # role-only deltas, tool calls
+        if not isinstance(text, str):
+            raise self._wrong_shape(event, path)
+        return text
+
+    def _wrong_shape(self, event: Any, path: str) -> RemoteError:
+        shown = json.dumps(event, ensure_ascii=False)
+        return RemoteError(
+            f"The LLM server at {self.url} sent something that is not an OpenAI-style reply "
+            f"on {path}: {self._scrub(_short(shown))}"
+        )
 
     # --- HTTP -------------------------------------------------------------------------------
 
