@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import re
 import socket
@@ -95,6 +96,27 @@ def make_inputs(d: Path) -> None:
     (d / "readonly").mkdir(mode=0o555)
 
 
+def _sparse_wav(path: Path, minutes: int, rate: int, channels: int) -> None:
+    """A 16-bit WAV of `minutes` of silence, sparse on disk: its header tells the length."""
+    size = minutes * 60 * rate * channels * 2
+    fmt = struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    with path.open("wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt " + fmt)
+        f.write(b"data" + struct.pack("<I", size))
+        f.truncate(44 + size)
+
+
+def _big_text(path: Path, megabytes: float, line: str) -> None:
+    path.write_text(line * int(megabytes * 1e6 / len(line)))
+
+
+MAKERS: dict[str, Callable[[Path], None]] = {
+    "long audio": lambda d: _sparse_wav(d / "lecture.wav", 41, 8000, 2),
+    "big markdown": lambda d: _big_text(d / "manual.md", 12.5, "## Step\nTurn the valve left.\n"),
+    "big code": lambda d: _big_text(d / "dump.py", 11, "values = [1, 2, 3]  # generated\n"),
+}
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -107,6 +129,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 60
     unprivileged: bool = False  # run without root's right to read and write any file
+    make: str = ""  # a big input only this case needs (MAKERS), kept out of the others
 
 
 # Root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH obeys file permissions like any user.
@@ -134,6 +157,9 @@ CASES = [
     Case("audio: --say into a socket", (*ASK, "--say", "sock"), 2, r"sock: it is a socket, not a file", timeout=30),
     Case("history: export into a socket", ("chats", "export", "1", "-o", "sock", "--force"), 2, r"sock: it is a socket", history="one chat", timeout=30),
     Case("audio: --say onto the question", ("ask", "--audio", "silence.wav", "--say", "silence.wav"), 2, r"would overwrite silence\.wav"),
+    Case("audio: --say onto a text file", (*ASK, "--say", "notes.txt"), 2, r"would overwrite notes\.txt, which is not a WAV file", timeout=30),
+    Case("audio: --say onto an image", (*ASK, "--say", "cut.png"), 2, r"would overwrite cut\.png, which is not a WAV file", timeout=30),
+    Case("audio: 41 minutes of recording", ("ask", "--no-save", "--audio", "lecture.wav"), 2, r"lecture\.wav is 41 min 0 s long; .*up to 30 minutes", timeout=30, make="long audio"),
     # images
     Case("image: missing", (*ASK, "--image", "gone.png"), 2, r"was not found"),
     Case("image: text file", (*ASK, "--image", "text.png"), 2, r"looks like a text file"),
@@ -160,6 +186,8 @@ CASES = [
     Case("file: a FIFO", (*ASK, "--file", "pipe.txt"), 2, r"pipe\.txt is a pipe \(FIFO\), not a document", timeout=30),
     Case("file: a device", (*ASK, "--file", "/dev/urandom"), 2, r"/dev/urandom is a device", timeout=30),
     Case("file: a file: address", (*ASK, "--file", "file:///etc/hostname"), 2, r"file:///etc/hostname is a web address"),
+    Case("file: 12 MB of Markdown", (*ASK, "--file", "manual.md"), 2, r"manual\.md is 12 MB of text; .*up to 10 MB", timeout=30, make="big markdown"),
+    Case("file: 11 MB of code", (*ASK, "--file", "dump.py"), 2, r"dump\.py is 11 MB of text", timeout=30, make="big code"),
     # models
     Case("model: missing", (*ASK, "--llm-model", "gone.gguf"), 1, r"does not exist"),
     Case("model: an HTML page", (*ASK, "--llm-model", "portal.gguf"), 1, r"not a GGUF model file"),
@@ -168,7 +196,11 @@ CASES = [
     Case("model: bad projector", (*ASK, "--mmproj", "portal.gguf"), 1, r"not a GGUF file"),
     Case("model: a projector as the model", (*ASK, "--llm-model", "vlm/mmproj-tiny-llava.gguf"), 1, r"mmproj-tiny-llava\.gguf is an image projector \(mmproj\), not a language model"),
     Case("model: cut short mid-weights", (*ASK, "--llm-model", "half.gguf"), 1, r"half\.gguf is incomplete: it is [\d,]+ bytes but its header describes"),
-    Case("model: unknown speech model", ("ask", "--audio", "silence.wav", "--stt-model", "huge"), 1, r"tiny\.en"),
+    Case("model: unknown speech model", ("ask", "--audio", "silence.wav", "--stt-model", "huge"), 2, r"tiny\.en", timeout=30),
+    Case("model: speech model folder without a model", ("ask", "--audio", "silence.wav", "--stt-model", "./folder"), 2, r"not a faster-whisper model folder", timeout=30),
+    Case("model: unknown language code", ("ask", "--audio", "silence.wav", "--stt-language", "tlh"), 2, r"does not know the language code 'tlh'", timeout=30),
+    Case("model: Spanish for an English-only model", ("ask", "--audio", "noise.wav", "--stt-model", "tiny.en", "--stt-language", "ES"), 2, r"only English, so it cannot transcribe Spanish", timeout=30),
+    Case("model: --llm-vision without a server", (*ASK, "--llm-vision"), 2, r"--llm-vision is for a model on a server", timeout=30),
     Case("model: a FIFO", (*ASK, "--llm-model", "pipe.gguf"), 1, r"pipe\.gguf is a pipe \(FIFO\)", timeout=30),
     Case("model: a FIFO for a projector", (*ASK, "--mmproj", "pipe.gguf"), 1, r"pipe\.gguf is a pipe \(FIFO\)", timeout=30),
     Case("model: info on a device", ("models", "info", "/dev/zero"), 1, r"/dev/zero is a device", timeout=30),
@@ -194,6 +226,11 @@ CASES = [
     Case("remote: broken JSON", (*ASK, "--llm-url", "{json}"), 1, r"not an OpenAI-style reply"),
     Case("remote: unclosed IPv6 address", (*ASK, "--llm-url", "http://[::1:8080/v1"), 1, r"The LLM server address http://\[::1:8080/v1 is not a valid address(?!.*Invalid)"),
     Case("remote: a space in the host", (*ASK, "--llm-url", "http://gpu box:8080/v1"), 1, r"The LLM server address 'http://gpu box:8080/v1' contains a space"),
+    Case("remote: events of the wrong shape", (*ASK, "--llm-url", "{shapes}"), 1, r"not an OpenAI-style reply.*\{\"choices\": \{", timeout=30),
+    Case("remote: a number for the text", (*ASK, "--llm-url", "{number}"), 1, r"not an OpenAI-style reply.*\"content\": 7", timeout=30),
+    Case("remote: a stream with no text", (*ASK, "--llm-url", "{silent}"), 1, r"sent an empty reply", timeout=30),
+    Case("remote: a compressed body", (*ASK, "--llm-url", "{deflate}"), 1, r"compressed reply \(deflate\)", timeout=30),
+    Case("remote: an event that never ends", (*ASK, "--llm-url", "{endless}"), 1, r"more than 8 MB for one reply", timeout=60),
     # commands
     Case("chats: no command", ("chats",), 2, r"`parley chats` needs a command: list, show, .* or restore(?!.*chats_command)"),
     Case("assistants: no command", ("assistants",), 2, r"`parley assistants` needs a command: list, show"),
@@ -235,6 +272,19 @@ BODIES = {
 }
 
 
+def _event(delta: object) -> bytes:
+    return b"data: " + json.dumps({"choices": [{"index": 0, "delta": delta}]}).encode() + b"\n\n"
+
+
+# Streamed replies (HTTP/1.0: the body ends when the connection closes).
+STREAMS: dict[str, list[bytes]] = {
+    "shapes": [b'data: {"choices": {"text": "hi"}}\n\n', b"data: [DONE]\n\n"],
+    "number": [_event({"content": 7}), b"data: [DONE]\n\n"],
+    "silent": [_event({"role": "assistant"}), b": ping\n\n", _event({}), b"data: [DONE]\n\n"],
+    "endless": [b"data: " + b"z" * 999 + b"\n"] * 9000,  # 9 MB and no blank line ending it
+}
+
+
 class _BadServer(http.server.BaseHTTPRequestHandler):
     """Answers every request the way its path's first part says: /html/v1/..., /401/..."""
 
@@ -242,7 +292,10 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         pass
 
     def _answer(self) -> None:
-        status, kind, body = BODIES[self.path.strip("/").split("/")[0]]
+        mode = self.path.strip("/").split("/")[0]
+        if mode in STREAMS or mode == "deflate":
+            return self._stream(mode)
+        status, kind, body = BODIES[mode]
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -250,6 +303,22 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     do_GET = do_POST = _answer
+
+    def _stream(self, mode: str) -> None:
+        if self.command == "GET":  # /v1/models, /props: a server that lacks them
+            self.send_error(404)
+            return
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        if mode == "deflate":
+            self.send_header("Content-Encoding", "deflate")
+        self.end_headers()
+        if mode == "deflate":
+            self.wfile.write(zlib.compress(_event({"content": "Hi"}) * 50000))
+            return
+        for part in STREAMS[mode]:
+            self.wfile.write(part)
 
 
 @pytest.fixture(scope="module")
@@ -321,6 +390,8 @@ def _prepare(case: Case, tmp: Path) -> tuple[dict[str, str], Callable[[], None]]
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_checklist(case: Case, tmp_path: Path, bad_server: str, monkeypatch) -> None:
     make_inputs(tmp_path)
+    if case.make:
+        MAKERS[case.make](tmp_path)
     monkeypatch.chdir(tmp_path)
     args = tuple(
         re.sub(r"\{(\w+)\}", lambda m: f"{bad_server}/{m.group(1)}/v1", a) for a in case.args
