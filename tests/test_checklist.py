@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -293,7 +294,7 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         mode = self.path.strip("/").split("/")[0]
-        if mode in STREAMS or mode == "deflate":
+        if mode in STREAMS or mode in ("deflate", "trickle", "flood"):
             return self._stream(mode)
         status, kind, body = BODIES[mode]
         self.send_response(status)
@@ -317,8 +318,24 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         if mode == "deflate":
             self.wfile.write(zlib.compress(_event({"content": "Hi"}) * 50000))
             return
+        if mode in ("trickle", "flood"):
+            self._forever(mode)
+            return
         for part in STREAMS[mode]:
             self.wfile.write(part)
+
+    def _forever(self, mode: str) -> None:
+        """Streams past any max_tokens until the client goes: a word every 0.2 s, or 1000
+        characters an event as fast as it can."""
+        piece = _event({"content": " word" if mode == "trickle" else "lorem ipsum " * 84})
+        try:
+            for _ in range(200_000):
+                self.wfile.write(piece)
+                self.wfile.flush()
+                if mode == "trickle":
+                    time.sleep(0.2)
+        except OSError:
+            pass  # the client closed the connection: what it should do
 
 
 @pytest.fixture(scope="module")
@@ -406,6 +423,20 @@ def test_checklist(case: Case, tmp_path: Path, bad_server: str, monkeypatch) -> 
     assert len(said) == 1 and said[0].startswith("parley: "), run.stderr
     assert re.search(case.says, said[0]), said[0]
     nothing_lost()
+
+
+@pytest.mark.parametrize("mode", ["trickle", "flood"])
+def test_a_server_streaming_past_max_tokens_is_cut_off(mode: str, bad_server: str) -> None:
+    """--max-tokens holds for a remote model too: a server that trickles words forever, or
+    floods long events, gives a reply of at most that many tokens (and 16 characters each),
+    in seconds rather than never."""
+    url = f"{bad_server}/{mode}/v1"
+    run = parley(*ASK, "--llm-url", url, "--max-tokens", "7", timeout=60)
+    assert run.returncode == 0, run.stderr
+    reply = run.stdout.strip()
+    assert reply and len(reply) <= 7 * 16, len(reply)
+    if mode == "trickle":
+        assert reply.split() == ["word"] * 7, reply
 
 
 def test_the_details_of_a_failure_go_to_the_log_file_not_the_terminal(tmp_path: Path) -> None:
