@@ -408,7 +408,7 @@ async def _ask(
     bus = EventBus(asyncio.get_running_loop())
     settings.speak_replies = bool(args.say)
     sink = WavSink(bus, Path(args.say)) if args.say else None
-    engines = Engines(bus, settings)
+    engines = Engines(bus, settings, warm_remote=False)
     session = Session(settings, bus, engines=engines, sink=sink, store=store)
     if stopper is not None:
         stopper.session, stopper.loop = session, asyncio.get_running_loop()

@@ -41,7 +41,6 @@ IMAGE_TOKENS = 768  # what an image may cost; servers' vision encoders mostly us
 ERROR_TEXT_LIMIT = 300  # characters of a server's error text worth showing
 PROBE_TIMEOUT = 10.0  # seconds for /v1/models and /props: small answers, or none at all
 REPLY_TIMEOUT = 300.0  # seconds for a whole reply (llm_remote_deadline in settings.json)
-WARM_UP_WAIT = 10.0  # seconds the warm-up waits for a first token: it only saves time later
 # A reply is cut at max_tokens streamed pieces, or at this many characters a token: a long
 # token (a run of spaces in code) stays under it, a server streaming far more than asked does not.
 MAX_CHARS_PER_TOKEN = 16
@@ -310,10 +309,7 @@ class RemoteChat:
             messages.insert(0, {"role": "system", "content": system_prompt})
         try:
             self.probe()
-            body = self._request_body(messages, 1, 0.0)
-            # A short wait: a server that holds the request would otherwise double the wait
-            # of the question that follows it at once (`parley ask`).
-            for _ in self._stream(body, 1, min(WARM_UP_WAIT, self.first_token_timeout)):
+            for _ in self.stream_chat(messages, 1, 0.0):
                 pass
         except RemoteError as exc:
             if not exc.transient:
@@ -427,9 +423,7 @@ class RemoteChat:
             request["tool_choice"] = "auto"  # "required" is not understood everywhere
         return json.dumps(request, ensure_ascii=False).encode("utf-8")
 
-    def _stream(
-        self, body: bytes, max_tokens: int, first_wait: float | None = None
-    ) -> Iterator[str]:
+    def _stream(self, body: bytes, max_tokens: int) -> Iterator[str]:
         """The reply's text pieces, never more than `max_tokens` pieces (nor characters of
         MAX_CHARS_PER_TOKEN each): a server that streams past the limit it was sent is cut
         off, as the local model stops at it."""
@@ -440,9 +434,8 @@ class RemoteChat:
                 # The chat request below says what is wrong if it matters; try again next turn.
                 log.info("could not ask the server about its model: %s", exc)
         path = self._root + "/v1/chat/completions"
-        first_wait = self.first_token_timeout if first_wait is None else first_wait
         started = time.monotonic()
-        conn, resp = self._send("POST", path, body, accept="text/event-stream", timeout=first_wait)
+        conn, resp = self._send("POST", path, body, accept="text/event-stream")
         finished = False
         limit = _ReplyLimit(max(1, max_tokens))
         try:
@@ -450,7 +443,7 @@ class RemoteChat:
             kind = resp.getheader("Content-Type", "") or ""
             if "text/event-stream" not in kind:
                 # A server (or proxy) that ignored stream=true: one JSON reply.
-                data = self._decode(self._read_all(resp, first_wait), path)
+                data = self._decode(self._read_all(resp, self.first_token_timeout), path)
                 text = limit.take(self._choice_text(data, "message", path))
                 calls = _ToolCalls()
                 calls.add(data, "message")
@@ -460,7 +453,7 @@ class RemoteChat:
                 yield from (p for p in pieces if p)
                 finished = True
                 return
-            clock = _Deadline(started + first_wait, started + self.reply_timeout)
+            clock = _Deadline(started + self.first_token_timeout, started + self.reply_timeout)
             calls = _ToolCalls()
             said = False
             budget = max(STREAM_BYTES_MIN, max_tokens * STREAM_BYTES_PER_TOKEN)

@@ -81,6 +81,9 @@ class Engines:
     llm_factory: LlmFactory = _default_llm
     tts_factory: TtsFactory = _default_tts
     warm_up: bool = True
+    # `parley ask` sends its question at once: warming a remote model first would only double
+    # the wait on a server that never answers (2 minutes, then 2 more).
+    warm_remote: bool = True
     release: Callable[[Any], None] = release_engine  # frees an engine `reload` replaced
     stt: SpeechToText | None = None
     llm: ChatModel | None = None
@@ -183,7 +186,8 @@ class Engines:
             engine = self.tts_factory(settings)
         if hasattr(engine, "threads_now"):  # local engines share the cores (see below)
             engine.threads_now = self.llm_threads_now if name == "llm" else self.tts_threads_now
-        if self.warm_up and hasattr(engine, "warm_up"):
+        remote = name == "llm" and bool(settings.llm_url)
+        if self.warm_up and hasattr(engine, "warm_up") and (self.warm_remote or not remote):
             # The first inference pays one-off costs: pay them now, not mid-turn.
             if "system_prompt" in inspect.signature(engine.warm_up).parameters:
                 engine.warm_up(system_prompt=self.warm_system_prompt(settings))
