@@ -72,20 +72,21 @@ class _Deadline:
 
 class _ReplyLimit:
     """Counts a streamed reply against its max_tokens: each piece counts as at least one
-    token (servers stream a token an event), and the characters as MAX_CHARS_PER_TOKEN."""
+    token (servers stream a token an event), and the characters as MAX_CHARS_PER_TOKEN.
+    `over`: a piece came past the limit (an honest server stops at it and ends the stream)."""
 
     def __init__(self, max_tokens: int) -> None:
         self.pieces_left = max_tokens
         self.chars_left = max_tokens * MAX_CHARS_PER_TOKEN
-
-    @property
-    def reached(self) -> bool:
-        return self.pieces_left <= 0 or self.chars_left <= 0
+        self.over = False
 
     def take(self, text: str) -> str:
         """What of `text` fits; counts it."""
+        if self.pieces_left <= 0 or (text and self.chars_left <= 0):
+            self.over = True
+            return ""
         self.pieces_left -= 1
-        text = text[: max(0, self.chars_left)]
+        text = text[: self.chars_left]
         self.chars_left -= len(text)
         return text
 
@@ -470,7 +471,7 @@ class RemoteChat:
                     piece = limit.take(text)
                     if piece:
                         yield piece
-                    if limit.reached:
+                    if limit.over:
                         log.info("%s streamed past max_tokens=%d: cut", self.url, max_tokens)
                         break  # not finished: closing the connection stops the server
             else:
