@@ -296,9 +296,9 @@ class RemoteChat:
             total += IMAGE_TOKENS * _image_count(content)
         return total
 
-    def warm_up(self, system_prompt: str = "") -> None:
-        """Learn the server's model and context, and have it process the system prompt once,
-        so a server with a prompt cache starts the first real turn from there.
+    def warm_up(self, system_prompt: str = "", chat: bool = True) -> None:
+        """Learn the server's model and context, and (`chat`) have it process the system
+        prompt once, so a server with a prompt cache starts the first real turn from there.
 
         Settings the user must fix (a refused key, an unknown model, an address that is not
         an OpenAI API) raise RemoteError, so the new engine is refused with the reason. A
@@ -310,7 +310,7 @@ class RemoteChat:
             messages.insert(0, {"role": "system", "content": system_prompt})
         try:
             self.probe()
-            for _ in self.stream_chat(messages, 1, 0.0):
+            for _ in self.stream_chat(messages, 1, 0.0) if chat else ():
                 pass
         except RemoteError as exc:
             if not exc.transient:

@@ -186,8 +186,9 @@ class Engines:
             engine = self.tts_factory(settings)
         if hasattr(engine, "threads_now"):  # local engines share the cores (see below)
             engine.threads_now = self.llm_threads_now if name == "llm" else self.tts_threads_now
-        remote = name == "llm" and bool(settings.llm_url)
-        if self.warm_up and hasattr(engine, "warm_up") and (self.warm_remote or not remote):
+        if self.warm_up and name == "llm" and settings.llm_url and not self.warm_remote:
+            engine.warm_up(chat=False)  # the server's model, context and key checked only
+        elif self.warm_up and hasattr(engine, "warm_up"):
             # The first inference pays one-off costs: pay them now, not mid-turn.
             if "system_prompt" in inspect.signature(engine.warm_up).parameters:
                 engine.warm_up(system_prompt=self.warm_system_prompt(settings))
