@@ -52,10 +52,12 @@ async def ask(settings: Settings, question: str) -> tuple[TurnFinished, list[Too
 
 def test_a_remote_tool_call_is_run_and_answered_from(scripted) -> None:
     scripted.script.tool_calls = [("calculator", '{"expression": "4821 * 37"}')]
-    scripted.script.after_tools = ["4821 times 37 is ", "178,377."]
-    result, tools = asyncio.run(ask(remote(scripted.url), "What is 4821 times 37?"))
+    scripted.script.after_tools = ["There are ", "178,377 bolts."]
+    # A word problem: a bare sum ("What is 4821 times 37?") is run without asking the model.
+    question = "A warehouse has 37 crates with 4821 bolts in each. How many bolts in total?"
+    result, tools = asyncio.run(ask(remote(scripted.url), question))
     assert [(t.name, t.result) for t in tools] == [("calculator", "178,377")]
-    assert result.reply == "4821 times 37 is 178,377."
+    assert result.reply == "There are 178,377 bolts."
     first, second = scripted.chats()[-2:]  # after the warm-up
     # The tools went as the API's function schemas, not as text in the question.
     names = [t["function"]["name"] for t in first.body["tools"]]
