@@ -27,8 +27,35 @@ STOPPED = "Stopped (Ctrl-C)."
 GRACE_SECONDS = 2.0
 
 
+# stdout and stderr as they were when Ctrl-C handling was installed (streams, and copies of
+# their descriptors): while a model loads, llama-cpp-python points both, objects and fds 1
+# and 2, at /dev/null, and a Ctrl-C in that time must still be said (the window's first
+# seconds, `ask` before its first word).
+_terminal: dict[int, int] = {}
+_streams: list[object] = []
+
+
+def _keep_output() -> None:
+    if not _streams:
+        _streams.extend((sys.stdout, sys.stderr))
+    for fd in (1, 2):
+        if fd not in _terminal:
+            with contextlib.suppress(OSError):
+                _terminal[fd] = os.dup(fd)
+
+
+def restore_output() -> None:
+    """Point stdout and stderr back where they went when Parley started."""
+    for fd, kept in _terminal.items():
+        with contextlib.suppress(OSError):
+            os.dup2(kept, fd)
+    if _streams:
+        sys.stdout, sys.stderr = _streams  # type: ignore[assignment]
+
+
 def hard_exit(code: int = EXIT_CODE) -> NoReturn:
     """End the process now, whatever its threads are doing, with the output flushed."""
+    restore_output()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed file
             stream.flush()
@@ -46,6 +73,7 @@ class CtrlC:
         self._previous: object = None
 
     def install(self) -> None:
+        _keep_output()
         self._previous = signal.signal(signal.SIGINT, self._handle)
 
     def uninstall(self) -> None:
@@ -55,6 +83,7 @@ class CtrlC:
 
     def _handle(self, signum: int, frame: object) -> None:
         self.pressed += 1
+        restore_output()  # before anything is said about it
         if self.pressed > 1:
             hard_exit()
         watchdog = threading.Timer(self.grace, hard_exit)

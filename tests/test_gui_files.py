@@ -52,7 +52,8 @@ def test_a_file_that_cannot_be_read_says_why(qtbot, qloop, settings, tmp_path: P
 def test_a_tool_call_shows_as_a_chip_under_the_reply(qtbot, qloop, settings) -> None:
     call = '{"name": "calculator", "arguments": {"expression": "17.5 % of 2340"}}'
     w = fake_window(qtbot, qloop, settings, [call, "That is 409.5."])
-    ask(qtbot, w, "What is 17.5 percent of 2340?")
+    # A word problem: the model writes the call (a bare sum would be run without asking it).
+    ask(qtbot, w, "A bill of 2340 has a 17.5 percent service charge. How much is the charge?")
     reply = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
     assert reply.text == "That is 409.5."
     assert reply.note.objectName() == "toolChips" and reply.note.text() == "17.5 % of 2340 = 409.5"

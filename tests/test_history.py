@@ -112,9 +112,10 @@ def test_a_cut_message_always_fits_exactly_counted(context: int) -> None:
 def test_a_short_message_is_not_marked_as_cut() -> None:
     """A message that cannot be made to fit is left as is rather than garbled with '…'."""
     h = History(SYSTEM)
-    h.add_user("hi")
-    prompt = h.prompt(words, context_size=5, reply_budget=0)
-    assert prompt[-1]["content"] == "hi"
+    h.add_user("hi there you")
+    # 15 holds the instructions and a one-word question (14), not these three words (16).
+    prompt = h.prompt(words, context_size=15, reply_budget=0)
+    assert prompt[-1]["content"] == "hi there you"
 
 
 def test_clear_starts_a_new_conversation() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.config import Settings
 from app.llm.base import ChatModel, Message
-from app.pipeline.history import History
+from app.pipeline.history import History, InstructionsTooLong
 from app.pipeline.reply_feed import MAX_HOLD_SECONDS
 from app.pipeline.sentences import SentenceSplitter
 from app.pipeline.worker import waiting
@@ -88,7 +88,14 @@ def fitted_prompt(
     what was kept (see stream_reply)."""
     history = History(system, messages)
     budget = settings.llm_max_tokens + extra_budget
-    prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
+    try:
+        prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
+    except InstructionsTooLong:
+        if extra_budget <= 0:
+            raise
+        # What overflows is the estimate for pictures or tool rounds, not the instructions:
+        # fit to the reply alone, as before (the model counts a picture's tokens itself).
+        prompt = history.prompt(llm.count_tokens, llm.context_size, settings.llm_max_tokens)
     if record is not None:
         record["system"] = system
         record["kept"] = len(prompt) - 1
