@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+from app.stream_filter import filtered
 
 HOLD_CHARS = 160  # an open bracket left open longer than this is prose, not a citation
 _PAIRS = {"(": ")", "[": "]"}
@@ -176,17 +177,8 @@ def checked_citations(
     corrected, at the end."""
     check = CitationCheck(sources)
     try:
-        for piece in stream:
-            shown = check.feed(piece)
-            if shown:
-                yield shown
-        rest = check.flush()
-        if rest:
-            yield rest
+        yield from filtered(stream, check)
     finally:
-        close: Any = getattr(stream, "close", None)
-        if close:
-            close()
         if check.changed and changed is not None:
             changed(check.changed)
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+
+from app.stream_filter import filtered
 
 WITHHELD = "[withheld]"
 WINDOW_WORDS = 6  # a run of this many words of private instructions counts as repeating them
@@ -137,17 +138,8 @@ def withheld(
     """`stream` with the protected `terms` withheld; `found` hears which ones, at the end."""
     guard = Withholder(terms)
     try:
-        for piece in stream:
-            shown = guard.feed(piece)
-            if shown:
-                yield shown
-        rest = guard.flush()
-        if rest:
-            yield rest
+        yield from filtered(stream, guard)
     finally:
-        close: Any = getattr(stream, "close", None)
-        if close:
-            close()
         if guard.found:
             found(guard.found)
 
