@@ -102,7 +102,7 @@ def test_stt_empty_folder(tmp_path, speech):
     folder = tmp_path / "whisper-model"
     folder.mkdir()
     run = parley("ask", "--audio", str(question), "--stt-model", str(folder))
-    line = assert_clean_failure(run, code=1)
+    line = assert_clean_failure(run, code=2)  # a command-line value, refused before loading
     assert str(folder) in line and "model.bin" in line
 
 

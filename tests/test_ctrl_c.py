@@ -7,6 +7,7 @@ history."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -137,3 +138,22 @@ def test_ctrl_c_closes_the_window_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert STOPPED in err.splitlines()
+
+
+def test_ctrl_c_while_parley_is_still_starting(tmp_path: Path) -> None:
+    """A Ctrl-C in the first tenth of a second, while Python imports Parley, is the same one
+    line and 130 as later, not a KeyboardInterrupt traceback from inside an import."""
+    env = os.environ | {"PARLEY_CONFIG_DIR": str(tmp_path)}
+    for delay in (0.03, 0.06, 0.09, 0.12, 0.2):
+        proc = _start("models", "list", env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        # The interpreter's own start (before the console script's first import) is not
+        # Parley's to handle; from the first import of Parley on, it is.
+        assert not re.search(r'File "[^"]*/app/', err), (delay, err)
+        # It may have finished first, or be past Python's shutdown (which puts SIGINT's
+        # default back: killed by the signal, -2, with nothing left to stop).
+        finished = proc.returncode in (0, -signal.SIGINT)
+        if not finished and "Traceback" not in err:
+            assert proc.returncode == 130 and err.splitlines() == [STOPPED], (delay, err)
