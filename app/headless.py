@@ -163,6 +163,12 @@ def _choice_problem(args: argparse.Namespace, settings: Settings) -> str:
             "--llm-vision is for a model on a server (--llm-url URL); the local model sees "
             "images through --mmproj FILE.gguf instead."
         )
+    if getattr(args, "llm_url", None):  # given on the command line: a command-line error
+        from app.llm.remote import address_problem
+
+        problem = address_problem(settings.llm_url)
+        if problem:
+            return problem
     if getattr(args, "stt_model", None) or getattr(args, "stt_language", None):
         from app.stt.choice import speech_choice_problem
 

@@ -147,6 +147,15 @@ class _ToolCalls:
             yield f"<tool_call>{body}</tool_call>"
 
 
+def address_problem(url: str) -> str:
+    """Why `url` cannot be an LLM server's address ('' when it can), without connecting."""
+    try:
+        _normalise(url)
+    except ModelError as exc:
+        return str(exc)
+    return ""
+
+
 def _normalise(url: str) -> tuple[str, str, str, str]:
     """(scheme, host[:port], path of the API root without /v1, display URL) for a base URL.
 
