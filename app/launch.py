@@ -10,6 +10,8 @@ import signal
 
 
 def _stopped_early(signum: int, frame: object) -> None:
+    # app/interrupt.py's STOPPED and EXIT_CODE, spelled out: nothing of Parley's is imported
+    # before this handler is in place.
     os.write(2, b"parley: Stopped (Ctrl-C).\n")
     os._exit(130)
 

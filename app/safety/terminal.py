@@ -22,6 +22,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TextIO
 
+from app.interrupt import EXIT_CODE, STOPPED
+
 P = ParamSpec("P")
 
 # C0 controls but tab and newline, DEL, C1 controls (0x9B is a one-byte CSI on some
@@ -74,7 +76,6 @@ def install() -> None:
 
 # 128 + SIGPIPE: what a shell reports for a command whose reader went away (`yes | head`).
 BROKEN_PIPE_EXIT = 141
-INTERRUPTED_EXIT = 130  # 128 + SIGINT
 
 
 def guarded_output(main: Callable[P, int]) -> Callable[P, int]:
@@ -96,10 +97,10 @@ def guarded_output(main: Callable[P, int]) -> Callable[P, int]:
             # Ctrl-C in any command (`chats list`, `models list`, `prepare`...): one line and
             # the shell's code for it, not a traceback from wherever Python happened to be.
             # A second Ctrl-C while Python winds down (waiting on a thread) ends it at once.
-            signal.signal(signal.SIGINT, lambda *_: os._exit(INTERRUPTED_EXIT))
+            signal.signal(signal.SIGINT, lambda *_: os._exit(EXIT_CODE))
             with contextlib.suppress(OSError, ValueError):
-                print("parley: Stopped (Ctrl-C).", file=sys.stderr, flush=True)
-            return INTERRUPTED_EXIT
+                print(f"parley: {STOPPED}", file=sys.stderr, flush=True)
+            return EXIT_CODE
 
     return run
 
