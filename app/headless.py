@@ -479,7 +479,7 @@ async def _ask(
         await _speak_in_real_time(session, audio)
     elif audio is not None:
         turn_id = session.turns.begin_listening()
-        session.turns.submit_audio(turn_id, audio)
+        session.turns.submit_audio(turn_id, audio, from_file=True)
     else:
         session.turns.ask(args.text)
     result = await done
@@ -541,7 +541,7 @@ async def _speak_in_real_time(session: Session, audio: np.ndarray) -> None:
     backend.feed(audio, STT_RATE)
     while backend.pending_input_seconds() > 0:
         await asyncio.sleep(0.005)
-    session.turns.submit_audio(turn_id, recorder.stop())
+    session.turns.submit_audio(turn_id, recorder.stop(), from_file=True)
 
 
 def list_devices() -> int:

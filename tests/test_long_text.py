@@ -5,6 +5,7 @@ it), else the first; with none, Parley asks for a summary and says so."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def test_a_recording_longer_than_the_talk_limit_is_read_as_a_document(
 
     async def test(h: Harness) -> None:
         turn = h.turns.begin_listening()
-        h.turns.submit_audio(turn, audio)
+        h.turns.submit_audio(turn, audio, from_file=True)
         await h.finished(turn)
         notices = [n.message for n in h.of(Notice)]
         assert any("longer than the talk limit" in n and "pool close" in n for n in notices), (
@@ -157,6 +158,53 @@ def test_a_recording_longer_than_the_talk_limit_is_read_as_a_document(
     question = prompt.split("The user's message: ")[1].split("\n")[0]
     assert "pool close" in question.lower() and "sauna" not in question.lower(), question
     assert "DOCUMENT DATA" in prompt and "seven in the morning" in prompt.lower(), prompt
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("said", ["Why is the sky blue?", "What is it? Is it here?"])
+def test_a_hold_the_talk_limit_cut_is_still_a_question(
+    said: str, settings, real_models, speech
+) -> None:
+    """A hold that the talk limit ended carries audio a little past the limit (the key's
+    timer fires between microphone blocks). It is a question cut short, answered as one, not
+    a recording read as a document: on the old code it was, and a transcript of stop words
+    only ("Why is the") crashed the document index and left the turn hanging for good."""
+    from app.audio.capture import STT_RATE
+    from app.audio.resample import resample
+    from app.audio.wavfile import read_audio
+    from tests.test_turns import Harness, ScriptedLLM, run
+
+    samples, rate = read_audio(speech(said))
+    audio = resample(samples, rate, STT_RATE).astype(np.float32)
+    settings.max_talk_seconds = audio.size / STT_RATE - 0.2
+    llm = ScriptedLLM(["Here is my answer."])
+
+    async def test(h: Harness) -> None:
+        turn = h.turns.begin_listening()
+        h.turns.submit_audio(turn, audio)
+        await asyncio.wait_for(h.finished(turn), 60)
+        notices = [n.message for n in h.of(Notice)]
+        assert not any("document" in n for n in notices), notices
+
+    run(test, settings, stt=real_models.stt, llm=llm)
+    prompt = llm.prompts[0][-1]["content"]
+    assert "DOCUMENT DATA" not in prompt, prompt
+
+
+def test_a_text_of_stop_words_only_is_indexed_and_matches_nothing() -> None:
+    """A pasted or recorded text with no word of substance ("Why is it? It is what it is.")
+    can be read as a document; its index is empty, not a crash."""
+    from app.knowledge.context import AttachedFile, file_context
+    from app.knowledge.extract import Document, Section
+
+    doc = Document(
+        name="words",
+        kind="text",
+        sections=[Section(text="Why is it? It is what it is.", where="")],
+        sha256="0" * 64,
+    )
+    ctx = file_context("What is it?", [AttachedFile.prepare(doc)], 4000)
+    assert "It is what it is" in ctx.block
 
 
 @pytest.mark.parametrize(

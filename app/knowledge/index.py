@@ -42,6 +42,8 @@ class ChunkIndex:
         ]
         self._vocab: dict[str, int] = {}
         ids = [[self._vocab.setdefault(w, len(self._vocab)) for w in doc] for doc in corpus]
+        if not self._vocab:
+            return  # only stop words ("Why is the"): nothing to index, and nothing will match
         self._bm25.index(
             bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False
         )

@@ -141,6 +141,7 @@ class Turn:
     unheard: bool = False  # meant to be spoken, but the speaker went away: shown, not heard
     images: tuple[Any, ...] = ()
     audio_seconds: float = 0.0  # how long the spoken input was
+    from_file: bool = False  # the audio is a recording played in (`ask --audio`), not a hold
     live: LiveTranscriber | None = None
     speculation: Speculation | None = None  # a reply started at a pause, key still held
     # What the model was given (see stream_reply), filled on the LLM worker.
@@ -247,9 +248,13 @@ class TurnManager:
         self.bus.publish(RecordingStarted(turn_id=turn.id))
         return turn.id
 
-    def submit_audio(self, turn_id: int, audio: np.ndarray) -> None:
-        """Push-to-talk was released with this 16 kHz mono audio."""
+    def submit_audio(self, turn_id: int, audio: np.ndarray, *, from_file: bool = False) -> None:
+        """Push-to-talk was released with this 16 kHz mono audio (or, `from_file`, a recording
+        was played in: only a recording can run past the talk limit and be a talk or meeting)."""
         log.debug("turn %d: released after %.2f s of audio", turn_id, audio.size / 16000)
+        turn = self._turn(turn_id)
+        if turn is not None:
+            turn.from_file = from_file
         self.bus.publish(SpeechEnded(turn_id=turn_id, audio=audio))
 
     def ask(self, text: str) -> bool:
@@ -402,10 +407,20 @@ class TurnManager:
             return None
         return turn
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any, turn: Turn) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        def done(task: asyncio.Future) -> None:
+            self._tasks.discard(task)
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None and not turn.finished:
+                # A stage's own failures are said where they happen; this is the net under
+                # the rest, so that a bug ends the turn with a message instead of hanging it.
+                log.error("turn %d failed", turn.id, exc_info=exc)
+                self._fail(turn, "llm", f"Could not answer: {unexpected(exc)}.")
+
+        task.add_done_callback(done)
 
     def _finish(self, turn: Turn, interrupted: bool = False, spoken: str | None = None) -> None:
         if turn.finished:
@@ -642,7 +657,7 @@ class TurnManager:
         turn.mark("speech_end", ev.at)
         turn.mark("input_end", ev.at)
         turn.audio_seconds = ev.audio.size / ev.sample_rate
-        self._spawn(self._transcribe(turn, ev.audio))
+        self._spawn(self._transcribe(turn, ev.audio), turn)
 
     async def _transcribe(self, turn: Turn, audio: np.ndarray) -> None:
         def job() -> str:
@@ -675,7 +690,7 @@ class TurnManager:
         turn.transcript = ev.text
         turn.mark("input_end", ev.at)
         turn.mark("llm_start", ev.at)
-        self._spawn(self._generate(turn, ev.text))
+        self._spawn(self._generate(turn, ev.text), turn)
 
     async def _generate(self, turn: Turn, text: str) -> None:
         settings = self.settings
@@ -683,8 +698,7 @@ class TurnManager:
         shown = text  # what the user wrote, as it is stored and shown
         # A recording longer than the talk limit is a talk or a meeting, not a question:
         # its transcript is read as a document, whatever its length, like a long paste.
-        recorded = turn.audio_seconds > settings.max_talk_seconds
-        if recorded:
+        if is_long_recording(turn, settings):
             long = split_long_text(text, "your recording", force=True)
         else:
             long = split_long_text(text)
@@ -930,7 +944,7 @@ class TurnManager:
                     turn.feed.release()
 
         future = asyncio.wrap_future(self.engines.worker("tts").submit(job))
-        self._spawn(self._after_tts(turn, future))
+        self._spawn(self._after_tts(turn, future), turn)
 
     async def _after_tts(self, turn: Turn, future: asyncio.Future[None]) -> None:
         bus = self.bus
@@ -1010,11 +1024,17 @@ def clip_to_heard(sentences: list[str], heard: dict[int, float]) -> str:
     return " ".join(said)
 
 
+def is_long_recording(turn: Turn, settings: Settings) -> bool:
+    """A recording longer than the talk limit. A hold the limit cut short is a question whose
+    audio may run a block past the limit; it is still a question."""
+    return turn.from_file and turn.audio_seconds > settings.max_talk_seconds
+
+
 def long_text_notice(long: LongText, turn: Turn, settings: Settings) -> str:
     """What the user is told when their message is read as a document: why, and which words
     were taken as the question (or that there were none)."""
     chars = sum(len(s.text) for s in long.document.sections)
-    if turn.audio_seconds > settings.max_talk_seconds:
+    if is_long_recording(turn, settings):
         minutes = f"{turn.audio_seconds / 60:.1f} minutes"
         limit = f"{settings.max_talk_seconds / 60:g} minutes"
         why = (
