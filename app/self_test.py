@@ -45,10 +45,10 @@ def _llama() -> str:
     if target.is_file():
         from llama_cpp._utils import suppress_stdout_stderr
 
-        from app.llm.llama import _load_llama
+        from app.llm.load import load_llama
 
         with suppress_stdout_stderr(disable=False):  # llama.cpp's own notes on fd 2
-            model: Any = _load_llama(
+            model: Any = load_llama(
                 model_path=str(target), vocab_only=True, n_ctx=64, verbose=False
             )
         tokens = model.tokenize(b"Hello, Parley")

@@ -23,7 +23,7 @@ from app.bus import EventBus
 from app.bus.events import EngineStatus, ErrorRaised, LlmDelta, TurnFinished
 from app.config import Settings
 from app.llm.factory import create_llm
-from app.llm.remote import DEFAULT_CONTEXT, RemoteChat, RemoteError
+from app.llm.remote import DEFAULT_CONTEXT, RemoteChat, RemoteError, Timeouts
 from app.models.errors import ModelError
 from app.pipeline.attachments import vision_content
 from app.pipeline.engines import Engines
@@ -268,7 +268,7 @@ def _first_token_seconds(chat: RemoteChat) -> float:
 def test_closing_the_stream_stops_the_server_generating(llama_server):
     """The server serves one generation at a time; if closing our stream did not stop the
     long one, the next request would wait for its 1500 tokens (minutes on one thread)."""
-    chat = RemoteChat(llama_server.url, api_key=KEY, first_token_timeout=30)
+    chat = RemoteChat(llama_server.url, api_key=KEY, timeouts=Timeouts(first_token=30))
     quick = _first_token_seconds(chat)
     long = chat.stream_chat(
         [{"role": "user", "content": "Count from 1 to 2000, separated by commas."}], 1500, 0.0
@@ -384,7 +384,7 @@ def test_unknown_host_is_named():
 def test_a_server_that_never_answers_times_out(kind):
     server = HangingServer(kind)
     try:
-        chat = RemoteChat(server.url, first_token_timeout=1.0)
+        chat = RemoteChat(server.url, timeouts=Timeouts(first_token=1.0))
         started = time.monotonic()
         with pytest.raises(RemoteError) as err:
             list(chat.stream_chat(HI, 4, 0.0))
@@ -401,7 +401,7 @@ def test_a_server_that_never_answers_times_out(kind):
 def test_a_reply_that_stalls_midway_times_out():
     server = HangingServer("stalls")
     try:
-        chat = RemoteChat(server.url, first_token_timeout=1.0, idle_timeout=1.0)
+        chat = RemoteChat(server.url, timeouts=Timeouts(first_token=1.0, idle=1.0))
         chat._probed = True  # straight to the chat request
         pieces: list[str] = []
         started = time.monotonic()
@@ -546,7 +546,7 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced(scripted):
     scripted.script.props = {"default_generation_settings": {"n_ctx": 4096}}
     chat = RemoteChat(scripted.url)
     chat.probe()  # leaves a connection the client thinks is alive; the server has closed it
-    assert chat._idle_conn is not None and scripted.connections_closed == 2
+    assert chat.server._idle_conn is not None and scripted.connections_closed == 2
     assert "".join(chat.stream_chat(HI, 8, 0.0)) == "Hello there."
     assert [r.path for r in scripted.requests] == ["/v1/models", "/props", "/v1/chat/completions"]
     assert chat.context_size == 4096
@@ -591,9 +591,9 @@ def test_settings_keep_the_key_private(tmp_path, monkeypatch, capsys):
 
     # The environment supplies a key when settings have none.
     monkeypatch.setenv("PARLEY_LLM_API_KEY", WRONG_KEY)
-    assert create_llm(Settings(llm_url="http://x:1"))._headers("*/*", False)["Authorization"] == (
-        f"Bearer {WRONG_KEY}"
-    )
+    assert create_llm(Settings(llm_url="http://x:1")).server.headers("*/*", False)[
+        "Authorization"
+    ] == (f"Bearer {WRONG_KEY}")
 
 
 def test_command_line_options_choose_the_remote_model():
@@ -638,7 +638,8 @@ def test_command_line_options_choose_the_remote_model():
 )
 def test_addresses_people_type(url, root):
     chat = RemoteChat(url)
-    assert f"{chat._scheme}://{chat._netloc}{chat._root}/v1/chat/completions" == root
+    server = chat.server
+    assert f"{server.scheme}://{server.netloc}{server.root}/v1/chat/completions" == root
 
 
 @pytest.mark.parametrize(

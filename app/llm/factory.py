@@ -33,7 +33,7 @@ def create_llm(settings: Settings, progress: Progress | None = None) -> ChatMode
 def create_remote_llm(settings: Settings) -> ChatModel:
     """The model on the OpenAI-compatible server at llm_url. The API key: llm_api_key (from
     settings or --llm-key), else the PARLEY_LLM_API_KEY environment variable."""
-    from app.llm.remote import RemoteChat
+    from app.llm.remote import RemoteChat, Timeouts
 
     chat = RemoteChat(
         settings.llm_url,
@@ -41,6 +41,6 @@ def create_remote_llm(settings: Settings) -> ChatModel:
         api_key=settings.llm_api_key or os.environ.get("PARLEY_LLM_API_KEY", ""),
         vision=settings.llm_remote_vision,
         context_size=settings.llm_remote_context,
+        timeouts=Timeouts(reply=settings.llm_remote_deadline),
     )
-    chat.reply_timeout = settings.llm_remote_deadline
     return chat

@@ -16,29 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from app.llm.base import Message
-from app.llm.cpu_buffers import safe_cpu_buffers
 from app.llm.fixed_start import prompt_head, start_from
+from app.llm.load import check_gguf, load_llama
 from app.llm.template_check import check_chat_template
 from app.models.errors import ModelError
-from app.safety.input_path import special_file
 
 log = logging.getLogger(__name__)
-
-
-def _load_llama(**kwargs: object) -> object:
-    """Construct a Llama; on AMX CPUs with the safe weight buffers (app/llm/cpu_buffers.py)."""
-    from jinja2.exceptions import TemplateError
-    from llama_cpp import Llama
-
-    with safe_cpu_buffers(str(kwargs["model_path"])):
-        try:
-            return Llama(**kwargs)
-        except TemplateError as exc:  # llama-cpp-python compiles the GGUF's chat template
-            name = Path(str(kwargs["model_path"])).name
-            raise ModelError(
-                f"{name}'s chat template does not work ({type(exc).__name__}: {exc}), so "
-                "every reply would fail. Choose another model file in Settings."
-            ) from exc
 
 
 # Per message: role header and end-of-turn markers of common templates (ChatML uses 5).
@@ -46,33 +29,6 @@ _TEMPLATE_OVERHEAD = 8
 # A prompt with at least this many new tokens to read reports its progress (under it the
 # reading takes a couple of seconds at the ~100 tokens/s two cores manage).
 PROGRESS_MIN_TOKENS = 200
-
-
-def check_gguf(path: Path) -> None:
-    """Cheap sanity check before handing a file to llama.cpp, whose errors are cryptic."""
-    if path.is_dir():
-        raise ModelError(
-            f"{path} is a folder; the language model setting needs a .gguf file. Choose a "
-            ".gguf file in Settings, or leave the setting empty to use the built-in default."
-        )
-    special = special_file(path, "a .gguf model file")
-    if special:
-        raise ModelError(special)
-    if not path.is_file():
-        raise ModelError(
-            f"The language model file {path} does not exist. Choose a .gguf file in Settings, "
-            "or leave the setting empty to use the built-in default."
-        )
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic != b"GGUF":
-        raise ModelError(
-            f"{path} is not a GGUF model file (it does not start with 'GGUF'). "
-            "Parley needs a llama.cpp .gguf model."
-        )
-    from app.models.gguf_info import check_language_model
-
-    check_language_model(path)  # the header alone (~30 ms): says what llama.cpp would not
 
 
 def _within_training(model_path: Path, context_size: int) -> int:
@@ -162,7 +118,7 @@ class LlamaChat:
         if handler is not None:
             kwargs["chat_handler"] = handler
         try:
-            self.llm: Any = _load_llama(**kwargs)
+            self.llm: Any = load_llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
                 f"llama.cpp could not load {model_path.name}: the file is damaged or uses an "

@@ -197,7 +197,7 @@ def _encode_test_image(handler: Any) -> int:
 
 def _run(model: Path, mmproj: Path | None, threads: int) -> dict[str, Any]:
     from app.llm import vision
-    from app.llm.llama import _load_llama, check_gguf
+    from app.llm.load import check_gguf, load_llama
 
     _stage("model")
     check_gguf(model)
@@ -213,7 +213,7 @@ def _run(model: Path, mmproj: Path | None, threads: int) -> dict[str, Any]:
     if handler is not None:
         kwargs["chat_handler"] = handler
     try:
-        llm: Any = _load_llama(**kwargs)
+        llm: Any = load_llama(**kwargs)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(
             f"llama.cpp could not load {model.name}: the file is damaged or uses an "

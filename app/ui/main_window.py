@@ -284,7 +284,11 @@ class MainWindow(QMainWindow):
             subscribe(ReasoningDone, self._on_reasoning),
         ]
         self._show_audio_state()
-        self.tray = Tray(self)
+        self.tray = Tray(
+            self,
+            new_chat=self.new_chat,
+            shortcut=lambda: self.global_key.shortcut if self.global_key is not None else None,
+        )
         self._describe_controls()
         self._tab_order()
         self._fit_narrow(toolbar)

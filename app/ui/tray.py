@@ -7,20 +7,27 @@ the hold-to-talk shortcut that works there.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
-
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 
 class Tray:
-    """`icon` is None where there is no tray (most Wayland desktops without an extension)."""
+    """`icon` is None where there is no tray (most Wayland desktops without an extension).
+    `new_chat` starts one; `shortcut` says the hold-to-talk key that works from other apps
+    (None where there is none)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(
+        self,
+        window: QWidget,
+        *,
+        new_chat: Callable[[], None],
+        shortcut: Callable[[], str | None],
+    ) -> None:
         self.window = window
+        self.new_chat = new_chat
+        self.shortcut = shortcut
         self.icon: QSystemTrayIcon | None = None
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return
@@ -47,8 +54,8 @@ class Tray:
         """The tooltip: what Parley is doing, and how to talk to it from here."""
         if self.icon is None:
             return
-        key = self.window.global_key
-        how = f" — hold {key.shortcut} to talk" if key is not None else ""
+        key = self.shortcut()
+        how = f" — hold {key} to talk" if key is not None else ""
         self.icon.setToolTip(f"{state}{how}")
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
@@ -74,7 +81,7 @@ class Tray:
         self.toggle.setText("Hide Parley" if shown else "Show Parley")
 
     def _new_chat(self) -> None:
-        self.window.new_chat()
+        self.new_chat()
         if not self.window.isVisible():
             self.toggle_window()
 
