@@ -15,9 +15,10 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import platformdirs
-
-from app import APP_NAME
+from app.paths import config_dir as config_dir
+from app.paths import data_dir as data_dir
+from app.paths import history_dir as history_dir
+from app.safety.aside import unused_name
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +28,6 @@ DEFAULT_SYSTEM_PROMPT = (
     "the direct answer first, "
     "without lists, code blocks or emoji unless the user asks for them."
 )
-
-
-def data_dir() -> Path:
-    """Where models and other large files live; PARLEY_DATA_DIR overrides (tests, portable use)."""
-    override = os.environ.get("PARLEY_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
-
-
-def history_dir() -> Path:
-    """Where conversations and their attachments are kept: the data directory, or
-    PARLEY_HISTORY_DIR (tests, or keeping them on another disk)."""
-    override = os.environ.get("PARLEY_HISTORY_DIR")
-    return Path(override) if override else data_dir()
-
-
-def config_dir() -> Path:
-    override = os.environ.get("PARLEY_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
 
 
 # The numbers a setting may take: (lowest, highest, what it is). Outside them a value is not
@@ -200,8 +183,6 @@ def _decoded(data: bytes) -> str:
 def _kept_aside(path: Path, exc: Exception) -> str:
     """Rename a settings file that is not JSON out of the way, so that saving the defaults
     never overwrites what the user wrote there; say where it went."""
-    from app.storage.database import unused_name
-
     aside = unused_name(path, lambda stamp: f"{path.name}.bad-{stamp}")
     try:
         os.replace(path, aside)

@@ -11,7 +11,7 @@ import pytest
 from app.audio.capture import Recorder
 from app.audio.fake import FakeAudioBackend
 from app.audio.wavfile import read_audio
-from app.pipeline.worker import Worker
+from app.bus.worker import Worker
 from app.stt.live import LiveTranscriber
 from tests.realtools import words as normalise_words
 

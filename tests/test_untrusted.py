@@ -138,7 +138,7 @@ def test_markers_cannot_be_faked_even_with_the_right_tag():
 def test_tags_follow_the_content_and_the_install_key(tmp_path, monkeypatch):
     """The same attachment gets the same markers (the model reads the same prompt twice), a
     different one other markers, and without this install's key nobody can work them out."""
-    from app.storage import marker_key
+    from app.safety import marker_key
 
     monkeypatch.setenv("PARLEY_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(marker_key, "_key", None)

@@ -17,10 +17,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from app.bus.worker import Worker
 from app.knowledge.context import AttachedFile
 from app.knowledge.extract import Document
 from app.pipeline.chat_log import ChatLog
-from app.pipeline.worker import Worker
 from app.storage.assistants import Assistant, AssistantError, Assistants
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,12 @@ from typing import Any
 
 from app.bus import EventBus
 from app.bus.events import EngineName, EngineStatus
+from app.bus.worker import Worker
 from app.config import Settings
 from app.llm.base import ChatModel
 from app.logs import unexpected
 from app.models.assemble import Progress
 from app.models.errors import ModelError
-from app.pipeline.worker import Worker
 from app.stt.base import SpeechToText
 from app.tts.base import TextToSpeech
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from app.bus import EventBus
 from app.bus.events import LlmDelta, LlmSentence
+from app.bus.worker import waiting
 from app.pipeline.sentences import SentenceSplitter
-from app.pipeline.worker import waiting
 
 # Longest the LLM waits for the first clause's audio (piper takes ~0.1 s for a short one).
 MAX_HOLD_SECONDS = 2.0

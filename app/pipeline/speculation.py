@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
+from app.bus.worker import waiting
 from app.config import Settings
 from app.llm.base import ChatModel, Message
 from app.pipeline.history import History, InstructionsTooLong
 from app.pipeline.reply_feed import MAX_HOLD_SECONDS
 from app.pipeline.sentences import SentenceSplitter
-from app.pipeline.worker import waiting
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,10 @@ import errno
 import logging
 import os
 import sqlite3
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.safety.aside import unused_name
 from app.storage import schema
 from app.storage.private import private_file
 
@@ -114,17 +113,6 @@ def _prepare(path: Path) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
-
-
-def unused_name(path: Path, name: Callable[[str], str]) -> Path:
-    """A free path beside `path`, called `name(stamp)` with the time as stamp (and -2, -3...
-    after it when that is taken): where a file the user must not lose is kept aside."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target, n = path.with_name(name(stamp)), 1
-    while target.exists():
-        n += 1
-        target = path.with_name(name(f"{stamp}-{n}"))
-    return target
 
 
 def keep_aside(path: Path, why: str) -> Path:

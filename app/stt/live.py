@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from app.audio.capture import STT_RATE, Recorder
-from app.pipeline.worker import Worker
+from app.bus.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -460,7 +460,7 @@ def content_tag(*parts: str) -> str:
     """The marker tag for this content: unguessable to the text inside (keyed with the install's
     secret), and the same each time, so asking about the same attachment twice sends the
     model the same prompt (a fresh tag per turn changed greedy answers: 7.80, then 10.70)."""
-    from app.storage.marker_key import marker_key
+    from app.safety.marker_key import marker_key
 
     message = "\x00".join(parts).encode("utf-8", "surrogatepass")
     return hmac.new(marker_key(), message, hashlib.sha256).hexdigest()[:8].upper()

@@ -12,8 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
-from app.config import data_dir
-from app.storage.database import unused_name
+from app.paths import data_dir
+from app.safety.aside import unused_name
 
 log = logging.getLogger(__name__)
 
