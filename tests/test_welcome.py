@@ -106,9 +106,9 @@ def test_download_from_the_welcome_opens_models_and_installs_it(
         qtbot.mouseClick(welcome.download_button, Qt.MouseButton.LeftButton)
         panel = window.model_panel
         assert panel is not None and panel.isVisible()
-        assert panel._selected_id() == "bigger"
-        qtbot.waitUntil(lambda: "Installed: Test model bigger" in panel.download_status.text(),
-                        timeout=60_000)  # fmt: skip
+        assert panel.downloads.selected_id() == "bigger"
+        status = panel.downloads.download_status
+        qtbot.waitUntil(lambda: "Installed: Test model bigger" in status.text(), timeout=60_000)
     target = tmp_path / "data" / "models" / "llm" / "bigger" / "bigger.gguf"
     assert target.read_bytes() == data
     again = Welcome(window.session, window._download_in_panel, window, suggest_from=sixteen)
