@@ -21,6 +21,7 @@ from app.models.download import (
     Downloader,
     DownloadError,
     DownloadProgress,
+    DownloadTuning,
     safe_target,
 )
 from tests.range_server import RangeServer, Resource, model_bytes
@@ -52,10 +53,9 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "models"
 
 
-def fast(root: Path, **kw) -> Downloader:
-    kw.setdefault("retry_wait", 0)
-    kw.setdefault("timeout", 5)
-    return Downloader(root, **kw)
+def fast(root: Path, timeout: float = 5, progress=None, **tuning) -> Downloader:
+    tuning.setdefault("retry_wait", 0)
+    return Downloader(root, timeout=timeout, progress=progress, tuning=DownloadTuning(**tuning))
 
 
 # --- the normal case --------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def test_cancel_from_another_thread_stops_at_once_and_resume_continues(server, d
         if p.done >= 1_500_000:
             reached.set()
 
-    dl = Downloader(root, timeout=30, progress=progress, progress_interval=0)
+    dl = Downloader(root, timeout=30, progress=progress, tuning=DownloadTuning(progress_interval=0))
     errors: list[BaseException] = []
 
     def work() -> None:

@@ -87,21 +87,21 @@ def test_download_from_the_panel_then_use_it(gui, qtbot, tmp_path, hub):
     _serve(hub, "tiny-llm", data)
     gui.session.settings.llm_threads = 1
     panel = _open_panel(gui, qtbot, catalog)
-    assert panel.catalog_list.count() == 1
-    listed = panel.catalog_list.item(0).text()
+    assert panel.downloads.catalog_list.count() == 1
+    listed = panel.downloads.catalog_list.item(0).text()
     for part in ("Test model tiny-llm", "language models", "MIT", "RAM ~50 MB", "not installed"):
         assert part in listed
-    assert not panel.use_button.isVisible()
+    assert not panel.downloads.use_button.isVisible()
 
     panel.select_entry("tiny-llm")
     seen: list[tuple[DownloadProgress, str]] = []
-    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
-    row = panel.download_row
+    qtbot.mouseClick(panel.downloads.download_button, Qt.MouseButton.LeftButton)
+    row = panel.downloads.download_row
     assert row is not None and row.isVisible() and row.job is not None
     row._relay.progress.connect(lambda p: seen.append((p, threading.current_thread().name)))
-    assert not panel.download_button.isEnabled()  # one download at a time
+    assert not panel.downloads.download_button.isEnabled()  # one download at a time
 
-    qtbot.waitUntil(lambda: "Installed" in panel.download_status.text(), timeout=30_000)
+    qtbot.waitUntil(lambda: "Installed" in panel.downloads.download_status.text(), timeout=30_000)
     assert row.bar.value() == row.bar.maximum() == 1000  # 100 %
     assert row.error is None and row.result is not None
     assert not row.cancel_button.isEnabled()
@@ -111,12 +111,12 @@ def test_download_from_the_panel_then_use_it(gui, qtbot, tmp_path, hub):
     target = _target("tiny-llm")
     assert target.read_bytes() == data
     assert not list(target.parent.glob("*.part"))
-    assert "installed" in panel.catalog_list.item(0).text().split("·")[-1]
-    assert panel.download_button.isEnabled()
+    assert "installed" in panel.downloads.catalog_list.item(0).text().split("·")[-1]
+    assert panel.downloads.download_button.isEnabled()
 
     # "Use this model" loads it on the LLM worker, as choosing the file would.
-    assert panel.use_button.isVisible() and panel.use_button.isEnabled()
-    qtbot.mouseClick(panel.use_button, Qt.MouseButton.LeftButton)
+    assert panel.downloads.use_button.isVisible() and panel.downloads.use_button.isEnabled()
+    qtbot.mouseClick(panel.downloads.use_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: getattr(gui.session.engines.llm, "model_path", None) == target, timeout=60_000
     )
@@ -130,28 +130,28 @@ def test_cancel_stops_a_stalled_download_and_the_next_one_resumes(gui, qtbot, tm
     resource = _serve(hub, "slow-llm", data, stall_at=1_000_000)
     panel = _open_panel(gui, qtbot, catalog)
     panel.select_entry("slow-llm")
-    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
-    row = panel.download_row
+    qtbot.mouseClick(panel.downloads.download_button, Qt.MouseButton.LeftButton)
+    row = panel.downloads.download_row
     assert row is not None
     qtbot.waitUntil(lambda: row.bar.value() >= 300, timeout=20_000)  # 1 MB of 3 arrived
     assert row.bar.value() < 1000 and "MB" in row.detail.text()
-    assert panel.download_status.text().startswith("Downloading")
+    assert panel.downloads.download_status.text().startswith("Downloading")
 
     qtbot.mouseClick(row.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "stopped" in panel.download_status.text(), timeout=5_000)
-    assert "resume" in panel.download_status.text()
+    qtbot.waitUntil(lambda: "stopped" in panel.downloads.download_status.text(), timeout=5_000)
+    assert "resume" in panel.downloads.download_status.text()
     assert row.job is not None and row.job.wait(5)
-    assert not panel.use_button.isVisible()
+    assert not panel.downloads.use_button.isVisible()
     target = _target("slow-llm")
     part = target.with_name(target.name + ".part")
     assert not target.exists() and part.stat().st_size == 1_000_000
-    assert "partial" in panel.catalog_list.item(0).text()
+    assert "partial" in panel.downloads.catalog_list.item(0).text()
 
     # Downloading again asks only for the rest.
     resource.stall_at = None
     panel.select_entry("slow-llm")
-    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Installed" in panel.download_status.text(), timeout=30_000)
+    qtbot.mouseClick(panel.downloads.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Installed" in panel.downloads.download_status.text(), timeout=30_000)
     assert target.read_bytes() == data and not part.exists()
     ranges = [e.range for e in hub.requests(hub_path(REPO, REV, "slow-llm.gguf"))]
     assert ranges[-1] == "bytes=1000000-"
@@ -165,24 +165,26 @@ def test_a_corrupt_file_and_a_refused_connection_are_messages(
     _serve(hub, "bad-llm", data, corrupt_at=1234)
     panel = _open_panel(gui, qtbot, catalog)
     panel.select_entry("bad-llm")
-    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Could not download" in panel.download_status.text(), timeout=30_000)
-    assert "sha256" in panel.download_status.text()
-    assert not _target("bad-llm").exists() and not panel.use_button.isVisible()
+    qtbot.mouseClick(panel.downloads.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: "Could not download" in panel.downloads.download_status.text(), timeout=30_000
+    )
+    assert "sha256" in panel.downloads.download_status.text()
+    assert not _target("bad-llm").exists() and not panel.downloads.use_button.isVisible()
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed}")
     panel.select_entry("bad-llm")
-    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.downloads.download_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: (
-            "Could not download" in panel.download_status.text()
-            and "sha256" not in panel.download_status.text()
+            "Could not download" in panel.downloads.download_status.text()
+            and "sha256" not in panel.downloads.download_status.text()
         ),
         timeout=60_000,
     )
-    assert "connection was refused" in panel.download_status.text()
-    assert panel.download_button.isEnabled()
+    assert "connection was refused" in panel.downloads.download_status.text()
+    assert panel.downloads.download_button.isEnabled()
     assert gui.session.engines.llm is not None  # the model in use is untouched

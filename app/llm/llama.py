@@ -2,7 +2,7 @@
 
 With an image projector (`mmproj`) the model also sees images: user messages may then carry
 OpenAI-style content parts, `{"type": "image_url", "image_url": {"url": "data:image/png;..."}}`
-next to `{"type": "text", "text": ...}`. Only data: URIs are accepted; see app/llm/vision.py.
+next to `{"type": "text", "text": ...}`. Only data: URIs are accepted; see app/llm/vision/.
 """
 
 from __future__ import annotations

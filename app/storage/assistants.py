@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,9 @@ class Assistants:
         if not rows:
             with self.store._write() as db:
                 cur = db.execute("INSERT INTO assistants (builtin) VALUES (1)")
-                self._insert_revision(db, int(cur.lastrowid or 0), 1, BUILTIN, instructions)
+                self._insert_revision(
+                    db, Assistant(int(cur.lastrowid or 0), BUILTIN, 1, instructions)
+                )
             return self.get(BUILTIN)
         current = self.get_by_id(rows[0]["id"])
         if current.instructions != instructions:
@@ -147,7 +149,8 @@ class Assistants:
         with self.store._write() as db:
             self._check_free(name)
             cur = db.execute("INSERT INTO assistants DEFAULT VALUES")
-            self._insert_revision(db, int(cur.lastrowid or 0), 1, name, instructions, voice, model)
+            new = Assistant(int(cur.lastrowid or 0), name, 1, instructions, voice, model)
+            self._insert_revision(db, new)
         return self.get(name)
 
     def edit(self, which: str, /, **changes: str) -> Assistant:
@@ -254,16 +257,7 @@ class Assistants:
             if new["name"].lower() != current.name.lower():
                 self._check_free(new["name"])
             revision = current.revision + 1
-            self._insert_revision(
-                db,
-                current.id,
-                revision,
-                new["name"],
-                new["instructions"],
-                new["voice"],
-                new["model"],
-                files,
-            )
+            self._insert_revision(db, replace(current, revision=revision, knowledge=files, **new))
             db.execute("UPDATE assistants SET revision = ? WHERE id = ?", (revision, current.id))
         return self.get_by_id(current.id)
 
@@ -290,22 +284,15 @@ class Assistants:
             raise AssistantError(f"There is already an assistant called {name!r}.")
 
     @staticmethod
-    def _insert_revision(
-        db: Any,
-        assistant_id: int,
-        revision: int,
-        name: str,
-        instructions: str,
-        voice: str = "",
-        model: str = "",
-        knowledge: tuple[StoredFile, ...] = (),
-    ) -> None:
-        files = json.dumps([f.to_json() for f in knowledge], ensure_ascii=False)
+    def _insert_revision(db: Any, a: Assistant) -> None:
+        """Store `a` as revision `a.revision` of assistant `a.id` (`builtin` is not a column
+        of a revision)."""
+        files = json.dumps([f.to_json() for f in a.knowledge], ensure_ascii=False)
         db.execute(
             "INSERT INTO assistant_revisions "
             "(assistant_id, revision, name, instructions, voice, model, knowledge, created) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (assistant_id, revision, name, instructions, voice, model, files, time.time()),
+            (a.id, a.revision, a.name, a.instructions, a.voice, a.model, files, time.time()),
         )
 
 

@@ -2,9 +2,9 @@
 with what each file is, and loading another local .gguf while Parley runs.
 
 Choosing files (the buttons) and dropping them on the main window both end in `load_files`.
-"Download a model" lists the catalog (`app.models.catalog`) and pulls the chosen entry with an
-`InstallJob` on its worker thread, shown as a `DownloadRow` (progress, speed, Cancel); once it
-is installed, "Use this model" loads it through the same path as a chosen file.
+"Download a model" (`CatalogDownloads`) lists the catalog and pulls the chosen entry on a
+worker thread; once it is installed, "Use this model" loads it through the same path as a
+chosen file.
 Headers are read on a worker thread and the model is loaded by `Engines.reload` on the LLM
 worker, so the window never waits; the model in use keeps answering until the new one is
 ready, and stays in use if the new one fails.
@@ -27,8 +27,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -36,13 +34,12 @@ from PySide6.QtWidgets import (
 
 from app.bus.events import EngineStatus
 from app.llm.vision import pair_files
-from app.models.catalog import ROLE_TITLES, Catalog, CatalogEntry, load_catalog, models_dir
-from app.models.download import DownloadCancelled
+from app.models.catalog import Catalog, CatalogEntry, models_dir
 from app.models.errors import ModelError
 from app.models.gguf_info import GgufInfo, describe_gguf, format_info
-from app.models.install import entry_status
 from app.session import Session
 from app.stt.languages import language_name
+from app.ui.catalog_downloads import CatalogDownloads
 from app.ui.downloads import DownloadRow
 from app.ui.style import set_style_property
 
@@ -117,7 +114,8 @@ class ModelPanel(QDialog):
         tts_box = QGroupBox("Voice")
         QVBoxLayout(tts_box).addWidget(self.tts_info)
 
-        download_box = self._build_downloads()
+        self.downloads = CatalogDownloads()
+        self.downloads.use_button.clicked.connect(self.use_downloaded)
 
         self.message = QLabel()
         self.message.setObjectName("modelMessage")
@@ -137,42 +135,11 @@ class ModelPanel(QDialog):
         layout.addWidget(llm_box)
         layout.addWidget(stt_box)
         layout.addWidget(tts_box)
-        layout.addWidget(download_box)
+        layout.addWidget(self.downloads)
         layout.addWidget(self.message)
         layout.addWidget(hint)
         layout.addWidget(close)
         self.resize(620, 820)
-
-    def _build_downloads(self) -> QGroupBox:
-        self.catalog: Catalog | None = None
-        self.download_row: DownloadRow | None = None
-        self.installed_entry: CatalogEntry | None = None
-        self.catalog_list = QListWidget()
-        self.catalog_list.setObjectName("catalogList")
-        self.catalog_list.currentRowChanged.connect(lambda _row: self._update_download_buttons())
-        self.download_button = QPushButton("Download")
-        self.download_button.setToolTip("Download the chosen model into Parley's data folder")
-        self.download_button.clicked.connect(self.download_selected)
-        self.use_button = QPushButton("Use this model")
-        self.use_button.clicked.connect(self.use_downloaded)
-        self.use_button.hide()
-        self.download_status = QLabel()
-        self.download_status.setObjectName("downloadStatus")
-        self.download_status.setWordWrap(True)
-        self.download_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.download_status.hide()
-        self._download_area = QVBoxLayout()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.download_button)
-        buttons.addWidget(self.use_button)
-        buttons.addStretch(1)
-        box = QGroupBox("Download a model")
-        layout = QVBoxLayout(box)
-        layout.addWidget(self.catalog_list, 1)
-        layout.addLayout(buttons)
-        layout.addLayout(self._download_area)
-        layout.addWidget(self.download_status)
-        return box
 
     # --- what is loaded ---------------------------------------------------------------------
 
@@ -180,7 +147,7 @@ class ModelPanel(QDialog):
         if self._unsubscribe is None:
             self._unsubscribe = self.session.bus.subscribe(EngineStatus, self._on_status)
         self.refresh()
-        self.refresh_catalog()
+        self.downloads.refresh()
         super().showEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt API)
@@ -282,7 +249,7 @@ class ModelPanel(QDialog):
         self.remove_projector_button.setEnabled(not self.loading and has_projector)
         builtin = not self.session.settings.llm_model and not has_projector
         self.default_button.setEnabled(not self.loading and not (builtin and local))
-        self.use_button.setEnabled(not self.loading)
+        self.downloads.use_button.setEnabled(not self.loading)
 
     def say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
@@ -386,112 +353,26 @@ class ModelPanel(QDialog):
         self.refresh()
         return True
 
-    # --- downloading from the catalog --------------------------------------------------------
+    # --- downloading from the catalog (the window's welcome asks through these) ------------
+
+    @property
+    def catalog(self) -> Catalog | None:
+        return self.downloads.catalog
 
     def set_catalog(self, catalog: Catalog) -> None:
         """Offer `catalog`'s entries (the shipped catalog unless set)."""
-        self.catalog = catalog
-        self.refresh_catalog()
-
-    def refresh_catalog(self) -> None:
-        """List the catalog with each entry's state (sizes and stamps only: no hashing)."""
-        if self.catalog is None:
-            try:
-                self.catalog = load_catalog()
-            except ModelError as exc:
-                self._download_says(str(exc), error=True)
-                self.download_button.setEnabled(False)
-                return
-        root = models_dir()
-        current = self._selected_id()
-        self.catalog_list.clear()
-        for entry in self.catalog:
-            try:
-                state = entry_status(entry, root).state.replace("-", " ")
-            except OSError as exc:
-                state = f"unknown ({exc.strerror or exc})"
-            size = entry.approx_size_bytes
-            text = (
-                f"{entry.name}\n    {ROLE_TITLES.get(entry.role, entry.role)} · "
-                f"{size / 1e6:,.0f} MB · RAM ~{entry.memory_mb:,} MB · {entry.licence} · {state}"
-            )
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, entry.id)
-            item.setToolTip(entry.checked)
-            self.catalog_list.addItem(item)
-            if entry.id == current:
-                self.catalog_list.setCurrentItem(item)
-        self._update_download_buttons()
-
-    def _selected_id(self) -> str | None:
-        item = self.catalog_list.currentItem()
-        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+        self.downloads.set_catalog(catalog)
 
     def select_entry(self, model_id: str) -> None:
-        for i in range(self.catalog_list.count()):
-            if self.catalog_list.item(i).data(Qt.ItemDataRole.UserRole) == model_id:
-                self.catalog_list.setCurrentRow(i)
-                return
-        raise KeyError(model_id)
-
-    def _downloading(self) -> bool:
-        row = self.download_row
-        return row is not None and row.job is not None and row.result is None and row.error is None
-
-    def _update_download_buttons(self) -> None:
-        self.download_button.setEnabled(
-            self.catalog is not None and self._selected_id() is not None and not self._downloading()
-        )
-        self.use_button.setEnabled(not self.loading)
-
-    def _download_says(self, text: str, error: bool = False) -> None:
-        self.download_status.setText(text)
-        self.download_status.setVisible(bool(text))
-        set_style_property(self.download_status, "error", error)
+        self.downloads.select_entry(model_id)
 
     def download_selected(self) -> DownloadRow | None:
         """Start downloading the chosen entry on a worker thread; returns its row."""
-        model_id = self._selected_id()
-        if self.catalog is None or model_id is None or self._downloading():
-            return None
-        entry = self.catalog.get(model_id)
-        if self.download_row is not None:
-            self._download_area.removeWidget(self.download_row)
-            self.download_row.deleteLater()
-        self.installed_entry = None
-        self.use_button.hide()
-        row = DownloadRow(entry, self, root=models_dir())
-        row.setObjectName("downloadRow")
-        row.done.connect(self._download_done)
-        self.download_row = row
-        self._download_area.addWidget(row)
-        row.show()
-        self._download_says(f"Downloading {entry.name}…")
-        row.start()  # the job runs on its own thread; progress arrives as queued signals
-        self._update_download_buttons()
-        return row
-
-    def _download_done(self, model_id: str, ok: bool) -> None:
-        row = self.download_row
-        if row is None or row.entry.id != model_id:
-            return
-        entry = row.entry
-        if ok:
-            self.installed_entry = entry
-            self._download_says(f"Installed: {entry.name}.")
-            self.use_button.setVisible(entry.role in ("llm", "vision", "stt", "tts"))
-        elif isinstance(row.error, DownloadCancelled):
-            self._download_says(
-                f"Download of {entry.name} stopped. Download it again to resume where it stopped.",
-                error=True,
-            )
-        else:
-            self._download_says(f"Could not download {entry.name}: {row.error}", error=True)
-        self.refresh_catalog()
+        return self.downloads.download_selected()
 
     def use_downloaded(self) -> asyncio.Future[bool] | None:
         """Load the model just installed, as choosing its files would."""
-        entry = self.installed_entry
+        entry = self.downloads.installed_entry
         if entry is None:
             return None
         values = entry.settings(models_dir())

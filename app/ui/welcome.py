@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
@@ -52,6 +53,19 @@ def _label(text: str, name: str = "") -> QLabel:
     return label
 
 
+@dataclass(frozen=True)
+class SuggestFrom:
+    """What the suggested model is chosen from. None: the shipped catalog, this computer, and
+    whether the built-in model is here (tests pin them)."""
+
+    catalog: Catalog | None = None
+    machine: Machine | None = None
+    have_builtin: bool | None = None
+
+
+_LOOK_IT_UP = SuggestFrom()
+
+
 class Welcome(QDialog):
     """`open_models(entry)` shows the Models panel downloading `entry` (the window's)."""
 
@@ -60,10 +74,9 @@ class Welcome(QDialog):
         session: Session,
         open_models: Callable[[CatalogEntry, Catalog], object],
         parent: QWidget | None = None,
-        catalog: Catalog | None = None,
-        machine: Machine | None = None,
+        *,
         talk_anywhere: str = "",
-        have_builtin: bool | None = None,
+        suggest_from: SuggestFrom = _LOOK_IT_UP,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to Parley")
@@ -82,6 +95,7 @@ class Welcome(QDialog):
         heading = QLabel("Welcome to Parley")
         heading.setObjectName("welcomeHeading")
 
+        have_builtin = suggest_from.have_builtin
         if have_builtin is None:
             have_builtin = bool(session.settings.llm_model) or builtin_llm_available()
         models = running_models(session.settings, have_builtin)
@@ -122,7 +136,7 @@ class Welcome(QDialog):
 
         model_box = QGroupBox("A better model for this computer")
         model_layout = QVBoxLayout(model_box)
-        self.catalog = catalog
+        self.catalog = suggest_from.catalog
         self.suggested: CatalogEntry | None = None
         self.model_text = _label("", "suggestion")
         self.download_button = QPushButton("Download…")
@@ -132,7 +146,7 @@ class Welcome(QDialog):
         model_layout.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignLeft)
         if not have_builtin:
             model_box.setTitle("A language model for this computer")
-        self._suggest(machine or this_machine(), have_builtin)
+        self._suggest(suggest_from.machine or this_machine(), have_builtin)
 
         buttons = QDialogButtonBox()
         self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
