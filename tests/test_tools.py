@@ -35,7 +35,10 @@ from tests.test_turns import ScriptedLLM
         ("root(27, 3)", "3"),
         ("3 to the power of 4", "81"),
         ("12,345 × 2", "24,690"),
-        ("(1200 - 15%) ", "1,020"),
+        ("(1200 - 15%) ", "1,020"),  # a share of the amount off, as on a pocket calculator
+        ("45 + 20%", "54"),
+        ("20% off 45", "36"),
+        ("10 minus 5 percent of 20", "9"),
         ("convert(100, 'km', 'miles')", "62.1371192237"),
         ("convert(100, 'C', 'F')", "212"),
         ("round(2/3, 2)", "0.67"),

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from app.tools.calculator import CalculationError, calculate
-from app.tools.dates import dates_in
+from app.tools.dates import dates_in, durations_in
 from app.tools.direct import calendar_call
 from app.tools.percent import percent_phrases
 from app.tools.registry import ToolCall
@@ -83,10 +83,6 @@ _TIME_OF_DAY = re.compile(
     r"\b(?:noon|midnight)\b",
     re.IGNORECASE,
 )
-_DURATION = re.compile(
-    r"\b\d+(?:\.\d+)?\s*(?:hours?|hrs?|minutes?|mins?)\b|\b(?:an|half an) hour\b",
-    re.IGNORECASE,
-)
 _ZONE = re.compile(
     r"\b(?:in|at|for) (?:the )?[A-Z][a-z]+|\btime (?:zone|difference)\b|"
     r"\b(?:UTC|GMT|EST|EDT|CST|PST|PDT|CET|CEST|BST|IST|JST|AEST)\b"
@@ -135,7 +131,7 @@ def _clock_operations(text: str) -> tuple[str, ...]:
         return ("time_until",)
     if times >= 2:
         return ("time_between",)
-    if times == 1 and _DURATION.search(text):
+    if times == 1 and durations_in(text):
         return ("add_time",)
     if not times and _FROM_NOW.search(text):  # from the time now (the tool knows it)
         return ("add_time",)
