@@ -133,7 +133,7 @@ def test_a_sum_said_in_another_language_reaches_the_calculator(question: str, re
 )
 def test_a_question_that_is_no_sum_stays_a_question(question: str) -> None:
     """ "once" is eleven in Spanish: an English question is read as English."""
-    assert not needs_tool(question) or not cue(question).calculator
+    assert not needs_tool(question)
 
 
 class CutLLM(GrammarLLM):
@@ -186,3 +186,16 @@ def test_a_call_that_cannot_be_read_gets_an_answer_not_an_apology(settings) -> N
     reply, tools = _answer(settings, llm, question)
     assert reply == "Roughly 400 kilometres."
     assert "could not finish" not in reply and not tools
+
+
+def test_a_duration_the_model_must_place_keeps_its_length() -> None:
+    """Where the words don't say which way a duration goes, the model writes the call, but
+    its grammar holds the duration's hours and minutes as said: 95 minutes is 1 h 35,
+    forward or back (the model had written 1 h 55)."""
+    from app.tools.cues import call_grammar
+
+    wanted = cue("The pie needs 95 minutes in the oven and we eat at 19:30. What about it?")
+    assert wanted.operations == ("add_time",) and wanted.minutes == 95
+    grammar = call_grammar(0, wanted)
+    assert '\\"hours\\": 1, \\"minutes\\": 35" | ", \\"hours\\": -1, \\"minutes\\": -35"' in grammar
+    assert '"add_time\\"" time delta' in grammar

@@ -499,6 +499,7 @@ def test_the_call_grammars_parse_in_llama_cpp() -> None:
     vocab = llama_cpp.llama_model_get_vocab(model._model.model)
     wanted = [cue("What is 3 times 4?"), cue("What time is it in Oslo?"), cue("weekday?")]
     wanted.append(cue("At 9:00 in Lima, what time is it in Oslo?"))
+    wanted.append(cue("Dinner is at 7:45 and the roast needs 95 minutes; when?"))  # fixed delta
     grammars = [call_grammar(), call_grammar(599), *(call_grammar(159, w) for w in wanted)]
     for grammar in grammars:
         sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")

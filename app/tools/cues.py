@@ -118,6 +118,9 @@ class Cue:
     calculator: bool = False
     operations: tuple[str, ...] = ()
     at_time: bool = False  # a time of day in the words: convert_time must be given it
+    # The one duration in the words, in minutes: add_time's hours and minutes are fixed to
+    # it, forward or back (the model had written 95 minutes as 1 h 55).
+    minutes: int | None = None
 
     def __bool__(self) -> bool:
         return self.calculator or bool(self.operations)
@@ -165,7 +168,10 @@ def cue(question: str) -> Cue:
     """What the user's own words ask for (never text read from an attachment)."""
     text = english(question)
     if _CLOCK.search(text):  # clock arithmetic is the calendar's, however many numbers
-        return Cue(False, _clock_operations(text), bool(_TIME_OF_DAY.search(text)))
+        operations = _clock_operations(text)
+        durations = durations_in(text) if "add_time" in operations else []
+        minutes = int(durations[0].value) if len(durations) == 1 else None
+        return Cue(False, operations, bool(_TIME_OF_DAY.search(text)), minutes)
     if _DATE.search(text) or (_DAY_WORDS.search(text) and _written_date(text)):
         return Cue(False, _date_operations(text))
     return Cue(any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION)))
@@ -265,6 +271,13 @@ def call_grammar(think_chars: int = 0, wanted: Cue = _EVERYTHING) -> str:
         rules = [_OPERATION_ARGS[o] for o in wanted.operations]
         if wanted.at_time:  # left optional, the model converted "now" instead of 9:00
             rules = [r.replace("time? ", "time ") for r in rules]
+        if wanted.minutes is not None:  # the model only chooses which way it goes
+            rules = [r.replace("time hours minutes", "time delta") for r in rules]
+            h, m = divmod(wanted.minutes, 60)
+            grammar += (
+                f'delta ::= ", \\"hours\\": {h}, \\"minutes\\": {m}" | '
+                f'", \\"hours\\": -{h}, \\"minutes\\": -{m}"\n'
+            )
         grammar += f"calop ::= {' | '.join(rules)}\n"
     return grammar + (_THINK.format(chars=think_chars) if think_chars > 0 else "")
 
