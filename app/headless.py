@@ -257,10 +257,6 @@ def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) ->
         except AudioFileError as exc:
             return _fail(str(exc), args.json, 2)
         audio = resample(samples, rate, STT_RATE)
-        from app.stt.whisper import speech_in
-
-        if not speech_in(audio):  # said now, not after the models load (the LLM takes long)
-            return _fail(no_speech_in(args.audio), args.json, 3)
     elif args.realtime:
         return _fail("--realtime needs --audio: it plays that file as if spoken.", args.json, 2)
     elif not visible(args.text):
@@ -286,6 +282,11 @@ def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) ->
             files.append(read_file(Path(path), quiet=args.json))
         except FileError as exc:
             return _fail(str(exc), args.json, 2)
+    if audio is not None:
+        from app.stt.whisper import speech_in
+
+        if not speech_in(audio):  # said now, not after the models load (the LLM takes long)
+            return _fail(no_speech_in(args.audio), args.json, 3)
     store, chat_id, problem = _history(args)
     if problem:
         return _fail(problem, args.json, 2)
