@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import history_dir
-from app.safety.output_path import output_problem, write_output
+from app.safety.output_path import output_problem, write_failure, write_output
 from app.storage.chats import ChatStore, TitleError
 from app.storage.database import StoreUnavailable, history_failed
 
@@ -65,7 +65,7 @@ def write_out(text: str, output: str | None, force: bool) -> int:
     try:
         write_output(out, (text + "\n").encode("utf-8"))
     except OSError as exc:
-        return _fail(f"Could not write {out}: {exc.strerror or exc}.")
+        return _fail(write_failure(out, exc, "the chat"))
     print(f"Wrote {out}")
     return 0
 

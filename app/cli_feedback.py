@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings
-from app.safety.output_path import output_problem
+from app.safety.output_path import output_problem, write_failure
 from app.storage.database import StoreUnavailable, history_failed
 from app.storage.dataset import FORMATS
 
@@ -68,7 +68,7 @@ def run_feedback(args: argparse.Namespace, settings: Settings) -> int:
         try:
             result = export_dataset(store, Path(args.output), args.format, secrets)
         except OSError as exc:
-            return _fail(f"Could not write {args.output}: {exc.strerror or exc}.")
+            return _fail(write_failure(Path(args.output), exc, "the dataset"))
         print(
             f"Wrote {result.rows} {args.format} rows to {args.output} from {result.rated} "
             f"rated replies"

@@ -36,7 +36,7 @@ from app.config import Settings
 from app.interrupt import EXIT_CODE, STOPPED, CtrlC, hard_exit
 from app.knowledge.extract import FileError
 from app.pipeline.engines import Engines
-from app.safety.output_path import output_problem
+from app.safety.output_path import output_problem, write_failure
 from app.session import Session
 from app.storage.assistants import BUILTIN, Assistant
 from app.storage.chats import ChatStore
@@ -67,7 +67,10 @@ class WavSink:
         try:
             if self.chunks:
                 write_wav(self.path, np.concatenate(self.chunks), self.rate)
-        except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError
+        except OSError as exc:
+            message = write_failure(self.path, exc, "the spoken reply")
+            self.bus.publish(ErrorRaised(turn_id=turn_id, source="tts", message=message))
+        except RuntimeError as exc:  # soundfile's LibsndfileError
             message = f"Could not write the spoken reply to {self.path}: {exc}"
             self.bus.publish(ErrorRaised(turn_id=turn_id, source="tts", message=message))
         finally:
@@ -279,6 +282,11 @@ def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) ->
             files.append(read_file(Path(path), quiet=args.json))
         except FileError as exc:
             return _fail(str(exc), args.json, 2)
+    if audio is not None:
+        from app.stt.whisper import speech_in
+
+        if not speech_in(audio):  # said now, not after the models load (the LLM takes long)
+            return _fail(no_speech_in(args.audio), args.json, 3)
     store, chat_id, problem = _history(args)
     if problem:
         return _fail(problem, args.json, 2)

@@ -44,6 +44,18 @@ class _PrivateFileHandler(logging.handlers.RotatingFileHandler):
         )
 
 
+_OWN = ("app", "__main__", "bench", "tests")
+
+
+class _OwnDebugOnly(logging.Filter):
+    """Debug lines from Parley's own code only: a library's (PIL's "STREAM b'IHDR' 16 13",
+    one a PNG chunk) are noise to someone reading --verbose for what Parley did. Libraries'
+    information, warnings and errors still come through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG or record.name.split(".")[0] in _OWN
+
+
 def setup_logging(verbose: bool = False) -> Path | None:
     """Send the log to `log_file()` (and stderr when `verbose`); the file, or None when it
     can't be written (then only critical messages reach stderr: never a traceback)."""
@@ -58,12 +70,14 @@ def setup_logging(verbose: bool = False) -> Path | None:
             path, maxBytes=LOG_BYTES, backupCount=2, encoding="utf-8", delay=True
         )
         to_file.setFormatter(form)
+        to_file.addFilter(_OwnDebugOnly())
         root.addHandler(to_file)
     except OSError:  # a read-only home, a full disk: the app still runs
         path = None
     to_stderr = logging.StreamHandler(sys.stderr)
     to_stderr.setLevel(logging.DEBUG if verbose else logging.CRITICAL)
     to_stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    to_stderr.addFilter(_OwnDebugOnly())
     root.addHandler(to_stderr)
     return path
 

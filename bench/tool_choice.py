@@ -134,6 +134,40 @@ TOOL_QUESTIONS = [  # (question, any of these in the reply)
     ),
     ("What's nineteen squared?", ["361"]),
 ]
+# The hostile pass's last wrong answers, by class (issue 24), in wordings of their own; asked
+# with the short reply limit the pass used. Numbers are checked as numbers ("9" is not in
+# "49"), times and dates as text.
+DATE_QUESTIONS = [
+    ("How many days from 1 January 2026 to 1 March 2026?", ["59"]),
+    ("How many days are there between 3 March 2025 and 4 July 2025?", ["123"]),
+    ("What day of the week is 25 December 2030?", ["Wednesday"]),
+    ("Which weekday was the 14th of February 2024?", ["Wednesday"]),
+    ("What date is 100 days after 3 March 2026?", ["2026-06-11", "June 11", "11 June"]),
+    ("What was the date 3 weeks before 1 May 2026?", ["2026-04-10", "April 10", "10 April"]),
+    ("How many days are there from 2026-06-01 to 2026-12-25?", ["207"]),
+    ("What day of the week was 20 July 1969?", ["Sunday"]),
+]
+LANGUAGE_QUESTIONS = [
+    ("Wie viel ist sieben plus fünf?", ["12"]),
+    ("Was ist dreihundertzwanzig geteilt durch sechzehn?", ["20"]),
+    ("Combien font sept fois huit ?", ["56"]),
+    ("Combien font quinze pour cent de deux cents ?", ["30"]),
+    ("¿Cuánto es doce por trece?", ["156"]),
+    ("Quanto fa cento diviso per otto?", ["12.5"]),
+    ("Quanto é sete vezes nove?", ["63"]),
+    ("Hoeveel is zeventien keer drie?", ["51"]),
+]
+AMOUNT_QUESTIONS = [  # percentages of amounts, and durations
+    ("What is a 20% tip on 45?", ["9"]),
+    ("How much is a 15% tip on an 80 euro bill?", ["12"]),
+    ("What is 45 plus 20%?", ["54"]),
+    ("What is 30% off 250?", ["175"]),
+    ("What percentage of 80 is 20?", ["25"]),
+    ("The concert begins at 8:15 pm and lasts 95 minutes. When does it end?", ["9:50"]),
+    ("A film starts at 18:40 and runs 125 minutes. When does it end?", ["20:45", "8:45"]),
+    ("What time will it be in 3 hours?", ["+180"]),  # minutes from now
+    ("What time was it 90 minutes ago?", ["-90"]),
+]
 THINK_QUESTIONS = [  # word problems with a unit: (question, number, unit word)
     ("My car uses 6 litres per 100 km. How many litres does it need for 250 km?", "15", "litre"),
     ("A recipe needs 150 grams of flour per person. How many grams for 8 people?", "1200", "gram"),
@@ -340,6 +374,14 @@ def questions(folder: Path) -> list[dict]:
     for text, answers in TOOL_QUESTIONS:
         out.append({"set": "tools", "text": text, "answers": answers, "max_tokens": 48,
                     "think": False})  # fmt: skip
+    for kind, items in (
+        ("dates", DATE_QUESTIONS),
+        ("languages", LANGUAGE_QUESTIONS),
+        ("amounts", AMOUNT_QUESTIONS),
+    ):
+        for text, answers in items:
+            out.append({"set": kind, "text": text, "answers": answers, "max_tokens": 40,
+                        "think": False})  # fmt: skip
     for text, number, unit in THINK_QUESTIONS:
         out.append({"set": "think", "text": text, "answers": [number], "unit": unit,
                     "max_tokens": 96, "think": True})  # fmt: skip
@@ -353,9 +395,36 @@ def _number_in(reply: str, number: str) -> bool:
     return any(float(n.replace(",", "")) == float(number) for n in found)
 
 
+def _from_now(reply: str, minutes: int) -> bool:
+    """The reply names the time `minutes` from now (24- or 12-hour; the turn took a few)."""
+    import datetime as dt
+    import re
+
+    said = re.findall(r"(\d{1,2}):(\d{2})\s*(am|pm)?", reply.lower())
+    now = dt.datetime.now()
+    for lag in range(-2, 8):
+        t = now + dt.timedelta(minutes=minutes - lag)
+        for h, m, half in said:
+            hour = int(h) % 12 + (12 if half == "pm" else 0) if half else int(h)
+            if int(m) == t.minute and hour in (t.hour, t.hour % 12 or 12):
+                return True
+    return False
+
+
+def _right(reply: str, answers: list[str]) -> bool:
+    if answers[0][0] in "+-":
+        return _from_now(reply, int(answers[0]))
+    if all(a.replace(".", "").isdigit() for a in answers):
+        return any(_number_in(reply.replace(",", "."), a) for a in answers)
+    return any(a.lower() in reply.lower() for a in answers)
+
+
 def score(question: dict, result: dict) -> dict:
     kind = question["set"]
     out = {"tool_called": bool(result["tools"])}
+    if kind in ("dates", "languages", "amounts"):
+        out["right"] = _right(result["reply"], question["answers"])
+        out["apology"] = "could not finish" in result["reply"]
     if kind == "tools":
         out["right"] = any(a.lower() in result["reply"].lower() for a in question["answers"])
     if kind == "think":
@@ -367,12 +436,12 @@ def score(question: dict, result: dict) -> dict:
 
 def table(runs: list[dict]) -> dict:
     by_set: dict[str, dict] = {}
-    for kind in ("ordinary", "ordinary+image", "tools", "think"):
+    for kind in ("ordinary", "ordinary+image", "tools", "think", "dates", "languages", "amounts"):
         rows = [r for r in runs if r["set"] == kind]
         if not rows:
             continue
         entry = {"n": len(rows), "tool_calls": sum(r["tool_called"] for r in rows)}
-        for key in ("right", "unit", "reasoned"):
+        for key in ("right", "unit", "reasoned", "apology"):
             if key in rows[0]:
                 entry[key] = sum(r[key] for r in rows)
         by_set[kind] = entry

@@ -57,6 +57,11 @@ def make_inputs(d: Path) -> None:
     (d / "empty.wav").write_bytes(b"")
     (d / "header.wav").write_bytes(b"RIFF" + struct.pack("<I", 1000) + b"WAVEfmt ")
     _wav(d / "silence.wav", np.zeros(32000))
+    # A recording cut short: its header says 10 s, 0.05 s of it is there.
+    full = d / "whole.wav"
+    soundfile.write(str(full), np.full(160000, 0.2, np.float32), 16000, subtype="PCM_16")
+    (d / "truncated.wav").write_bytes(full.read_bytes()[: 44 + 1600])
+    full.unlink()
     _wav(d / "noise.wav", np.random.default_rng(1).standard_normal(32000) * 0.3)
     (d / "text.png").write_text("not an image")
     (d / "empty.png").write_bytes(b"")
@@ -160,6 +165,10 @@ CASES = [
     Case("audio: --say onto the question", ("ask", "--audio", "silence.wav", "--say", "silence.wav"), 2, r"would overwrite silence\.wav"),
     Case("audio: --say onto a text file", (*ASK, "--say", "notes.txt"), 2, r"would overwrite notes\.txt, which is not a WAV file", timeout=30),
     Case("audio: --say onto an image", (*ASK, "--say", "cut.png"), 2, r"would overwrite cut\.png, which is not a WAV file", timeout=30),
+    Case("audio: silence, said before any model loads", ("ask", "--no-save", "--audio", "silence.wav", "--llm-model", "gone.gguf"), 3, r"didn't hear any speech in silence\.wav", timeout=30),
+    Case("audio: a recording cut short", ("ask", "--no-save", "--audio", "truncated.wav", "--llm-model", "gone.gguf"), 3, r"didn't hear any speech in truncated\.wav", timeout=30),
+    Case("audio: --say into a full device", (*ASK, "--max-tokens", "8", "--say", "/dev/full"), 1, r"^parley: Could not write the spoken reply to /dev/full: the device is full\.$", timeout=180),
+    Case("audio: --say into a FIFO nobody reads", (*ASK, "--max-tokens", "8", "--say", "pipe.wav"), 1, r"^parley: Could not write the spoken reply to pipe\.wav: nobody is reading that pipe \(FIFO\)(?!.*(?:pipe\.wav|Errno))", timeout=180),
     Case("audio: 41 minutes of recording", ("ask", "--no-save", "--audio", "lecture.wav"), 2, r"lecture\.wav is 41 min 0 s long; .*up to 30 minutes", timeout=30, make="long audio"),
     # images
     Case("image: missing", (*ASK, "--image", "gone.png"), 2, r"was not found"),
@@ -448,3 +457,52 @@ def test_the_details_of_a_failure_go_to_the_log_file_not_the_terminal(tmp_path: 
     assert run.returncode == 1 and "Traceback" not in run.stderr
     log = (Path(env["PARLEY_LOG_DIR"]) / "parley.log").read_text()
     assert "Traceback" in log and "NotADirectoryError" in log
+
+
+def test_verbose_shows_parleys_steps_not_library_debug_lines(tmp_path: Path) -> None:
+    """--verbose is for what Parley did; PIL's "STREAM b'IHDR' 16 13" lines (one a PNG
+    chunk) are noise there. Parley's own lines and its one-line message stay."""
+    make_inputs(tmp_path)
+    run = parley("--verbose", *ASK, "--image", "cut.png", cwd=tmp_path, timeout=60)
+    assert run.returncode == 2, run.stderr
+    assert "PIL" not in run.stderr and "STREAM" not in run.stderr, run.stderr
+    assert "app.vision.images" in run.stderr  # Parley's own log line
+    assert run.stderr.rstrip().splitlines()[-1].startswith("parley: “cut.png” is damaged")
+
+
+# The hostile pass's wrong answers, by class: each question reaches the tool that answers it,
+# with the short reply limit it was asked with, and the reply states the tool's result.
+TOOL_CASES = [
+    ("How many days are there from 15 February 2027 to 30 April 2027?", "calendar", "74", ["74"]),
+    ("What day of the week was 9 November 1989?", "calendar", "Thursday", ["Thursday"]),
+    ("What date is ninety days after 2027-01-10?", "calendar", "2027-04-10", ["2027-04-10", "April 10", "10 April"]),
+    ("Wie viel ist neun mal acht?", "calculator", "72", ["72"]),
+    ("¿Cuánto son siete por seis?", "calculator", "42", ["42"]),
+    ("Combien font quarante-deux moins dix-sept ?", "calculator", "25", ["25"]),
+    ("What is an 18% tip on 62.50?", "calculator", "11.25", ["11.25"]),
+    ("The concert begins at 8:15 pm and lasts 95 minutes. When does it end?", "calendar", "9:50 pm", ["9:50"]),
+    ("What time will it be in 4 hours?", "calendar", "now", []),
+]  # fmt: skip
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("question", "tool", "result", "said"), TOOL_CASES, ids=[c[0][:40] for c in TOOL_CASES]
+)
+def test_a_question_reaches_the_tool_that_answers_it(
+    question: str, tool: str, result: str, said: list[str]
+) -> None:
+    run = parley(
+        "ask", "--no-save", "--json", "--max-tokens", "40", "--text", question, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert "could not finish" not in answer["reply"], answer
+    [used] = answer["tools"]
+    assert used["name"] == tool, answer
+    if result == "now":  # from the time now: the reply says the time the tool gave
+        assert used["arguments"]["time"] == "now" and used["arguments"]["hours"] == 4, used
+        said = re.findall(r"\d{1,2}:\d{2}", used["result"])[:2]  # 19:25 (7:25 pm)
+    else:
+        assert result in used["result"], used
+    assert any(s.lower() in answer["reply"].lower() for s in said), answer

@@ -35,7 +35,10 @@ from tests.test_turns import ScriptedLLM
         ("root(27, 3)", "3"),
         ("3 to the power of 4", "81"),
         ("12,345 × 2", "24,690"),
-        ("(1200 - 15%) ", "1,199.85"),
+        ("(1200 - 15%) ", "1,020"),  # a share of the amount off, as on a pocket calculator
+        ("45 + 20%", "54"),
+        ("20% off 45", "36"),
+        ("10 minus 5 percent of 20", "9"),
         ("convert(100, 'km', 'miles')", "62.1371192237"),
         ("convert(100, 'C', 'F')", "212"),
         ("round(2/3, 2)", "0.67"),
@@ -496,6 +499,7 @@ def test_the_call_grammars_parse_in_llama_cpp() -> None:
     vocab = llama_cpp.llama_model_get_vocab(model._model.model)
     wanted = [cue("What is 3 times 4?"), cue("What time is it in Oslo?"), cue("weekday?")]
     wanted.append(cue("At 9:00 in Lima, what time is it in Oslo?"))
+    wanted.append(cue("Dinner is at 7:45 and the roast needs 95 minutes; when?"))  # fixed delta
     grammars = [call_grammar(), call_grammar(599), *(call_grammar(159, w) for w in wanted)]
     for grammar in grammars:
         sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")

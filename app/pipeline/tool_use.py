@@ -15,13 +15,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from app.config import Settings
 from app.llm.base import Message
 from app.tools.cues import CLOCK_OPERATIONS, DATE_OPERATIONS, Cue
 from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
 
 MAX_ROUNDS = 3
+# The tokens a call round may take, whatever the reply's own limit: the call is not the reply,
+# and --max-tokens 40 had cut a date call short (then "Sorry, I could not finish that ...").
+CALL_TOKENS = 160
+# A call that can't be read (cut off, not JSON): the model answers without it instead.
+UNREADABLE_CALL = (
+    "That tool call could not be read. Answer my question without tools, in one or two "
+    "short sentences."
+)
+GAVE_UP = "Sorry, I could not finish that calculation."
 # After the results: a bare "8" answers nothing a listener can use ("8 hours"? "8 euros?").
 ANSWER_WITH_RESULTS = (
     "Answer my question with this result in one or two short sentences, stating it with the "
@@ -120,6 +130,13 @@ class ToolTurn:
         return json.dumps({"name": self.call.name, "arguments": self.call.arguments})
 
 
+def call_settings(settings: Settings, think_chars: int) -> Settings:
+    """The settings a call round runs with (its grammar allows nothing but the call): room
+    for the whole call and its scratchpad, whatever --max-tokens says of the reply."""
+    scratch = min(600, think_chars) // 2 if settings.think_first else 0
+    return replace(settings, llm_max_tokens=max(settings.llm_max_tokens, CALL_TOKENS + scratch))
+
+
 def tool_response(outcomes: list[ToolOutcome]) -> Message:
     body = "\n".join(json.dumps(o.to_json(), ensure_ascii=False) for o in outcomes)
     content = f"<tool_response>\n{body}\n</tool_response>\n{ANSWER_WITH_RESULTS}"
@@ -136,6 +153,7 @@ def stream_with_tools(
 ) -> Iterator[str]:
     """The pieces of the final answer; `run_round(conversation)` streams one model reply."""
     convo = list(messages)
+    results: list[ToolOutcome] = []
     for round_ in range(MAX_ROUNDS + 1):
         stream = run_round(convo)
         raw, deciding, calling = "", True, False
@@ -174,10 +192,24 @@ def stream_with_tools(
         if not calling or stop():
             return
         calls = parse_calls(raw)
-        if not calls or round_ == MAX_ROUNDS:
-            yield "Sorry, I could not finish that calculation."
+        if round_ == MAX_ROUNDS:
+            yield _last_results(results)
             return
+        if not calls:  # cut off or garbled: a plain answer, never a bare apology
+            convo += [
+                {"role": "assistant", "content": raw.strip()},
+                {"role": "user", "content": UNREADABLE_CALL},
+            ]
+            continue
         outcomes = [registry.run(call, confirm) for call in calls]
         for outcome in outcomes:
             on_tool(outcome)
+        results += [o for o in outcomes if o.ok]
         convo += [{"role": "assistant", "content": raw.strip()}, tool_response(outcomes)]
+
+
+def _last_results(results: list[ToolOutcome]) -> str:
+    """What to say when the model still calls tools after MAX_ROUNDS: what they found."""
+    if not results:
+        return GAVE_UP
+    return "The tools found: " + "; ".join(o.chip() for o in results[-2:]) + "."

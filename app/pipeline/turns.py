@@ -85,7 +85,12 @@ from app.pipeline.thinking import (
     split_reasoning,
     system_with_thinking,
 )
-from app.pipeline.tool_use import ToolTurn, stream_with_tools, tool_instructions
+from app.pipeline.tool_use import (
+    ToolTurn,
+    call_settings,
+    stream_with_tools,
+    tool_instructions,
+)
 from app.pipeline.withhold import (
     protected_terms,
     withheld,
@@ -477,8 +482,7 @@ class TurnManager:
         wanted = cue(question)
         if not wanted:
             return None
-        call = direct_call(question) if wanted.calculator else None
-        return ToolTurn(self.tools, call, wanted)
+        return ToolTurn(self.tools, direct_call(question), wanted)
 
     def _reply_stream(
         self,
@@ -539,7 +543,8 @@ class TurnManager:
                     stream: Any = iter([tools.call_text()])
                 else:
                     stream = stream_reply(
-                        llm, settings, _numbers_as_digits(messages) if forced else messages,
+                        llm, call_settings(settings, think_chars) if forced else settings,
+                        _numbers_as_digits(messages) if forced else messages,
                         extra, last, system, record, forced, progress, native, greedy,
                     )  # fmt: skip
                 if turn_id is not None and "cut" in record:

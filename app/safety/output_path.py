@@ -49,6 +49,37 @@ def output_problem(path: Path, what: str = "the output") -> str:
     return ""
 
 
+_SAID = {
+    errno.ENXIO: "nobody is reading that pipe (FIFO); start the program that reads it first, "
+    "or give a file name",
+    errno.EPIPE: "the program reading that pipe stopped reading",
+    errno.EACCES: "you don't have permission to write there",
+    errno.EPERM: "you don't have permission to write there",
+    errno.EROFS: "it is on a read-only disk",
+    errno.EISDIR: "it is a folder; give a file name",
+    errno.EIO: "the disk or device reported a read/write error",
+    errno.EFBIG: "the file would be larger than that disk allows",
+}
+
+
+def write_failure(path: Path, exc: OSError, what: str = "the output") -> str:
+    """Why `what` could not be written to `path`, in plain words and naming it once: the
+    OSError's own text ("[Errno 28] No space left on device: '/dev/full'") said neither."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            device = not stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            device = False
+        why = (
+            "the device is full"
+            if device
+            else "the disk is full; free some space or choose another disk"
+        )
+    else:
+        why = _SAID.get(exc.errno or 0) or (exc.strerror or str(exc)).rstrip(".")
+    return f"Could not write {what} to {path}: {why}."
+
+
 def write_output(path: Path, data: bytes) -> None:
     """Put `data` at `path`: atomically for a regular file (or a new one), straight into a
     device or FIFO, through a symlink to where it points. Raises OSError."""

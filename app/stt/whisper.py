@@ -73,11 +73,7 @@ class WhisperSTT:
 
     def transcribe(self, audio: np.ndarray, short: bool = True) -> str:
         """The words in `audio` (16 kHz mono); `short=False` always takes the 30 s window."""
-        if audio.size < 1600:  # under 0.1 s: nothing anyone could have said
-            return ""
-        if not has_speech(audio):
-            # Whisper writes something for any sound (white noise came back as "…" and was
-            # answered); the short window has no VAD of its own, so ask Silero first.
+        if not speech_in(audio):
             return ""
         # Whisper's words shift with the length of the quiet after the last one (measured:
         # "Kaffee trinken" at a 0.2 s tail, "Kaffee tun können" at 0.17 s or 0.5 s), and live
@@ -112,6 +108,14 @@ class WhisperSTT:
         )
         for _ in segments:
             pass
+
+
+def speech_in(audio: np.ndarray) -> bool:
+    """Whether `audio` (16 kHz mono) may hold words at all: 0.1 s or more, and speech by
+    Silero's VAD. Whisper writes something for any sound (white noise came back as "…" and
+    was answered); the short window has no VAD of its own, so this is asked first. Cheap (a
+    few milliseconds a second of audio), so `ask --audio` asks it before any model loads."""
+    return audio.size >= 1600 and has_speech(audio)
 
 
 def has_speech(audio: np.ndarray) -> bool:

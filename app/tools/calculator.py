@@ -126,12 +126,20 @@ def _words_to_expression(text: str) -> str:
     """The spoken forms people (and small models) write: "4821 times 37", "17.5% of 2340",
     "square root of 2", "3 to the power of 4", "x" and "×" for times; numbers in words
     ("twelve times twelve") as digits."""
-    from app.tools.spoken import with_digits
+    from app.tools.percent import percent_phrases
+    from app.tools.spoken import in_english
 
-    text = with_digits(text)
+    text = percent_phrases(in_english(text))
     t = text.strip().lower().replace(",", "") if re.search(r"\d,\d{3}", text) else text.lower()
     t = t.replace("×", "*").replace("÷", "/").replace("−", "-").replace("^", "**")
+    _n = r"(\d+(?:\.\d+)?)"
+    t = re.sub(r"^\s*(?:what is|what's)\s+", "", t)
     subs = [
+        # An amount plus or minus a share of itself, as a pocket calculator reads it:
+        # "45 + 20%" is 54 (a 20% tip added), "80 - 15%" is 68, "15% off 80" is 68.
+        (rf"{_n}\s*(?:\+|plus)\s*{_n}\s*(?:%|percent)(?!\s*of)", r"(\1*(1+\2/100))"),
+        (rf"{_n}\s*(?:-|minus)\s*{_n}\s*(?:%|percent)(?!\s*of)", r"(\1*(1-\2/100))"),
+        (rf"{_n}\s*(?:%|percent)\s*off\s*{_n}", r"(\2*(1-\1/100))"),
         (r"(\d+(?:\.\d+)?)\s*(?:%|percent)\s*of\s*", r"(\1/100)*"),
         (r"(\d+(?:\.\d+)?)\s*(?:%|percent)", r"(\1/100)"),
         (r"\bsquare root of\s*", "sqrt "),

@@ -1,6 +1,6 @@
 """Date and clock arithmetic for the model: today's date, a date plus or minus days, the days
 between two dates, the weekday of a date (dates ISO, 2026-12-02, in the user's local time);
-the time now (here or in a place), a time plus a duration, the time between two times, how
+the time now (here or in a place), a time (or now) plus a duration, the time between two times, how
 long until a time, a time in another zone (app/tools/clock.py)."""
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
             raise CalculationError("to_zone is missing (a city, like Tokyo)")
         source = args.get("from_zone") or (args.get("zone") if args.get("to_zone") else None)
         return clock.convert_time(time, source, str(target), now)
+    if operation == "add_time" and str(time).strip().lower() == "now":
+        return clock.add_to_now(now, args.get("hours", 0), args.get("minutes", 0))
     if not time:
         raise CalculationError("time is missing (a time of day like 10:50 or 22:50)")
     if operation == "add_time":

@@ -130,6 +130,14 @@ def add_time(time: str, hours: object = 0, minutes: object = 0) -> str:
     return show_time(start.minutes + total, start.clock)
 
 
+def add_to_now(now: dt.datetime, hours: object = 0, minutes: object = 0) -> str:
+    """The time a duration from now ("in 3 hours"; back, for "2 hours ago"), on both clocks
+    (the question gave none), with the time now."""
+    here = now.hour * 60 + now.minute
+    total = _whole(hours or 0, "hours") + _whole(minutes or 0, "minutes")
+    return f"{show_time(here + total, 'both')} (it is {show_time(here, 'both')} now)"
+
+
 def time_between(start: str, end: str) -> str:
     """From `start` to `end`, forward: past midnight when `end` is earlier in the day."""
     a, b = parse_time(start), parse_time(end)

@@ -4,18 +4,24 @@ Then the first reply is constrained to a tool call (a grammar), since the 1.5B d
 left to choose, answers word problems and percentages from memory (and wrongly) more often
 than it calls the tool.
 
-Spoken numbers count as numbers ("twelve times twelve" is 12 times 12). A number alone is no
-calculation ("the 1969 moon landing", "a 5-year-old", "100% cotton"): an operation needs a
-number on each side, a word problem two numbers, a percentage something to take it of."""
+Spoken numbers count ("twelve times twelve" is 12 times 12), in the languages
+app/tools/spoken.py reads ("sieben plus fünf" is 7 plus 5), and percentages of amounts as
+people say them ("a 20% tip on 45" is 20% of 45). A number alone is no calculation ("the
+1969 moon landing", "a 5-year-old", "100% cotton"): an operation needs a number on each
+side, a word problem two numbers, a percentage something to take it of."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 from app.tools.calculator import CalculationError, calculate
+from app.tools.dates import dates_in, durations_in
+from app.tools.direct import calendar_call
+from app.tools.percent import percent_phrases
 from app.tools.registry import ToolCall
-from app.tools.spoken import with_digits
+from app.tools.spoken import in_english
 
 _N = r"\d[\d,]*(?:\.\d+)?"
 # "24/7", "80/20", "4x4", "2-3 days" are no sums: a slash, an x or a dash between numbers
@@ -52,7 +58,9 @@ _CONVERSION = re.compile(
 )
 _DATE = re.compile(
     r"\b(?:what day|which day|weekday|day of the week|days (?:between|until|till|since|from|"
-    r"after|before)|what date|what's the date|today's date|\d{4}-\d{2}-\d{2})\b",
+    r"after|before)|what date|what(?:'s| is| was| will be) the date|today's date|\d{4}-\d{2}-\d{2}|"
+    r"\d+ (?:days?|weeks?) (?:after|before|from|later|ago|since|until)|"
+    r"(?:plus|minus|add|subtract) \d+ (?:days?|weeks?))\b",
     re.IGNORECASE,
 )
 # Times of day, durations from a time, time zones, "how long until".
@@ -62,7 +70,9 @@ _CLOCK = re.compile(
     r"\bwhat time (?:is|was|will|would) it\b|\btime is it\b|\bcurrent time\b|"
     r"\btime (?:zone|difference)\b|"
     r"\bhow (?:long|much time|many (?:hours|minutes)) (?:until|till|to go until|before)\b|"
-    r"\b(?:at|from|until|till) (?:noon|midnight)\b",
+    r"\b(?:at|from|until|till) (?:noon|midnight)\b|"
+    r"\btime\b.*\b(?:in|after) \d+(?:\.\d+)? (?:hours?|minutes?|mins?)\b|"
+    r"\b\d+(?:\.\d+)? (?:hours?|minutes?|mins?) (?:from now|ago)\b",
     re.IGNORECASE,
 )
 
@@ -73,20 +83,23 @@ _TIME_OF_DAY = re.compile(
     r"\b(?:noon|midnight)\b",
     re.IGNORECASE,
 )
-_DURATION = re.compile(
-    r"\b\d+(?:\.\d+)?\s*(?:hours?|hrs?|minutes?|mins?)\b|\b(?:an|half an) hour\b",
-    re.IGNORECASE,
-)
 _ZONE = re.compile(
     r"\b(?:in|at|for) (?:the )?[A-Z][a-z]+|\btime (?:zone|difference)\b|"
     r"\b(?:UTC|GMT|EST|EDT|CST|PST|PDT|CET|CEST|BST|IST|JST|AEST)\b"
+)
+# A duration from now: "in 3 hours", "45 minutes from now", "2 hours ago".
+_FROM_NOW = re.compile(
+    r"\bin (?:\d+(?:\.\d+)? (?:hours?|minutes?|mins?)|an hour|half an hour)\b|"
+    r"\b(?:hours?|minutes?|mins?) (?:from now|ago|later)\b",
+    re.IGNORECASE,
 )
 _UNTIL = re.compile(r"\b(?:until|till|to go|from now)\b", re.IGNORECASE)
 _NOW = re.compile(r"\b(?:what time is it|time is it|current time|time now)\b", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\b(?:day of the week|weekday|what day (?:is|was|will))\b", re.IGNORECASE)
 _SPAN = re.compile(r"\b(?:between|until|till|since|how many days|how long)\b", re.IGNORECASE)
 _SHIFT = re.compile(
-    r"\b(?:after|before|from now|later|ago|in \d+ days|plus|minus)\b", re.IGNORECASE
+    r"\b(?:after|before|from now|from today|later|ago|in \d+ (?:days|weeks)|plus|minus)\b",
+    re.IGNORECASE,
 )
 _TODAY = re.compile(
     r"\b(?:today's date|what date is it|what's the date|what is the date|what day is it)\b",
@@ -105,6 +118,9 @@ class Cue:
     calculator: bool = False
     operations: tuple[str, ...] = ()
     at_time: bool = False  # a time of day in the words: convert_time must be given it
+    # The one duration in the words, in minutes: add_time's hours and minutes are fixed to
+    # it, forward or back (the model had written 95 minutes as 1 h 55).
+    minutes: int | None = None
 
     def __bool__(self) -> bool:
         return self.calculator or bool(self.operations)
@@ -118,7 +134,9 @@ def _clock_operations(text: str) -> tuple[str, ...]:
         return ("time_until",)
     if times >= 2:
         return ("time_between",)
-    if times == 1 and _DURATION.search(text):
+    if times == 1 and durations_in(text):
+        return ("add_time",)
+    if not times and _FROM_NOW.search(text):  # from the time now (the tool knows it)
         return ("add_time",)
     if _NOW.search(text):
         return ("now",)
@@ -132,12 +150,29 @@ def _date_operations(text: str) -> tuple[str, ...]:
     return ("today",) if _TODAY.search(text) else DATE_OPERATIONS
 
 
+_DAY_WORDS = re.compile(r"\b(?:days?|weeks?|date|weekday)\b", re.IGNORECASE)
+
+
+def _written_date(text: str) -> bool:
+    """A date written out ("March 3rd, 2025", "1 January"), not "today" or a number."""
+    return any(not text[f.start : f.end].isalpha() for f in dates_in(text, dt.date.today()))
+
+
+def english(question: str) -> str:
+    """The question as the cues read it: numbers as digits, a sum's words in English,
+    percentages of amounts in the calculator's forms."""
+    return percent_phrases(in_english(question))
+
+
 def cue(question: str) -> Cue:
     """What the user's own words ask for (never text read from an attachment)."""
-    text = with_digits(question)
+    text = english(question)
     if _CLOCK.search(text):  # clock arithmetic is the calendar's, however many numbers
-        return Cue(False, _clock_operations(text), bool(_TIME_OF_DAY.search(text)))
-    if _DATE.search(text):
+        operations = _clock_operations(text)
+        durations = durations_in(text) if "add_time" in operations else []
+        minutes = int(durations[0].value) if len(durations) == 1 else None
+        return Cue(False, operations, bool(_TIME_OF_DAY.search(text)), minutes)
+    if _DATE.search(text) or (_DAY_WORDS.search(text) and _written_date(text)):
         return Cue(False, _date_operations(text))
     return Cue(any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION)))
 
@@ -158,15 +193,22 @@ _DIRECT = re.compile(
     re.IGNORECASE,
 )
 _EXPRESSION_WORDS = re.compile(
-    r"^(?:[\d.,()\s+*/×÷−x%^-]|times|plus|minus|divided by|multiplied by|over|"
+    r"^(?:[\d.,()\s+*/×÷−x%^-]|times|plus|minus|divided by|multiplied by|over|off|"
     r"to the power of|squared|cubed|percent|of|square root of|cube root of|and)+$",
     re.IGNORECASE,
 )
 
 
-def direct_call(question: str) -> ToolCall | None:
-    """The calculator call a bare arithmetic question asks for, or None (the model decides)."""
-    text = with_digits(question).strip()
+def direct_call(question: str, today: dt.date | None = None) -> ToolCall | None:
+    """The call the question's words spell out: the calculator's for a bare sum, the
+    calendar's for a date or clock question whose dates, times and durations it reads
+    (app/tools/direct.py); else None (the model writes the call)."""
+    text = english(question).strip()
+    wanted = cue(question)
+    if wanted.operations:
+        return calendar_call(text, wanted.operations, today or dt.date.today())
+    if not wanted.calculator:
+        return None
     m = _DIRECT.match(text)
     if m is None:
         return None
@@ -229,6 +271,13 @@ def call_grammar(think_chars: int = 0, wanted: Cue = _EVERYTHING) -> str:
         rules = [_OPERATION_ARGS[o] for o in wanted.operations]
         if wanted.at_time:  # left optional, the model converted "now" instead of 9:00
             rules = [r.replace("time? ", "time ") for r in rules]
+        if wanted.minutes is not None:  # the model only chooses which way it goes
+            rules = [r.replace("time hours minutes", "time delta") for r in rules]
+            h, m = divmod(wanted.minutes, 60)
+            grammar += (
+                f'delta ::= ", \\"hours\\": {h}, \\"minutes\\": {m}" | '
+                f'", \\"hours\\": -{h}, \\"minutes\\": -{m}"\n'
+            )
         grammar += f"calop ::= {' | '.join(rules)}\n"
     return grammar + (_THINK.format(chars=think_chars) if think_chars > 0 else "")
 

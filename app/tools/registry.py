@@ -102,7 +102,10 @@ CALENDAR = Tool(
             "date": {"type": "string", "description": "YYYY-MM-DD or today"},
             "days": {"type": "integer", "description": "for add; negative goes back"},
             "other": {"type": "string", "description": "between, time_between: the second"},
-            "time": {"type": "string", "description": "a time of day, e.g. 10:50 or 9:40 pm"},
+            "time": {
+                "type": "string",
+                "description": "a time of day, e.g. 10:50 or 9:40 pm; for add_time, or now",
+            },
             "hours": {"type": "integer", "description": "for add_time"},
             "minutes": {"type": "integer", "description": "for add_time"},
             "zone": {"type": "string", "description": "for now: a city or country"},

@@ -1,0 +1,165 @@
+"""Dates and amounts of time as a question writes them, read without the model: "1 January
+2026", "March 1st, 2026", "the 4th of July", "2026-03-01", "today", "tomorrow"; "95
+minutes", "1 hour 45 minutes", "an hour and a half", "3 weeks". The calendar call a date
+question spells out is built from them (app/tools/direct.py): the default model, left to
+write it, had turned "95 minutes" into 1 hour 55 and let a date call run past the reply's
+token limit ("Sorry, I could not finish that calculation.").
+
+Numeric dates with slashes (1/3/2026: January or March?) are left to the model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
+_DMY = rf"\b(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}{_YEAR}\b"
+_MDY = rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}\b(?![:.]\d){_YEAR}\b"
+_DATE = re.compile(
+    "|".join(
+        (
+            r"\b(?P<iso>\d{4}-\d{1,2}-\d{1,2})\b",
+            _DMY.replace("?P<", "?P<a"),  # each form's groups named apart
+            _MDY.replace("?P<", "?P<b"),
+            r"\b(?P<word>today|tomorrow|yesterday)\b",
+        )
+    ),
+    re.IGNORECASE,
+)
+_RELATIVE = {"today": 0, "tomorrow": 1, "yesterday": -1}
+
+
+@dataclass(frozen=True)
+class Found:
+    """A date or an amount of time in the text, and where it was."""
+
+    value: dt.date | int  # a date, or minutes (durations) / days (day counts)
+    start: int
+    end: int
+    year_given: bool = True
+
+
+def dates_in(text: str, today: dt.date) -> list[Found]:
+    """The dates in `text`, in order. A date without a year is in `today`'s year."""
+    found = []
+    for m in _DATE.finditer(text):
+        try:
+            if m["iso"]:
+                y, mo, d = (int(p) for p in m["iso"].split("-"))
+                day, given = dt.date(y, mo, d), True
+            elif m["word"]:
+                day = today + dt.timedelta(days=_RELATIVE[m["word"].lower()])
+                given = True
+            else:
+                part = "a" if m["amonth"] else "b"
+                year = m[f"{part}year"]
+                day = dt.date(
+                    int(year) if year else today.year,
+                    _MONTHS[m[f"{part}month"].lower()],
+                    int(m[f"{part}day"]),
+                )
+                given = bool(year)
+        except ValueError:  # the 31st of February: not a date, the model may say so
+            continue
+        found.append(Found(day, m.start(), m.end(), given))
+    return found
+
+
+_HOURS = r"(?:hours?|hrs?|h)\b"
+_MINUTES = r"(?:minutes?|mins?|m)\b"
+_NUMBER = r"\d+(?:\.\d+)?"
+_DURATION = re.compile(
+    rf"\b(?P<h>{_NUMBER})(?P<half>\s+and\s+a\s+half)?[\s-]*{_HOURS}"
+    rf"(?:\s*(?:,|and)?\s*(?P<hm>\d+)\s*{_MINUTES}|(?P<hhalf>\s+and\s+a\s+half))?|"
+    rf"\b(?P<m>\d+)[\s-]*{_MINUTES}|"
+    r"\b(?P<halfhour>half an hour|half hour)\b|"
+    r"\b(?P<quarter>(?:a\s+)?quarter of an hour|(?:a\s+)?quarter hour)\b|"
+    r"\b(?:an|one|1)\s+hour(?P<anhalf>\s+and\s+a\s+half)?\b",
+    re.IGNORECASE,
+)
+
+
+def durations_in(text: str) -> list[Found]:
+    """The amounts of clock time in `text` (minutes), in order: "95 minutes", "1 hour 45
+    minutes", "2.5 hours", "an hour and a half", "half an hour"."""
+    found = []
+    for m in _DURATION.finditer(text):
+        if m["h"]:
+            hours = float(m["h"]) + (0.5 if m["half"] or m["hhalf"] else 0)
+            minutes = round(hours * 60) + int(m["hm"] or 0)
+        elif m["m"]:
+            minutes = int(m["m"])
+        elif m["halfhour"]:
+            minutes = 30
+        elif m["quarter"]:
+            minutes = 15
+        else:
+            minutes = 90 if m["anhalf"] else 60
+        found.append(Found(minutes, m.start(), m.end()))
+    return found
+
+
+_DAYS = re.compile(
+    r"\b(?P<n>\d+)[\s-]*(?P<unit>days?|weeks?|fortnights?)\b|"
+    r"\b(?:a|one)\s+(?P<one>day|week|fortnight)\b",
+    re.IGNORECASE,
+)
+
+
+def day_counts_in(text: str) -> list[Found]:
+    """The numbers of days in `text` (days, weeks, fortnights), in order."""
+    found = []
+    for m in _DAYS.finditer(text):
+        if m["one"]:
+            days = {"day": 1, "week": 7, "fortnight": 14}[m["one"].lower()]
+        else:
+            unit = m["unit"].lower()
+            days = int(m["n"]) * {"d": 1, "w": 7, "f": 14}[unit[0]]
+        found.append(Found(days, m.start(), m.end()))
+    return found
+
+
+_SUFFIX = (
+    r"(?:\s*(?:am|pm|a\.m\.|p\.m\.|in the (?:morning|afternoon|evening)|at night|tonight)"
+    r"(?!\w))?"
+)
+# A time of day as the clock reads it (app/tools/clock.py parse_time): "7:05 am", "22:30",
+# "9 pm", "half past 7 in the evening", "a quarter to 8", "noon". A bare number is no time.
+_TIME = re.compile(
+    r"\b(?:half|quarter|[1-5]?\d\s+minutes?|[1-5]?\d)\s+(?:past|after|to)\s+"
+    rf"(?:\d{{1,2}}\b(?![:.]\d)|noon|midnight)(?:\s*o'?clock)?{_SUFFIX}|"
+    rf"\b\d{{1,2}}[:.]\d{{2}}\b(?:\s*o'?clock)?{_SUFFIX}|"
+    r"\b\d{1,2}\s*(?:o'?clock(?:\s*(?:am|pm|in the (?:morning|afternoon|evening)|at night))?|"
+    r"am|pm|a\.m\.|p\.m\.)(?!\w)|"
+    r"\b(?:noon|midday|midnight)\b",
+    re.IGNORECASE,
+)
+
+
+def times_in(text: str) -> list[tuple[str, int, int]]:
+    """The times of day in `text`, as written, with where they are."""
+    return [(m.group().strip(), m.start(), m.end()) for m in _TIME.finditer(text)]
+
+
+def blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with these spans as spaces (so what was found is not found again)."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)

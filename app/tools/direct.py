@@ -1,0 +1,120 @@
+"""The calendar call a date or clock question spells out, built from its own words, so it
+runs without a round of the model writing it: "How many days from 1 January 2026 to 1 March
+2026?" is between(2026-01-01, 2026-03-01); "A runner starts at 7:05 am and runs for 95
+minutes. When does she finish?" is 7:05 am plus 1 hour 35 minutes; "What time will it be in
+3 hours?" is now plus 3 hours. The default model, writing these, had split 95 minutes into
+1 h 55 and run a date call past a short reply limit. The model then only words the answer.
+
+Only what the words say for certain becomes a call: a question that reads two ways (which
+way a duration goes, which of three dates) is left to the model, as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from app.tools.dates import blank, dates_in, day_counts_in, durations_in, times_in
+from app.tools.registry import ToolCall
+
+# Which way an amount of time goes, by the word right after it or right before it.
+_AFTER_FORWARD = re.compile(r"^\s*(?:after|later|past|from now|from today|from|hence)\b", re.I)
+_AFTER_BACK = re.compile(r"^\s*(?:before|earlier|ago|prior|back)\b", re.I)
+_BEFORE_FORWARD = re.compile(r"\b(?:in|plus|add|\+)\s*$", re.I)
+_BEFORE_BACK = re.compile(r"\b(?:minus|subtract|-)\s*$", re.I)
+# A word problem's question: "When does it end?" goes forward, "When must I leave?" back.
+_FORWARD_VERBS = re.compile(
+    r"\b(?:end|ends|finish|finishes|finished|over|done|ready|arrive|arrives|land|lands|"
+    r"get (?:home|there|back|in)|reach|be home|be back|complete|completed|stop|stops|return)\b",
+    re.I,
+)
+_BACK_VERBS = re.compile(
+    r"\b(?:start|starts|begin|begins|leave|set off|go in|put|need to|should I|must I|"
+    r"have to|latest)\b",
+    re.I,
+)
+_QUESTION = re.compile(r"[^.;!?]*\b(?:when|what time)\b[^.;!?]*\??\s*$", re.I)
+_UNTIL = re.compile(r"\b(?:until|till|to go|before|left)\b", re.I)
+_SINCE = re.compile(r"\b(?:since|ago|passed)\b", re.I)
+
+
+def _direction(text: str, start: int, end: int) -> int:
+    """+1 or -1 for the amount of time at text[start:end], 0 when the words don't say."""
+    after, before = text[end:], text[:start]
+    if _AFTER_BACK.match(after) or _BEFORE_BACK.search(before):
+        return -1
+    if _AFTER_FORWARD.match(after) or _BEFORE_FORWARD.search(before):
+        return 1
+    question = _QUESTION.search(text)
+    if question is None:
+        return 0
+    forward = bool(_FORWARD_VERBS.search(question.group()))
+    back = bool(_BACK_VERBS.search(question.group()))
+    return 1 if forward and not back else -1 if back and not forward else 0
+
+
+def _call(**arguments: Any) -> ToolCall:
+    return ToolCall("calendar", arguments)
+
+
+def calendar_call(text: str, operations: tuple[str, ...], today: dt.date) -> ToolCall | None:
+    """The call `text` (digits, English) spells out for the one calendar operation its
+    words ask for (app/tools/cues.py), or None: the model writes it."""
+    if len(operations) != 1:
+        return None
+    operation = operations[0]
+    if operation in ("today", "now"):
+        return _call(operation=operation)
+    if operation in ("weekday", "between", "add"):
+        return _date_call(text, operation, today)
+    return _clock_call(text, operation)
+
+
+def _date_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
+    found = dates_in(text, today)
+    days = [f.value.isoformat() for f in found if isinstance(f.value, dt.date)]
+    if operation == "weekday":
+        return _call(operation="weekday", date=days[0]) if len(days) == 1 else None
+    if operation == "between":
+        if len(found) == 2:
+            return _call(operation="between", date=days[0], other=days[1])
+        if len(found) != 1:
+            return None
+        day = found[0].value
+        assert isinstance(day, dt.date)
+        if not found[0].year_given and _UNTIL.search(text) and day < today:
+            day = day.replace(year=day.year + 1)  # "until 3 March": the next one
+        elif not found[0].year_given and _SINCE.search(text) and day > today:
+            day = day.replace(year=day.year - 1)  # "since 25 December": the last one
+        return _call(operation="between", date=day.isoformat(), other=today.isoformat())
+    rest = blank(text, [(f.start, f.end) for f in found])
+    counts = day_counts_in(rest)
+    if len(counts) != 1 or len(found) > 1:
+        return None
+    sign = _direction(rest, counts[0].start, counts[0].end)
+    if not sign:
+        return None
+    start = days[0] if days else today.isoformat()
+    return _call(operation="add", date=start, days=sign * int(counts[0].value))
+
+
+def _clock_call(text: str, operation: str) -> ToolCall | None:
+    times = times_in(text)
+    if operation == "time_between":
+        if len(times) != 2:
+            return None
+        return _call(operation="time_between", time=times[0][0], other=times[1][0])
+    if operation == "time_until":
+        return _call(operation="time_until", time=times[0][0]) if len(times) == 1 else None
+    if operation != "add_time" or len(times) > 1:
+        return None
+    rest = blank(text, [(start, end) for _, start, end in times])
+    durations = durations_in(rest)
+    if len(durations) != 1:
+        return None
+    sign = _direction(rest, durations[0].start, durations[0].end)
+    if not sign:
+        return None
+    hours, minutes = divmod(int(durations[0].value), 60)
+    start = times[0][0] if times else "now"
+    return _call(operation="add_time", time=start, hours=sign * hours, minutes=sign * minutes)

@@ -1,0 +1,201 @@
+"""Questions whose own words spell out the tool call: dates, clock durations, percentages of
+amounts, and sums said in German, French, Spanish, Italian, Portuguese or Dutch. Each is
+checked by what the user would hear as the fact (the tool's result), from the question as
+typed or as speech to text writes it; and a call the model cuts short or garbles ends in an
+answer, never in "Sorry, I could not finish that calculation." """
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.tools.calendar import calendar
+from app.tools.cues import cue, direct_call, needs_tool
+from app.tools.registry import Registry
+from tests.test_tools import GrammarLLM
+
+TODAY = dt.date(2026, 12, 7)  # a Monday
+NOW = dt.datetime(2026, 12, 7, 15, 25, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def _heard(question: str) -> str:
+    """The result the question's own call gives (what the answer is built on)."""
+    call = direct_call(question, TODAY)
+    assert call is not None, (question, cue(question))
+    outcome = Registry.default().run(call)
+    assert outcome.ok, outcome
+    return outcome.result
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("How many days are there from 15 February 2027 to 30 April 2027?", "74 days"),
+        ("how many days between March 3rd, 2025 and July 4th, 2025", "123 days"),
+        ("What weekday is the 1st of August 2031?", "Friday"),
+        ("What day of the week was 9 November 1989?", "Thursday"),
+        ("What date is ninety days after 2027-01-10?", "2027-04-10 (Saturday)"),
+        ("What was the date two weeks before 1 June 2026?", "2026-05-18 (Monday)"),
+        ("What's the date in 30 days?", "2027-01-06 (Wednesday)"),
+        ("How many days until 14 February?", "69 days"),  # this year's is past: next one
+        ("How many days since Christmas Day, December 25?", "347 days"),  # last year's
+    ],
+)
+def test_a_date_question_is_the_calendar_call(question: str, result: str) -> None:
+    """The dates are read from the words, not left to the model (which had written a date
+    call that --max-tokens 40 cut short, then apologised)."""
+    assert not cue(question).calculator
+    assert _heard(question) == result
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("The concert begins at 8:15 pm and lasts 95 minutes. When does it end?", "9:50 pm"),
+        ("A lecture starts at 13:20 and runs for 100 minutes; when is it over?", "15:00"),
+        ("The cake goes in at 4:20 pm and bakes for seventy five minutes. When is it ready?",
+         "5:35 pm"),
+        ("What time is it two and a half hours after 11:45 pm?", "2:15 am, the next day"),
+        ("I must be at the station at 9:10 am and the walk takes 35 minutes. When should I "
+         "leave?", "8:35 am"),
+        ("What time was it 150 minutes before 01:10?", "22:40, the day before"),
+    ],
+)  # fmt: skip
+def test_a_duration_is_read_whole_and_the_right_way(question: str, result: str) -> None:
+    """95 minutes is 1 hour 35 (the model had written 1 h 55), and a question about when to
+    leave goes back in time."""
+    assert _heard(question) == result
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("What time will it be in 4 hours?", "19:25 (7:25 pm)"),
+        ("What's the time in twenty minutes?", "15:45 (3:45 pm)"),
+        ("What time was it 90 minutes ago?", "13:55 (1:55 pm)"),
+    ],
+)
+def test_a_duration_from_now_counts_from_the_time_now(question: str, result: str) -> None:
+    """ "in 3 hours" has no start time: it is the time now plus 3 hours (all five clock
+    operations had been offered, and the model had to guess)."""
+    assert cue(question).operations == ("add_time",)
+    call = direct_call(question, TODAY)
+    assert call is not None and call.arguments["time"] == "now"
+    assert calendar(call.arguments, now=NOW).startswith(f"{result} (it is 15:25 (3:25 pm) now")
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("What is an 18% tip on 62.50?", "11.25"),
+        ("How much is a 15 percent tip on a $120 bill?", "18"),
+        ("What's 80 with 25% VAT?", "100"),
+        ("What is 30% off 250?", "175"),
+        ("What percentage of 80 is 20?", "25"),
+        ("Increase 1500 by 4%", "1,560"),
+        ("What is 200 minus 10%?", "180"),
+    ],
+)
+def test_a_percentage_of_an_amount_is_calculated(question: str, result: str) -> None:
+    """ "a 20% tip on 45" had read as no sum at all (answered from memory); "45 plus 20%"
+    is the amount with its share added, as on a pocket calculator."""
+    assert cue(question).calculator
+    assert _heard(question) == result
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("Was ist neun mal acht?", "72"),
+        ("Wie viel ist hundert geteilt durch vier?", "25"),
+        ("Wieviel sind zwanzig Prozent von fünfundvierzig?", "9"),
+        ("Combien font quarante-deux moins dix-sept ?", "25"),
+        ("¿Cuánto son siete por seis?", "42"),
+        ("Quanto fa dodici più trenta?", "42"),
+        ("Quanto é nove vezes nove?", "81"),
+        ("Hoeveel is honderd min drie?", "97"),
+        ("Was ist drei Komma fünf mal zwei?", "7"),
+    ],
+)
+def test_a_sum_said_in_another_language_reaches_the_calculator(question: str, result: str) -> None:
+    assert _heard(question) == result
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is once a week enough exercise?",
+        "Wie spät ist es in Tokio?",
+        "Qui a écrit Les Misérables ?",
+    ],
+)
+def test_a_question_that_is_no_sum_stays_a_question(question: str) -> None:
+    """ "once" is eleven in Spanish: an English question is read as English."""
+    assert not needs_tool(question)
+
+
+class CutLLM(GrammarLLM):
+    """Honours max_tokens as llama.cpp does (a word a token here), and takes a grammar."""
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__(replies)
+        self.limits: list[int] = []
+
+    def stream_chat(self, messages, max_tokens, temperature, grammar=None):  # noqa: ANN001, ANN201
+        self.limits.append(max_tokens)
+        words = super().stream_chat(messages, max_tokens, temperature, grammar)
+        return (word for i, word in enumerate(words) if i < max_tokens)
+
+
+def _answer(settings, llm, question: str) -> tuple[str, list]:  # noqa: ANN001
+    from app.bus.events import ToolUsed, UserTurn
+    from tests.test_turns import Harness, run
+
+    out: dict = {}
+
+    async def body(h: Harness) -> None:
+        h.turns.ask(question)
+        done = await h.finished(h.of(UserTurn)[0].turn_id)
+        out["reply"], out["tools"] = done.reply.strip(), h.of(ToolUsed)
+
+    run(body, settings, llm=llm, speed=20.0)
+    return out["reply"], out["tools"]
+
+
+def test_a_short_reply_limit_does_not_cut_the_call(settings) -> None:
+    """`--max-tokens 8`: the reply is short, but the call before it is whole (it was cut,
+    and the user heard "Sorry, I could not finish that calculation.")."""
+    settings.llm_max_tokens = 8
+    call = (
+        '{"name": "calendar", "arguments": {"operation": "convert_time", "time": "9:00", '
+        '"from_zone": "Lima", "to_zone": "Oslo"}}'
+    )
+    llm = CutLLM([call, "It is 15:00 in Oslo."])
+    reply, tools = _answer(settings, llm, "If it is 9:00 in Lima, what time is it in Oslo?")
+    assert reply == "It is 15:00 in Oslo."
+    assert [t.name for t in tools] == ["calendar"] and tools[0].result.startswith("15:00")
+    assert llm.limits[1] == 8  # the answer keeps the user's limit
+
+
+def test_a_call_that_cannot_be_read_gets_an_answer_not_an_apology(settings) -> None:
+    garbled = '{"name": "calculator", "arguments": {"expression": "17 *'
+    llm = CutLLM([garbled, "Roughly 400 kilometres."])
+    question = "A car drives 83 km an hour for almost 5 hours. How far does it go?"
+    reply, tools = _answer(settings, llm, question)
+    assert reply == "Roughly 400 kilometres."
+    assert "could not finish" not in reply and not tools
+
+
+def test_a_duration_the_model_must_place_keeps_its_length() -> None:
+    """Where the words don't say which way a duration goes, the model writes the call, but
+    its grammar holds the duration's hours and minutes as said: 95 minutes is 1 h 35,
+    forward or back (the model had written 1 h 55)."""
+    from app.tools.cues import call_grammar
+
+    wanted = cue("The pie needs 95 minutes in the oven and we eat at 19:30. What about it?")
+    assert wanted.operations == ("add_time",) and wanted.minutes == 95
+    grammar = call_grammar(0, wanted)
+    assert '\\"hours\\": 1, \\"minutes\\": 35" | ", \\"hours\\": -1, \\"minutes\\": -35"' in grammar
+    assert '"add_time\\"" time delta' in grammar
