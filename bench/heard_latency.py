@@ -51,8 +51,8 @@ from app.audio.resample import resample  # noqa: E402
 from app.audio.sounddevice_backend import SoundDeviceBackend  # noqa: E402
 from app.audio.wavfile import write_wav  # noqa: E402
 from app.bus.events import TurnFinished  # noqa: E402
+from app.cli.ask import _speak_in_real_time  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.headless import _speak_in_real_time  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
 from app.session import Session  # noqa: E402
 from bench.latency import (  # noqa: E402

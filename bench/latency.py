@@ -35,8 +35,9 @@ from app.audio.resample import resample  # noqa: E402
 from app.audio.wavfile import read_audio  # noqa: E402
 from app.bus import EventBus  # noqa: E402
 from app.bus.events import TurnFinished  # noqa: E402
+from app.cli.ask import _speak_in_real_time  # noqa: E402
+from app.cli.say_output import WavSink  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.headless import WavSink, _speak_in_real_time  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
 from app.pipeline.history import History  # noqa: E402
 from app.pipeline.sentences import speakable  # noqa: E402

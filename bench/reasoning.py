@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.bus.events import ToolUsed, TurnFinished  # noqa: E402
-from app.headless import WavSink  # noqa: E402
+from app.cli.say_output import WavSink  # noqa: E402
 from app.session import Session  # noqa: E402
 from bench.latency import fresh_cache, load_engines  # noqa: E402
 from tests.problems import correct, problems  # noqa: E402

@@ -16,7 +16,7 @@ from PIL import Image
 
 from app.bus.events import ChatSaved, LlmDelta, Notice, PlaybackStarted, UserTurn
 from app.config import Settings
-from app.storage.chats import ChatStore
+from app.storage.chats import ChatStore, MessageDetails
 from app.vision.images import prepare_image
 from tests.fakes import FakeSTT, FakeTTS
 from tests.test_turns import LONG_REPLY, Harness, ScriptedLLM, run
@@ -88,7 +88,9 @@ def test_a_reopened_chat_gives_the_model_its_context(settings: Settings, tmp_pat
     then: an image's reading, not just the words on screen), and the chat goes on."""
     store = ChatStore(tmp_path)
     old = store.new_chat()
-    store.add_message(old, "user", "What is in the picture?", context="[image reading: a cat]")
+    store.add_message(
+        old, "user", "What is in the picture?", MessageDetails(context="[image reading: a cat]")
+    )
     store.add_message(old, "assistant", "A cat.")
     store.add_message(old, "user", "Left unanswered (the app was closed)")
     other = store.new_chat()

@@ -18,7 +18,7 @@ import pytest
 import soundfile
 
 from app.audio.wavfile import write_wav
-from app.storage.chats import ChatStore
+from app.storage.chats import ChatStore, MessageDetails
 from tests.realtools import parley
 from tests.remote_servers import ScriptedServer
 
@@ -35,7 +35,9 @@ def a_chat() -> int:
         asked = store.add_message(chat, "user", "What do I pack for Oslo in March?")
         system = store.keep_system_prompt("You are Parley.")
         meta = {"system": system, "context": [asked]}
-        reply = store.add_message(chat, "assistant", "A warm coat, boots and gloves.", meta=meta)
+        reply = store.add_message(
+            chat, "assistant", "A warm coat, boots and gloves.", MessageDetails(meta=meta)
+        )
         store.rate(reply, 1)
         return chat
     finally:

@@ -17,8 +17,8 @@ from app.audio.resample import resample
 from app.audio.wavfile import read_audio
 from app.bus import EventBus
 from app.bus.events import LlmDelta, Notice, TurnFinished
+from app.cli.say_output import WavSink
 from app.config import Settings
-from app.headless import WavSink
 from app.llm.base import Message
 from app.pipeline.engines import Engines
 from app.pipeline.turns import NO_SPEECH

@@ -597,7 +597,7 @@ def test_settings_keep_the_key_private(tmp_path, monkeypatch, capsys):
 
 
 def test_command_line_options_choose_the_remote_model():
-    from app.cli import build_parser, settings_from_args
+    from app.cli.main import build_parser, settings_from_args
 
     args = build_parser().parse_args(
         [

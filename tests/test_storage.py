@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from app.storage import schema
-from app.storage.chats import DB_NAME, ChatStore, make_title
+from app.storage.chats import DB_NAME, ChatStore, MessageDetails, make_title
 from app.storage.database import connect
 from app.storage.export import to_json, to_markdown
 from app.vision.images import prepare_image
@@ -37,7 +37,7 @@ def test_a_chat_is_kept_message_by_message_with_its_images(tmp_path: Path) -> No
     chat = store.new_chat()
     red = png((255, 0, 0))
     q = store.add_message(
-        chat, "user", "What colour is this?", context="[image: red]", images=[red]
+        chat, "user", "What colour is this?", MessageDetails(context="[image: red]"), images=[red]
     )
     a = store.add_message(chat, "assistant", "It is red.")
     store.close()
@@ -140,7 +140,7 @@ def test_export_as_markdown_and_json(tmp_path: Path) -> None:
     store = ChatStore(tmp_path)
     chat = store.new_chat()
     store.add_message(chat, "user", "Hello there", images=[png((9, 9, 9))])
-    store.add_message(chat, "assistant", "Hi! How can I", interrupted=True)
+    store.add_message(chat, "assistant", "Hi! How can I", MessageDetails(interrupted=True))
     md = to_markdown(store, chat)
     assert md.startswith("# Hello there")
     assert "**You**" in md and "Hello there" in md and "*[image: 9.png]*" in md

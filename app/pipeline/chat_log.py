@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from app.llm.base import Message
-from app.storage.chats import ChatStore, Role, StoredMessage
+from app.storage.chats import ChatStore, MessageDetails, Role, StoredMessage
 from app.storage.database import storage_advice
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,8 @@ class ChatLog:
         try:
             if self.chat_id is None:
                 self.chat_id = self.store.new_chat(assistant=self.assistant)
-            return self.store.add_message(
-                self.chat_id, role, text, context, interrupted, images, meta
-            )
+            details = MessageDetails(context, interrupted, meta)
+            return self.store.add_message(self.chat_id, role, text, details, images)
         except (sqlite3.Error, OSError) as exc:
             log.warning("could not save the conversation: %s", exc)
             if not self._warned:

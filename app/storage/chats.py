@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from app.knowledge.extract import Document
 from app.storage import documents
 from app.storage.blobs import BlobStore
 from app.storage.chat_lock import ChatLocks
+from app.storage.chat_search import ChatSearch
 from app.storage.database import open_database
 from app.storage.documents import StoredFile
 
@@ -86,13 +86,14 @@ class StoredMessage:
         return self.text if self.context is None else self.context
 
 
-@dataclass(frozen=True)
-class SearchHit:
-    chat_id: int
-    title: str
-    updated: float
-    message_id: int | None  # None: the title matched
-    snippet: str
+class MessageDetails(NamedTuple):
+    """What is kept with a message besides its text: `context`, what the model was given
+    when it differs (an image's reading, a file's passages); `interrupted`, a reply cut by
+    the user; `meta`, what the reply was made from (feedback data, reasoning, unheard)."""
+
+    context: str | None = None
+    interrupted: bool = False
+    meta: dict[str, Any] | None = None
 
 
 def make_title(question: str) -> str:
@@ -106,7 +107,7 @@ def make_title(question: str) -> str:
     return cut.rstrip(" ,;:-") + "…"
 
 
-class ChatStore:
+class ChatStore(ChatSearch):
     def __init__(self, data_dir: Path) -> None:
         opened = open_database(data_dir / DB_NAME)
         self._conn = opened.conn
@@ -323,14 +324,13 @@ class ChatStore:
         chat_id: int,
         role: Role,
         text: str,
-        context: str | None = None,
-        interrupted: bool = False,
+        details: MessageDetails | None = None,
         images: Iterable[Any] = (),
-        meta: dict[str, Any] | None = None,
     ) -> int:
         """Store one message (and its images, PreparedImage-like: data, mime, name, width,
         height), and make it the chat's latest activity. The first user message names an
         untitled chat."""
+        context, interrupted, meta = details or MessageDetails()
         stored = [
             (self.blobs.put(img.data, img.mime), img) for img in images
         ]  # files first: a row never points at a file that is not there
@@ -400,71 +400,3 @@ class ChatStore:
 
     def image_bytes(self, image: StoredImage) -> bytes | None:
         return self.blobs.get(image.sha256, image.mime)
-
-    # --- search --------------------------------------------------------------------------
-
-    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
-        """Chats whose title or messages contain every word of `text` (word prefixes, any
-        case and accents with full-text search), newest first, one hit per chat."""
-        words = re.findall(r"\w+", text.lower())
-        if not words:
-            return []
-        hits: dict[int, SearchHit] = {}
-        like = [f"%{_escape_like(w)}%" for w in words]
-        title_sql = " AND ".join(["title LIKE ? ESCAPE '\\'"] * len(words))
-        for r in self._read(
-            f"SELECT id, title, updated FROM chats WHERE deleted IS NULL AND {title_sql} "
-            "ORDER BY updated DESC LIMIT ?",
-            (*like, limit),
-        ):
-            hits[r["id"]] = SearchHit(r["id"], r["title"], r["updated"], None, r["title"])
-        if len(hits) < limit:
-            with closing(self._message_hits(words, like)) as found:  # ends the read at once
-                for hit in found:
-                    if hit.chat_id not in hits:
-                        hits[hit.chat_id] = hit
-                        if len(hits) >= limit:
-                            break
-        return sorted(hits.values(), key=lambda h: h.updated, reverse=True)
-
-    def _message_hits(self, words: list[str], like: list[str]) -> Generator[SearchHit, None, None]:
-        """Matching messages, newest first, read lazily (the caller stops at its limit)."""
-        if self.full_text:
-            query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-            sql = (
-                "SELECT m.id, m.chat_id, c.title, c.updated, "
-                "snippet(messages_fts, 0, '[', ']', '…', 12) AS snip "
-                "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
-                "JOIN chats c ON c.id = m.chat_id "
-                "WHERE messages_fts MATCH ? AND c.deleted IS NULL "
-                "ORDER BY messages_fts.rowid DESC"
-            )
-            params: tuple[Any, ...] = (query,)
-        else:
-            text_sql = " AND ".join(["m.text LIKE ? ESCAPE '\\'"] * len(words))
-            sql = (
-                "SELECT m.id, m.chat_id, c.title, c.updated, m.text AS snip FROM messages m "
-                f"JOIN chats c ON c.id = m.chat_id WHERE c.deleted IS NULL AND {text_sql} "
-                "ORDER BY m.id DESC"
-            )
-            params = tuple(like)
-        with self._lock:
-            cursor = self._conn.execute(sql, params)
-            try:
-                while rows := cursor.fetchmany(64):
-                    for r in rows:
-                        snip = r["snip"] if self.full_text else _snippet(r["snip"], words)
-                        yield SearchHit(r["chat_id"], r["title"], r["updated"], r["id"], snip)
-            finally:
-                cursor.close()
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _snippet(text: str, words: list[str], width: int = 80) -> str:
-    at = text.lower().find(words[0])
-    start = max(0, at - width // 3)
-    out = text[start : start + width]
-    return ("…" if start else "") + out + ("…" if start + width < len(text) else "")

@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.storage.chats import ChatStore, ChatSummary, SearchHit
+from app.storage.chat_search import SearchHit
+from app.storage.chats import ChatStore, ChatSummary
 
 PAGE = 100
 UNDO_SECONDS = 10.0

@@ -57,7 +57,7 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def run_assistants(args: argparse.Namespace, settings: Settings) -> int:
-    from app.cli_chats import open_store
+    from app.cli.chats import open_store
 
     try:
         store = open_store()
@@ -148,7 +148,7 @@ def _run(assistants: Assistants, args: argparse.Namespace) -> int:
         print(f"{a.name} no longer knows {args.file} (revision {a.revision}).")
         return 0
     if command == "export":
-        from app.cli_chats import write_out
+        from app.cli.chats import write_out
 
         data = assistants.export(assistants.get(args.name))
         return write_out(json.dumps(data, indent=2, ensure_ascii=False), args.output, args.force)

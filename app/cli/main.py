@@ -212,16 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio input and output devices")
     sub.add_parser("prepare", help="assemble and verify the offline default models")
-    from app.cli_models import add_models_parser
+    from app.cli.models import add_models_parser
 
     add_models_parser(sub)
-    from app.cli_chats import add_chats_parser
+    from app.cli.chats import add_chats_parser
 
     add_chats_parser(sub)
-    from app.cli_assistants import add_assistants_parser
+    from app.cli.assistants import add_assistants_parser
 
     add_assistants_parser(sub)
-    from app.cli_feedback import add_feedback_parsers
+    from app.cli.feedback import add_feedback_parsers
 
     add_feedback_parsers(sub)
     return parser
@@ -289,15 +289,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     make_private()  # before anything is written: an older install's folders are fixed too
     if args.self_test:
-        from app.self_test import self_test
+        from app.cli.self_test import self_test
 
         return self_test()
     if args.command == "models":
-        from app.cli_models import run_models
+        from app.cli.models import run_models
 
         return run_models(args)
     if args.command == "chats":
-        from app.cli_chats import run_chats
+        from app.cli.chats import run_chats
 
         return run_chats(args)
     problems: list[str] = []
@@ -306,23 +306,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"parley: {problem}", file=sys.stderr)
     if args.command in ("rate", "export-dataset"):
-        from app.cli_feedback import run_feedback
+        from app.cli.feedback import run_feedback
 
         return run_feedback(args, settings)
     if args.command == "assistants":
-        from app.cli_assistants import run_assistants
+        from app.cli.assistants import run_assistants
 
         return run_assistants(args, settings)
     if args.command == "ask":
-        from app.headless import run_ask
+        from app.cli.ask import run_ask
 
         return run_ask(args, settings)
     if args.command == "devices":
-        from app.headless import list_devices
+        from app.cli.devices import list_devices
 
         return list_devices()
     if args.command == "prepare":
-        from app.headless import prepare_models
+        from app.cli.devices import prepare_models
 
         return prepare_models()
     from app.ui.app import run_gui

@@ -35,7 +35,7 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def run_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    from app.cli_chats import open_store
+    from app.cli.chats import open_store
 
     if args.command == "export-dataset":
         out = Path(args.output)

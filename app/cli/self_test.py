@@ -112,7 +112,7 @@ def _portaudio() -> str:
 
 def _qt() -> str:
     started = subprocess.run(
-        [*child_command("app.self_test"), QT_FLAG], capture_output=True, text=True, timeout=60
+        [*child_command("app.cli.self_test"), QT_FLAG], capture_output=True, text=True, timeout=60
     )
     if started.returncode != 0:
         # Qt's own reasons ("qt.qpa.xcb: could not connect to display", "... libxcb-cursor0

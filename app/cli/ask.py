@@ -1,11 +1,11 @@
-"""`parley ask` and `parley devices`: the same bus and engines as the window, no Qt."""
+"""`parley ask`: one question (typed, or a recording) answered with the same bus, engines and
+turn as the window, no Qt; printed, optionally as JSON, and spoken into --say OUT.wav."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -14,71 +14,32 @@ from typing import Any
 
 import numpy as np
 
-from app.audio.backend import AudioUnavailable
 from app.audio.capture import STT_RATE
 from app.audio.resample import resample
-from app.audio.wavfile import AudioFileError, read_audio, write_wav
+from app.audio.wavfile import AudioFileError, read_audio
 from app.bus import EventBus
 from app.bus.events import (
     EngineName,
     EngineStatus,
     ErrorRaised,
     Notice,
-    PlaybackFinished,
-    PlaybackStarted,
     PromptProgress,
     ReasoningDone,
     SourcesUsed,
     ToolUsed,
     TurnFinished,
 )
+from app.cli.ask_checks import DEVICE_OPTIONS, choice_problem, not_a_file
+from app.cli.say_output import WavSink, not_a_wav, overwrites_input, unwritable
 from app.config import Settings
 from app.interrupt import EXIT_CODE, STOPPED, CtrlC, hard_exit
 from app.knowledge.extract import FileError
 from app.pipeline.engines import Engines
-from app.safety.output_path import output_problem, write_failure
 from app.session import Session
 from app.storage.assistants import BUILTIN, Assistant
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
 from app.text import visible
-
-_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|file:|data:)", re.IGNORECASE)
-
-
-class WavSink:
-    """Collects the reply audio of a turn and writes it to a WAV file when it is complete."""
-
-    def __init__(self, bus: EventBus, path: Path) -> None:
-        self.bus = bus
-        self.path = path
-        self.rate = 0
-        self.chunks: list[np.ndarray] = []
-        self.started = False
-
-    def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None:
-        if not self.started:
-            self.started = True
-            self.bus.publish(PlaybackStarted(turn_id=turn_id))
-        self.rate = rate
-        self.chunks.append(np.asarray(samples, dtype=np.float32))
-
-    def finish(self, turn_id: int) -> None:
-        try:
-            if self.chunks:
-                write_wav(self.path, np.concatenate(self.chunks), self.rate)
-        except OSError as exc:
-            message = write_failure(self.path, exc, "the spoken reply")
-            self.bus.publish(ErrorRaised(turn_id=turn_id, source="tts", message=message))
-        except RuntimeError as exc:  # soundfile's LibsndfileError
-            message = f"Could not write the spoken reply to {self.path}: {exc}"
-            self.bus.publish(ErrorRaised(turn_id=turn_id, source="tts", message=message))
-        finally:
-            # Always end the turn, or `parley ask` would wait for it forever.
-            self.bus.publish(PlaybackFinished(turn_id=turn_id))
-
-    def stop(self) -> dict[int, float]:
-        return {}
 
 
 def no_speech_in(audio_file: str) -> str:
@@ -95,88 +56,6 @@ def _fail(message: str, as_json: bool, code: int = 1) -> int:
         print(json.dumps({"error": message}))
     print(f"parley: {message}", file=sys.stderr)
     return code
-
-
-def _unwritable(out: Path) -> str:
-    """Why the reply could not be written to `out` ('' when it can), checked before any
-    model loads, so a typo costs no time and never surfaces after the turn as a traceback."""
-    try:
-        return _unwritable_why(out)
-    except OSError as exc:  # a folder on the way we may not even look into
-        return f"Cannot write the spoken reply to {out}: {exc.strerror or exc}. {_WRITABLE}"
-
-
-_WRITABLE = "Choose a folder you can write to (your home folder, say)."
-
-
-def _unwritable_why(out: Path) -> str:
-    if out.is_dir():
-        return f"--say needs a file name, but {out} is a folder."
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                return f"Cannot write the spoken reply to {out}: {parent} is a file, not a folder."
-            break
-    try:
-        if not out.is_symlink():
-            out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"Cannot write the spoken reply to {out}: {exc.strerror or exc}."
-    # Not opened to try: a FIFO would block here, and a device needs no test write.
-    return output_problem(out, "the spoken reply")
-
-
-def _overwrites_input(out: Path, args: argparse.Namespace) -> str:
-    """Why --say must not write to `out`: it is one of the files the question comes from."""
-    inputs = [args.audio] if args.audio else []
-    inputs += list(args.image or []) + list(getattr(args, "file", None) or [])
-    for given in inputs:
-        source = Path(given)
-        same = out.exists() and source.exists() and out.samefile(source)
-        if same or out.resolve() == source.resolve():
-            return (
-                f"--say {out} would overwrite {given}, which the question comes from; "
-                "write the spoken reply to another file."
-            )
-    return ""
-
-
-def _not_a_wav(out: Path) -> str:
-    """Why --say must not replace `out`: an existing file with something in it that is not a
-    WAV (notes.txt). A WAV is taken as an earlier reply; a device or pipe is written into."""
-    try:
-        if not out.is_file() or out.stat().st_size == 0:
-            return ""
-        with out.open("rb") as f:
-            head = f.read(12)
-    except OSError:
-        return ""  # _unwritable says why, if it matters
-    if head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
-        return ""
-    return (
-        f"--say {out} would overwrite {out.name}, which is not a WAV file; give a new file "
-        "name (such as reply.wav) for the spoken reply."
-    )
-
-
-def _choice_problem(args: argparse.Namespace, settings: Settings) -> str:
-    """Command-line choices that cannot work, found before any model loads."""
-    if getattr(args, "llm_vision", False) and not settings.llm_url:
-        return (
-            "--llm-vision is for a model on a server (--llm-url URL); the local model sees "
-            "images through --mmproj FILE.gguf instead."
-        )
-    if getattr(args, "llm_url", None):  # given on the command line: a command-line error
-        from app.llm.remote import address_problem
-
-        problem = address_problem(settings.llm_url)
-        if problem:
-            return problem
-    if getattr(args, "stt_model", None) or getattr(args, "stt_language", None):
-        from app.stt.choice import speech_choice_problem
-
-        return speech_choice_problem(settings.stt_model, settings.stt_language)
-    return ""
 
 
 class _Stopper:
@@ -216,38 +95,14 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         ctrl_c.uninstall()
 
 
-def _not_a_file(args: argparse.Namespace) -> str:
-    """Why a path option can't be used as it is given ('' when it can): a web address, which
-    taken as a path would be mangled ("http:/…") and then reported as a missing file."""
-    named = [("--audio", args.audio), ("--say", args.say)]
-    named += [("--image", p) for p in args.image or []]
-    named += [("--file", p) for p in getattr(args, "file", None) or []]
-    for option, given in named:
-        if given and _ADDRESS.match(given):
-            return (
-                f"{option} {given[:200]} is a web address, not a file: Parley reads and writes "
-                "only files on this computer. Download it first, then give its path."
-            )
-    return ""
-
-
-# Options of the window that `ask` has no use for: it speaks into --say, never to a device.
-_DEVICE_OPTIONS = {
-    "input_device": "--input-device: `ask` takes the question from --text or --audio, not the "
-    "microphone. Drop --input-device (or run `parley` for the window)",
-    "output_device": "--output-device: `ask` prints the reply and speaks it only into a file "
-    "(--say OUT.wav), not to a speaker. Drop --output-device (or run `parley` for the window)",
-}
-
-
 def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) -> int:
-    for attr, why in _DEVICE_OPTIONS.items():
+    for attr, why in DEVICE_OPTIONS.items():
         if getattr(args, attr, None):
             return _fail(f"`ask` does not use {why}.", args.json, 2)
-    problem = _not_a_file(args)
+    problem = not_a_file(args)
     if problem:
         return _fail(problem, args.json, 2)
-    problem = _choice_problem(args, settings)
+    problem = choice_problem(args, settings)
     if problem:
         return _fail(problem, args.json, 2)
     audio: np.ndarray | None = None
@@ -263,7 +118,7 @@ def _run_ask(args: argparse.Namespace, settings: Settings, stopper: _Stopper) ->
         return _fail("The question is empty: pass some words with --text.", args.json, 2)
     if args.say:
         out = Path(args.say)
-        problem = _overwrites_input(out, args) or _not_a_wav(out) or _unwritable(out)
+        problem = overwrites_input(out, args) or not_a_wav(out) or unwritable(out)
         if problem:
             return _fail(problem, args.json, 2)
     images = []
@@ -357,7 +212,7 @@ def _history(args: argparse.Namespace) -> tuple[ChatStore | None, int | None, st
     turn still runs), the chat it continues, or why the chat asked for does not exist."""
     if getattr(args, "no_save", False):
         return None, None, ""
-    from app.cli_chats import open_store
+    from app.cli.chats import open_store
 
     try:
         store = open_store()
@@ -550,51 +405,3 @@ async def _speak_in_real_time(session: Session, audio: np.ndarray) -> None:
     while backend.pending_input_seconds() > 0:
         await asyncio.sleep(0.005)
     session.turns.submit_audio(turn_id, recorder.stop(), from_file=True)
-
-
-def list_devices() -> int:
-    from app.audio.sounddevice_backend import SoundDeviceBackend
-
-    try:
-        devices = SoundDeviceBackend().devices()
-    except AudioUnavailable as exc:
-        print(f"parley: {exc}", file=sys.stderr)
-        return 1
-    if not devices:
-        print("No audio devices found.")
-        return 1
-    for d in devices:
-        marks = ("<in " if d.is_default_input else "") + ("out>" if d.is_default_output else "")
-        print(
-            f"{d.index:3d}  {d.name[:44]:44s}  in {d.max_input_channels:2d}  "
-            f"out {d.max_output_channels:2d}  {d.default_samplerate} Hz  {marks}"
-        )
-    return 0
-
-
-def prepare_models() -> int:
-    """Assemble the default LLM (once) and check every default model is in place."""
-    from app.models.defaults import default_llm, default_stt_model, default_voice
-    from app.models.errors import ModelError
-
-    def progress(fraction: float, what: str) -> None:
-        print(f"\r{what} the default LLM: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
-
-    try:
-        stt = default_stt_model()
-        voice, _ = default_voice()
-        llm = default_llm(progress)
-    except ModelError as exc:
-        print(f"\nparley: {exc}", file=sys.stderr)
-        return 1
-    print(file=sys.stderr)
-    print(f"speech-to-text: {stt}\nLLM:            {llm}\nvoice:          {voice}")
-    from app.models.speech import base_is_available, multilingual_stt_model
-
-    if base_is_available():  # optional: the multilingual speech model, when installed
-        try:
-            print(f"speech (base):  {multilingual_stt_model()}")
-        except ModelError as exc:
-            print(f"parley: {exc}", file=sys.stderr)
-            return 1
-    return 0

@@ -1,7 +1,7 @@
 """`parley models …`: the catalog (`list`), downloads (`pull`), checks (`verify`) and what
 model files are (`info`).
 
-Kept out of app/cli.py so that the models commands import nothing heavy: `parley models info`
+Kept out of app/cli/main.py so that the models commands import nothing heavy: `parley models info`
 reads a GGUF header and prints, in well under a second even on a multi-GB file.
 """
 
@@ -40,7 +40,7 @@ def add_models_parser(sub: Any) -> argparse.ArgumentParser:
 def run_models(args: argparse.Namespace) -> int:
     if args.models_command == "info":
         return models_info(args.path, args.json)
-    from app.cli_models_catalog import models_list, models_pull, models_verify
+    from app.cli.models_catalog import models_list, models_pull, models_verify
 
     if args.models_command == "list":
         return models_list(args.role, args.json)

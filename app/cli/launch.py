@@ -18,7 +18,7 @@ def _stopped_early(signum: int, frame: object) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGINT, _stopped_early)
-    from app.cli import main as run
+    from app.cli.main import main as run
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     return run()
