@@ -19,6 +19,7 @@ from app.bus.events import EngineStatus
 from app.config import Settings, history_dir
 from app.pipeline.engines import Engines
 from app.session import Session
+from app.storage.chat_lock import ChatLocks
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
 
@@ -61,6 +62,8 @@ def build_window(
     from app.ui.main_window import MainWindow
 
     store = open_history()
+    if store is not None:  # the chat the window shows is its own (app/ui/chat_guard.py)
+        store.locks = ChatLocks(store.path.parent, window=True)
     session = Session(settings, bus, engines=engines, backend=backend, store=store)
     return MainWindow(session)
 

@@ -81,6 +81,7 @@ from app.ui.attachments import (
     qimage_to_png,
     sources_from_mime,
 )
+from app.ui.chat_guard import ChatGuard
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.file_chips import FileChips
 from app.ui.global_talk import GlobalTalkKey, ShortcutError
@@ -284,6 +285,7 @@ class MainWindow(QMainWindow):
             subscribe(ReasoningDone, self._on_reasoning),
         ]
         self._show_audio_state()
+        self.guard = ChatGuard(self)  # the chat shown is this window's to write
         self.tray = Tray(
             self,
             new_chat=self.new_chat,
@@ -424,7 +426,7 @@ class MainWindow(QMainWindow):
         images = list(self.session.turns.attachments)
         if not text and images:
             text = "What is in this image?" if len(images) == 1 else "What is in these images?"
-        if not text:
+        if not text or self.guard.refuses():
             return
         self.input.clear()
         bubble = self.chat.add("user", text)
@@ -443,6 +445,8 @@ class MainWindow(QMainWindow):
         """Push-to-talk went down (HoldToTalk calls this once per hold); whether it listens."""
         if self._listening_turn:
             return True
+        if self.guard.refuses():
+            return False
         recorder = self.session.recorder
         if recorder is None:
             self.chat.add(
@@ -594,6 +598,7 @@ class MainWindow(QMainWindow):
         self.chat.clear()
         self.file_chips.clear()
         self._pending_bubbles.clear()
+        self.guard.show(None)
         if self.sidebar is not None:
             self.sidebar.set_current(None)
 
@@ -622,6 +627,7 @@ class MainWindow(QMainWindow):
                 bubble.add_images([self._thumbnail(t) for t in thumbs if t])
         if self.sidebar is not None:
             self.sidebar.set_current(chat_id)
+        self.guard.show(chat_id)
         self._apply_engines(self.session.turns.assistant)
         self._fill_assistants()
         return True
@@ -764,6 +770,8 @@ class MainWindow(QMainWindow):
         self._sources[ev.turn_id] = ev.sources
 
     def _on_chat_saved(self, ev: ChatSaved) -> None:
+        if ev.chat_id == self.session.turns.chat.chat_id:  # started here: kept as created
+            self.guard.show(ev.chat_id)
         if ev.role == "assistant":
             self._show_deltas()  # the reply's bubble may be waiting for the next frame
             bubble = self.chat.find("assistant", ev.turn_id)
@@ -1031,6 +1039,7 @@ class MainWindow(QMainWindow):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._level_timer.stop()
+        self.guard.close()
         self.session.close()
         if self.session.store is not None:  # opened with the window (app.build_window)
             self.session.store.close()
