@@ -43,12 +43,11 @@ class _NoAudio:
 
 
 def real_backend() -> AudioBackend:
-    from app.audio.sounddevice_backend import SoundDeviceBackend, _sd
+    """PortAudio's backend, not started yet: importing sounddevice starts PortAudio, which
+    lists the devices and waited 120 s here for a sound server that hangs. The session opens
+    the devices on threads of their own; a missing PortAudio is said from there."""
+    from app.audio.sounddevice_backend import SoundDeviceBackend
 
-    try:
-        _sd()
-    except AudioUnavailable as exc:
-        return _NoAudio(str(exc))  # type: ignore[return-value]
     return SoundDeviceBackend()
 
 

@@ -893,7 +893,9 @@ class MainWindow(QMainWindow):
 
     def _on_engine_status(self, ev: EngineStatus) -> None:
         self.status.set_state(ev.engine, ev.state, ev.detail, ev.progress)
-        if ev.state == "error" and ev.engine != "audio":  # a lost device says so (AudioLost)
+        if ev.engine == "audio":  # a microphone found late (the sound system started late)
+            self.talk_button.setEnabled(self.session.recorder is not None)
+        elif ev.state == "error":  # a lost device says so itself (AudioLost)
             self.chat.add("error", ev.detail)
 
     def _on_audio_lost(self, ev: AudioLost) -> None:
@@ -903,11 +905,10 @@ class MainWindow(QMainWindow):
             self.stop_talking("microphone lost")
 
     def _show_audio_state(self) -> None:
-        if self.session.audio_error:
-            self.status.set_state("audio", "error", self.session.audio_error)
-            self.chat.add("error", self.session.audio_error)
-        elif self.session.player is not None:
-            self.status.set_state("audio", "ready", self.session.player.device.name)  # type: ignore[union-attr]
+        state, detail = self.session.audio_state()
+        self.status.set_state("audio", state, detail)
+        if state == "error":
+            self.chat.add("error", detail)
         self.talk_button.setEnabled(self.session.recorder is not None)
 
     def _on_recording_started(self, ev: RecordingStarted) -> None:
