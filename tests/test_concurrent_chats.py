@@ -147,7 +147,7 @@ def test_an_ask_on_the_chat_the_window_shows_is_refused_and_the_chat_stays_in_or
 
 
 def test_a_chat_an_ask_is_answering_is_read_only_in_the_window_until_its_answer_is_in(
-    qtbot, qloop, settings, server: ScriptedServer
+    qtbot, qloop, settings, server: ScriptedServer, tmp_path: Path
 ) -> None:
     chat = shopping_chat()
     server.script.delay = 4.0  # the ask's answer takes a while
@@ -162,6 +162,10 @@ def test_a_chat_an_ask_is_answering_is_read_only_in_the_window_until_its_answer_
     assert not win.input.isEnabled() and not win.send_button.isEnabled()
     assert "another Parley" in win.input.placeholderText()
     assert not win.start_talking()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Buy oat milk too.")
+    win.add_file(notes)  # files are kept with the chat: not added to it meanwhile either
+    assert not win.session.turns.documents.files and not win.file_chips.isEnabled()
     assert stored(win, chat)[-1] == ("user", "Add plums.")
 
     # Once its answer is in, the window shows it by itself and can be written to.

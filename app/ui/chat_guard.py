@@ -3,7 +3,7 @@ another Parley can't write to it meanwhile: a `parley ask --continue` is refused
 window has it. A chat another Parley holds (an `ask` answering in it, another window showing
 it) is shown to be read: the text box is off and says why, and the chat is written to once
 it is free, with what the other one added shown (a lock try every half second, never a wait
-on the window's thread)."""
+on the window's thread). Files, kept with the chat, are neither added nor removed meanwhile."""
 
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ class ChatGuard:
         self.window.input.setEnabled(yes)
         self.window.send_button.setEnabled(yes)
         self.window.input.setPlaceholderText(self._placeholder if yes else WAITING)
+        self.window.file_chips.setEnabled(yes)  # removing a file writes to the chat
 
     def _free(self, chat_id: int) -> None:
         """The other Parley let the chat go: show it again as it is now, and write to it."""

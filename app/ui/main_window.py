@@ -523,6 +523,8 @@ class MainWindow(QMainWindow):
 
     def add_file(self, path: Path) -> None:
         """Read and index the document on a worker thread; attach it or say why not."""
+        if self.guard.refuses():  # kept with the chat: written to it
+            return
         future = asyncio.ensure_future(self._load_file(path))
         self._image_loads.add(future)
         future.add_done_callback(self._image_loads.discard)
