@@ -11,7 +11,7 @@ every few seconds while nothing runs, opens it again once it is back.
 Devices are opened and looked for on threads of their own (app/audio/opening.py), the
 window's thread waiting a moment at most: a sound server that hangs held an open for 30 s.
 One missing when Parley starts (no sound server yet, nothing plugged in) is looked for again
-every few seconds, less often the longer it stays away, and used once it is there.
+every few seconds (every 15 s after its first minute away), and used once it is there.
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ SPEAKER_IDLE_SECONDS = 10.0
 # failed open takes about a millisecond).
 WATCH_SECONDS = 0.25
 PROBE_SECONDS = 3.0
-# A device missing from the list is looked for again after PROBE_SECONDS, then twice as long
-# each time up to this: each look lists the devices anew (30-40 ms of PortAudio here).
-MISSING_PROBE_MAX_SECONDS = 24.0
+# A device missing from the list is looked for as often for its first minute away (the sound
+# server starting after Parley, at login), then every 15 s: each look lists the devices anew
+# (PortAudio stopped and started: 28 ms, 18 ms of CPU here).
+MISSING_FAST_SECONDS = 60.0
+MISSING_PROBE_SECONDS = 15.0
 # How long building the session waits for the devices (the window is not shown yet; an open
 # takes 40-150 ms here, the first one starting PortAudio), and a change in Settings waits.
 LAUNCH_WAIT_SECONDS = 0.5
@@ -82,7 +84,7 @@ class Session:
         self._mic_search: Attempt[DeviceInfo] | None = None  # looking for the microphone
         self._watching: asyncio.TimerHandle | None = None
         self._probed_at = 0.0
-        self._missing_every = PROBE_SECONDS
+        self._changed_at = 0.0  # when a device was last lost or back (monotonic)
         self._announce = False  # said in the window as it opens; AudioLost after that
         self._published: tuple[str, str] | None = None
         self._closed = False
@@ -130,7 +132,6 @@ class Session:
         this finds wrong is said by the window as it shows the audio status, not AudioLost."""
         self._lost.clear()
         self._published = None  # the window shows the new state; said again once it changes
-        self._missing_every = PROBE_SECONDS
         announce, self._announce = self._announce, False
         began = time.monotonic()
         self._mic_search = self._search_microphone(backend)
@@ -242,16 +243,14 @@ class Session:
     def _probe(self) -> None:
         """Try again what is lost, every PROBE_SECONDS: the speaker, opened (a failed open
         takes about a millisecond); a microphone never found, looked for (not opened to test
-        it: it would show as in use). What was missing from the list is looked for less
-        often the longer it stays away."""
-        speaker = self.player or self._speaker
+        it: it would show as in use). What was missing from the list for over a minute is
+        looked for every MISSING_PROBE_SECONDS."""
+        now, speaker = time.monotonic(), self.player or self._speaker
         missing = self._speaker is not None or self.recorder is None
-        every = self._missing_every if missing else PROBE_SECONDS
-        if time.monotonic() - self._probed_at < every:
+        long_gone = missing and now - self._changed_at > MISSING_FAST_SECONDS
+        if now - self._probed_at < (MISSING_PROBE_SECONDS if long_gone else PROBE_SECONDS):
             return
-        self._probed_at = time.monotonic()
-        if missing:
-            self._missing_every = min(2 * self._missing_every, MISSING_PROBE_MAX_SECONDS)
+        self._probed_at = now
         if "output" in self._lost and speaker is not None and not speaker.opening:
             speaker.ensure_open()  # not waited for: _watch sees what comes of it
         backend, unfound = self.backend, self.recorder is None and self._mic_search is None
@@ -264,7 +263,7 @@ class Session:
             return
         log.warning("the %s is unavailable", "microphone" if kind == "input" else "speaker")
         self._lost[kind] = problem
-        self._missing_every = PROBE_SECONDS
+        self._changed_at = time.monotonic()
         if announce and self._announce:
             self.bus.publish(AudioLost(kind=kind, message=problem))
         self._publish_state()
@@ -273,7 +272,7 @@ class Session:
         if self._lost.pop(kind, None) is None:
             return
         log.info("the %s is back", "microphone" if kind == "input" else "speaker")
-        self._missing_every = PROBE_SECONDS
+        self._changed_at = time.monotonic()
         self._publish_state()
 
     def _speaker_idle_later(self, _ev: PlaybackFinished | TurnFinished | None) -> None:

@@ -344,7 +344,7 @@ def test_a_sound_system_missing_at_launch_is_used_once_it_starts(private_pulse):
         private_pulse.start()
         started = time.monotonic()
         back = window.until(lambda line: line.get("audio") == "ready" and line["talk"], 20)
-        assert back["at"] - started < 8  # looked for every 3 s at first
+        assert back["at"] - started < 8  # looked for every 3 s
     finally:
         window.close()
 
