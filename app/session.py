@@ -190,7 +190,9 @@ class Session:
             self._idle_close = None
         player = self.player or self._speaker
         if player is not None and not player.is_open:
-            problem = player.ensure_open(wait=OPEN_WAIT_SECONDS)
+            # Not waited for at a key press: the microphone's open just was (0.1 s at most).
+            wait = 0.0 if isinstance(ev, RecordingStarted) else OPEN_WAIT_SECONDS
+            problem = player.ensure_open(wait=wait)
             if problem:
                 self._audio_trouble("output", problem)
                 self.turns.speaker_lost()  # this turn is answered as text
