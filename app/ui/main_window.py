@@ -81,6 +81,7 @@ from app.ui.attachments import (
     qimage_to_png,
     sources_from_mime,
 )
+from app.ui.chat_guard import ChatGuard
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.file_chips import FileChips
 from app.ui.global_talk import GlobalTalkKey, ShortcutError
@@ -284,6 +285,7 @@ class MainWindow(QMainWindow):
             subscribe(ReasoningDone, self._on_reasoning),
         ]
         self._show_audio_state()
+        self.guard = ChatGuard(self)  # the chat shown is this window's to write
         self.tray = Tray(
             self,
             new_chat=self.new_chat,
@@ -424,7 +426,7 @@ class MainWindow(QMainWindow):
         images = list(self.session.turns.attachments)
         if not text and images:
             text = "What is in this image?" if len(images) == 1 else "What is in these images?"
-        if not text:
+        if not text or self.guard.refuses():
             return
         self.input.clear()
         bubble = self.chat.add("user", text)
@@ -443,6 +445,8 @@ class MainWindow(QMainWindow):
         """Push-to-talk went down (HoldToTalk calls this once per hold); whether it listens."""
         if self._listening_turn:
             return True
+        if self.guard.refuses():
+            return False
         recorder = self.session.recorder
         if recorder is None:
             self.chat.add(
@@ -519,6 +523,8 @@ class MainWindow(QMainWindow):
 
     def add_file(self, path: Path) -> None:
         """Read and index the document on a worker thread; attach it or say why not."""
+        if self.guard.refuses():  # kept with the chat: written to it
+            return
         future = asyncio.ensure_future(self._load_file(path))
         self._image_loads.add(future)
         future.add_done_callback(self._image_loads.discard)
@@ -594,6 +600,7 @@ class MainWindow(QMainWindow):
         self.chat.clear()
         self.file_chips.clear()
         self._pending_bubbles.clear()
+        self.guard.show(None)
         if self.sidebar is not None:
             self.sidebar.set_current(None)
 
@@ -622,6 +629,7 @@ class MainWindow(QMainWindow):
                 bubble.add_images([self._thumbnail(t) for t in thumbs if t])
         if self.sidebar is not None:
             self.sidebar.set_current(chat_id)
+        self.guard.show(chat_id)
         self._apply_engines(self.session.turns.assistant)
         self._fill_assistants()
         return True
@@ -764,6 +772,8 @@ class MainWindow(QMainWindow):
         self._sources[ev.turn_id] = ev.sources
 
     def _on_chat_saved(self, ev: ChatSaved) -> None:
+        if ev.chat_id == self.session.turns.chat.chat_id:  # started here: kept as created
+            self.guard.show(ev.chat_id)
         if ev.role == "assistant":
             self._show_deltas()  # the reply's bubble may be waiting for the next frame
             bubble = self.chat.find("assistant", ev.turn_id)
@@ -885,7 +895,9 @@ class MainWindow(QMainWindow):
 
     def _on_engine_status(self, ev: EngineStatus) -> None:
         self.status.set_state(ev.engine, ev.state, ev.detail, ev.progress)
-        if ev.state == "error" and ev.engine != "audio":  # a lost device says so (AudioLost)
+        if ev.engine == "audio":  # a microphone found late (the sound system started late)
+            self.talk_button.setEnabled(self.session.recorder is not None)
+        elif ev.state == "error":  # a lost device says so itself (AudioLost)
             self.chat.add("error", ev.detail)
 
     def _on_audio_lost(self, ev: AudioLost) -> None:
@@ -895,11 +907,10 @@ class MainWindow(QMainWindow):
             self.stop_talking("microphone lost")
 
     def _show_audio_state(self) -> None:
-        if self.session.audio_error:
-            self.status.set_state("audio", "error", self.session.audio_error)
-            self.chat.add("error", self.session.audio_error)
-        elif self.session.player is not None:
-            self.status.set_state("audio", "ready", self.session.player.device.name)  # type: ignore[union-attr]
+        state, detail = self.session.audio_state()
+        self.status.set_state("audio", state, detail)
+        if state == "error":
+            self.chat.add("error", detail)
         self.talk_button.setEnabled(self.session.recorder is not None)
 
     def _on_recording_started(self, ev: RecordingStarted) -> None:
@@ -1031,6 +1042,7 @@ class MainWindow(QMainWindow):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._level_timer.stop()
+        self.guard.close()
         self.session.close()
         if self.session.store is not None:  # opened with the window (app.build_window)
             self.session.store.close()
