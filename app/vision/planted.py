@@ -53,7 +53,7 @@ _AGENT = (
     r"helpers?|services?|summary|summaries|summari[sz]ation|zusammenfassung\w*)"
 )
 _QUALIFIER_BEFORE = (
-    r"(?:ai|ki|ia|llm|gpt|virtual|digital|automated|automatic|automatische[nrs]?|smart|voice|"
+    r"(?:ai|ki|ia|llm|gpt|virtu\w+|digital\w*|automat\w+|smart|voice|"
     r"chat|code|coding|mail|e-?mail|writing|shopping|browsing|summari[sz](?:ation|ing)|"
     r"summary|machine|language|conversational|generative|content)"
 )
@@ -104,7 +104,8 @@ _NOTE = (
     r"(?:note|message|notice|attention|memo|reminder|guidance|guidelines|instructions?|"
     r"heads[-\s]?up|p\.?\s?s\.?|hinweis|nachricht|achtung|wichtig|remarque|avis|"
     r"nota|aviso|mensaje|mensagem|avviso|messaggio|recado|instru[cç][aã]o|instrucci[oó]n|"
-    r"istruzion[ei]|important|importante|tip|advice|word|attn)"
+    r"istruzion[ei]|important|importante|tip|advice|word|attn|"
+    r"hidden\s+(?:text|note|message|line|instructions?))"
 )
 # "this", "these" and their kin, for a text pointing at itself.
 _THIS = (
@@ -114,7 +115,7 @@ _THIS = (
 _READS = (
     r"(?:reading|reads?|processing|processes|summari[sz]ing|summari[sz]es|parsing|analy[sz]ing|"
     r"ingesting|indexing|handling|browsing|crawling|scanning|triag(?:ing|es)|sees?|seeing|"
-    r"liest|lesen|verarbeite\w*|lit|lisent|lisant|traite\w*|lee|leen|lea|lean|leyendo|"
+    r"liest|lesen|vorlies\w*|vorlese\w*|verarbeite\w*|lit|lisent|lisant|traite\w*|lee|leen|lea|lean|leyendo|"
     r"procesa\w*|legge|leggono|leggendo|elabora\w*|lê|leem|leia|lendo|processa\w*|"
     r"resum\w*|résum\w*|riassum\w*|zusammenfass\w*)"
 )
@@ -150,6 +151,13 @@ _VERBATIM = (
     r"sin\s+(?:cambios|modificaciones)|sem\s+(?:alterações|modificações)|senza\s+modifiche|"
     r"ohne\s+änderungen?)"
 )
+# The unmistakable ones, that need no verb of copying beside them.
+_VERBATIM_STRONG = (
+    r"\b(?:word\s+for\s+word|verbatim|as-is|exact\s+(?:wording|words|sentence|phrase|text)|"
+    r"this\s+exact|do\s+not\s+alter|wortwörtlich|wörtlich|mot\s+pour\s+mot|textuellement|"
+    r"palabra\s+por\s+palabra|textualmente|palavra\s+por\s+palavra|parola\s+per\s+parola|"
+    r"testualmente|alla\s+lettera)"
+)
 _USE = (
     r"(?:use|copy|reproduce|repeat|output|state|insert|include|write|say|give|quote|display|"
     r"show|print|return|render|paste|verwende\w*|übernimm|übernehm\w*|kopier\w*|utilise\w*|"
@@ -175,12 +183,25 @@ _PATTERNS = [
         rf"\b\w*{_NOTE}\b\s*:?(?:(?!\b{_PEOPLE}\b)[^.!?:]){{0,40}}?\b{_MACHINE}\b",
         rf"(?:^|[\[(<{{*#>-]|<!--)\s*(?:{_NOTE}\s+)?{_TO}\s+(?:{_DET}\s*)?(?:\w+\s+)?"
         rf"{_MACHINE}\b(?:[^.!?:]{{0,50}}?)?\s*[:,\])]",
-        rf"(?:^|[\[(<{{]|<!--)\s*(?:\w+\s+)?{_TO}\s+(?:{_DET}\s+)?{_MACHINE}\b",
+        rf"(?:^|[\[(<{{]|<!--)\s*(?:\w+\s+)?(?:for|to|für|pour|para|per)\s+(?:{_DET}\s+)?"
+        rf"{_MACHINE}\b",
+        # one addressed by what it does: "Para o robô que resume receitas:", "for any
+        # assistant summarising my mails:"
+        rf"\b{_TO}\s+(?:{_DET}\s*)?{_ADDRESSEE}\s+(?:(?:that|which|who|qui|que|che|die|der)\s+"
+        rf"(?:\w+\s+)?)?{_READS}\b[^.!?:]{{0,40}}:",
+        # "Summarizer instruction:", "LLM note:"
+        rf"\b{_MACHINE}[-\s]+(?:{_NOTE}|directive)\w*\s*:",
+        # "if you are reading this as an automated assistant"
+        rf"\b(?:if|when|wenn|falls|si|se|quand|cuando|quando)\b[^.!?]{{0,50}}?\b(?:as|als|comme|"
+        rf"come|como|enquanto)\s+(?:an?|un|une|una|uma|eine?|l'|la|il|o)?\s*{_MACHINE}\b",
         rf"\b(?:for|to)\s+(?:{_DET}\s+)?(?:{_MACHINE}|machines?)\s+(?:only|use|consumption|eyes)\b",
         # a comment only machines see, addressed: "<!-- assistant: ... -->"
         rf"<!--\s*(?:{_NOTE}\s+)?(?:{_TO}\s+)?(?:{_DET}\s+)?{_ADDRESSEE}\s*[:,]",
         # a line that starts by calling one: "Automated summary tools: ...", "Copilot, Gemini:"
-        rf"^[\s\[(<{{!#*>\-]*(?:{_DET}\s+)?(?!{_PERSON}){_MACHINE}\s*(?:,\s*\w+\s*)*[:,]",
+        rf"^[\s\[(<{{!#*>\-]*(?:(?:the|any|all|every|each|whichever|alle|jede[nmrs]?|tout|tous|"
+        rf"toute|todos|todas|cualquier|qualquer|qualsiasi|ogni)\s+)?(?!{_PERSON}){_MACHINE}\s*"
+        rf"(?:,\s*\w+\s*)*(?::|,\s*(?:please|bitte|por\s+favor|per\s+favore|s'il|if|when|wenn|"
+        rf"falls|si|se|quand|cuando|quando|{_SAY})\b)",
         # "if you are an AI", "wenn du eine KI bist", "se sei un assistente IA"
         rf"\b(?:if|wenn|falls|si|se)\s+(?:you|du|sie|vous|tu|usted|você|voi|sei|eres|es)\s*"
         rf"(?:'re|are|bist|sind|êtes|es|eres|é|sei|siete)?\s*(?:an?|the|eine?|un|une|uma?|una?)?"
@@ -188,6 +209,7 @@ _PATTERNS = [
         # one that reads this: "any AI that summarises this", "LLM agents browsing this site",
         # "whichever AI is reading", "whoever or whatever is summarising this"
         rf"\b{_MACHINE}\b[^.!?]{{0,30}}?\b{_READS}\b[^.!?]{{0,40}}?\b{_THIS}\b",
+        rf"\b{_MACHINE}\b[^.!?]{{0,10}}?\b{_THIS}\b[^.!?]{{0,30}}?\b{_READS}\b",
         rf"\b{_MACHINE}\s+(?:is|are|that|which|who|qui|que|che|die|der)\s+(?:\w+\s+)?{_READS}\b",
         rf"\b(?:whoever|whatever|whichever)\b[^.!?:]{{0,30}}?\b{_READS}\b",
         # a key written for one: "ai_answer:", "summary_for_llm:", "summary-for-bots"
@@ -221,7 +243,8 @@ _PATTERNS = [
         rf"has\s+to|needs\s+to|is\s+to|will|muss|soll|doit|devrait|debe|deve|tiene\s+que|"
         rf"tem\s+de|tem\s+que)\s+(?:only\s+|always\s+|clearly\s+|simply\s+)?(?:say|state|read|"
         rf"claim|confirm|report|conclude|be|lauten|sagen|dire|indiquer|decir|dizer|dire|"
-        rf"affermare|ser|sein|être|essere)(?:{_CONTENT}|\s+exactly)",
+        rf"affermare|ser|sein|être|essere|consist\s+(?:solely\s+|only\s+|just\s+)?of)"
+        rf"(?:{_CONTENT}|\s+exactly)",
         rf"\b{_REPLY}\s+(?:(?:that\s+)?you\s+(?:give|provide|write|output|return|produce)|"
         rf"to\s+(?:give|use|output|provide|return|report|display|produce)|"
         rf"que\s+(?:debes|deve|tienes\s+que|hay\s+que)\s+(?:dar|usar|dare)|"
@@ -249,7 +272,7 @@ _PATTERNS = [
         rf"present|report)\s+(?:{_THIS}|the\s+(?:document|text|page|report|e-?mail|memo))"
         rf"(?:\s+\w+)?\s+(?:only\s+)?as\b(?=[^.!?]*\b(?:when|whoever|anyone|summar\w*|asked)\b)|"
         rf"\b(?:describe|portray|characteri[sz]e|depict|summari[sz]e)\s+{_THIS}(?:\s+\w+)?\s+"
-        rf"(?:only\s+)?as\b",
+        rf"(?:only\s+)?as\b|\bsum\s+up\s+(?:{_THIS}|the)(?:\s+\w+)?\s+as\b",
         rf"\b(?:beschreibe|stelle|fasse|décri[st]|présente[rz]?|describe|presenta|descrivi|"
         rf"descreva|apresente)\s+(?:\w+\s+)?{_THIS}\s+\w+\s+(?:als|comme|como|come)\b",
         # a text to reproduce: "use the following word for word", "copy it verbatim"
@@ -259,7 +282,13 @@ _PATTERNS = [
         rf"line)\b[^.!?]{{0,60}}?\b{_USE}\b[^.!?]{{0,60}}?{_VERBATIM}|"
         rf"\b{_USE}\b[^.!?]{{0,60}}?\b(?:{_REPLY}|sentences?|phrases?|wording|words|satz|"
         rf"sätze|frases?|texte?|wortlaut)\b[^.!?]{{0,60}}?{_VERBATIM}",
-        rf"{_VERBATIM}[^.!?]{{0,40}}?\b{_REPLY}\b|\b{_REPLY}\b[^.!?]{{0,40}}?{_VERBATIM}",
+        rf"\b{_REPLY}\b[^.!?]{{0,20}}?\b(?:to\s+be\s+(?:used|given|output|repeated|shown)|"
+        rf"for\s+use)\s+(?:by|in)\s+(?:{_DET}\s+)?{_MACHINE}",
+        rf"(?<!\bwas\s)(?<!\bwere\s)(?<!\bread\s)(?<!\bquoted\s)"
+        rf"{_VERBATIM_STRONG}[^.!?]{{0,40}}?\b{_REPLY}\b|"
+        # (not a report of one: "Maria read the summary verbatim")
+        rf"^(?:(?!\b(?:read|quoted|cited|recited|copied|repeated|was|were|had)\b).)*?"
+        rf"\b{_REPLY}\b[^.!?]{{0,60}}?{_VERBATIM_STRONG}",
         r"(?:\bdo\s*not|\bdon'?t|\bnever|\bne|\bnicht|\bnon|\bnão|\bno)\s+"
         r"(?:paraphras|rephras|reword|reformul|umformulier|parafrase|parafrasear)\w*",
     )
