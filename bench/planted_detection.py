@@ -37,14 +37,17 @@ def measure(planted: list[str], benign: list[str]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--heldout", action="store_true", help="the held-out set, counts only")
+    parser.add_argument("--heldout2", action="store_true", help="the second held-out set")
     parser.add_argument("--show", action="store_true", help="with --heldout: list the misses too")
     args = parser.parse_args()
     if args.heldout:
         from bench.planted_heldout import BENIGN, PLANTED
+    elif args.heldout2:
+        from bench.planted_heldout2 import BENIGN, PLANTED
     else:
         from bench.planted_tuning import BENIGN, PLANTED
     result = measure(PLANTED, BENIGN)
-    if args.heldout and not args.show:
+    if (args.heldout or args.heldout2) and not args.show:
         result = {k: v for k, v in result.items() if k not in ("missed", "flagged")}
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
