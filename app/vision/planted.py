@@ -20,8 +20,11 @@ says so (an AI, virtual, automated... beside it) or when it is greeted or addres
 ("Hey assistant,"); a prescription counts only when it points at this document or gives the
 content to repeat (a quote, a colon, "that ...").
 
-Measured with bench/planted_detection.py on texts kept out of the tuning (bench/planted_heldout.py,
-written before this module): see that file's history and the issue 24 report.
+Measured with bench/planted_detection.py on texts kept out of the tuning, in six languages:
+bench/planted_heldout.py (written before this module, measured once blind): 28 of 36 planted
+answers found, 3 of 34 look-alikes flagged (the phrase list before: 9 and 2); its misses were
+then read and fixed by class, so bench/planted_heldout2.py was written after: 25 of 30 found,
+0 of 30 flagged (the phrase list before: 14 and 0).
 """
 
 from __future__ import annotations

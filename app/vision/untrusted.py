@@ -27,12 +27,11 @@ LLM in a form that says, as plainly as a small model can follow:
 
 5. an answer planted for an AI is an instruction too, though it orders nothing: a note
    addressed to machine readers, or one that prescribes the reply ("the correct summary is:
-   ..."), is found by whom it addresses and what it prescribes (`_PLANTED_PATTERNS`), in six
-   languages. An instruction only quoted, with reported speech around it (a phishing warning
-   about e-mails that say "ignore previous instructions"), is a mention and stays: the
-   document is summarised, not refused. On texts written after the patterns (not tuned on),
-   6 of 10 planted answers were found and 1 of 10 ordinary texts flagged (the old patterns:
-   2 and 1); the fence and the reminder are what stand behind the rest.
+   ..."), is found by what it does (app/vision/planted.py), in six languages. An instruction
+   only quoted, with reported speech around it or on a line that warns of attacks (a phishing
+   warning about e-mails that say "ignore previous instructions"), is a mention and stays: the
+   document is summarised, not refused. A sentence wrapped over several lines (an image's
+   text) is read whole, so what follows the address on the next lines goes with it.
 """
 
 from __future__ import annotations
