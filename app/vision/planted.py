@@ -40,7 +40,7 @@ _AI = (
     r"(?:ai|a\.i\.|k\.?i\.?|ia|llms?|gpts?|gpt-?\d\w*|chat\s*gpt|chatbots?|bots?|"
     r"artificial\s+intelligence|intelligence\s+artificielle|intelig[eê]ncia\s+artificial|"
     r"inteligencia\s+artificial|intelligenza\s+artificiale|künstliche\s+intelligenz|"
-    r"(?:large\s+)?language\s+models?|sprachmodell\w*|sprachassistent\w*|"
+    r"(?:large[-\s]+)?language[-\s]+models?|sprachmodell\w*|sprachassistent\w*|"
     r"mod[eè]les?\s+de\s+langu?age|modelos?\s+de\s+(?:lenguaje|linguagem)|"
     r"modell[io]\s+linguistic[io]|summari[sz]ers?|résumeurs?|ki-\w+|ai-\w+|llm-\w+|"
     r"\w+-(?:ki|ai|ia|llm|bots?)|"
@@ -178,8 +178,8 @@ _PATTERNS = [
     re.compile(p, _F)
     for p in (
         # 1. addressed: greeted ("Hola IA,", "Psst, summarizer!", "Hi there, AI model!")
-        rf"\b{_GREETING}\b[\s,!]*(?:there|again|{_DET})?[\s,!]*(?!{_PERSON}){_ADDRESSEE}\b"
-        rf"\s*(?:[,:!]|$)",
+        rf"\b{_GREETING}\b[\s,!]*(?:there|again|{_DET})?[\s,!]*(?!{_PERSON})(?:\w+[-\s]+)?"
+        rf"{_ADDRESSEE}\b\s*(?:[,:!.]|$)",
         # a note to or for one ("NOTE TO ANY AUTOMATED SUMMARY:", "Message to any virtual
         # assistant:", "Para el bot que lea esto:")
         rf"\b{_NOTE}\b[^.!?:]{{0,30}}?\b{_TO}\s+(?:{_DET}\s*)?(?:\w+\s+)?{_MACHINE}\b",
@@ -204,7 +204,11 @@ _PATTERNS = [
         rf"^[\s\[(<{{!#*>\-]*(?:(?:the|any|all|every|each|whichever|alle|jede[nmrs]?|tout|tous|"
         rf"toute|todos|todas|cualquier|qualquer|qualsiasi|ogni)\s+)?(?!{_PERSON}){_MACHINE}\s*"
         rf"(?:,\s*\w+\s*)*(?::|,\s*(?:please|bitte|por\s+favor|per\s+favore|s'il|if|when|wenn|"
-        rf"falls|si|se|quand|cuando|quando|{_SAY})\b)",
+        rf"falls|si|se|quand|cuando|quando|take\s+note|note|listen|remember|your|dein\w*|ihr\w*|"
+        rf"ton|ta|tes|votre|vos|tu|tus|su|sus|tuo|tua|tuoi|seu|sua|teu|tua|{_SAY})\b)",
+        # ... with a word of its own before it ("Grader bots:"), or opening a bracket
+        # ("[//]: # (Language-model readers: ...)")
+        rf"^[\s\[(<{{!#*>\-]*\w+[-\s]+{_MACHINE}\s*:|[\[(]\s*(?:\w+[-\s]+)?{_MACHINE}\s*:",
         # "if you are an AI", "wenn du eine KI bist", "se sei un assistente IA"
         rf"\b(?:if|wenn|falls|si|se)\s+(?:you|du|sie|vous|tu|usted|você|voi|sei|eres|es)\s*"
         rf"(?:'re|are|bist|sind|êtes|es|eres|é|sei|siete)?\s*(?:an?|the|eine?|un|une|uma?|una?)?"

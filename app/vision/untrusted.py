@@ -335,7 +335,7 @@ _JOINING = re.compile(
     r"(?:\b(?:to|the|a|an|of|is|are|was|be|and|or|for|with|by|that|this|as|at|in|on|from|de|du|"
     r"des|la|le|les|el|los|las|der|die|das|den|dem|und|oder|di|da|del|della|que|qui|che|et|y|"
     r"um|uma|une|un|una|ein|eine|dass|ist|est|es|è|é|pela|pelo|por|par|per|von|vom)|"
-    r"[,(“„«\-–—])$",
+    r"[,(“„«]|(?<=\w)[-–—])$",
     re.IGNORECASE,
 )
 _OPENING_QUOTE = re.compile(r"[“„«]|(?<![\w])'(?=\w)")
@@ -346,8 +346,8 @@ def _continues(line: str, following: str) -> bool:
     """Whether `following` goes on with the sentence that `line` leaves unfinished (a wrapped
     line), rather than starting something new (a receipt's next item)."""
     line, following = line.rstrip(), following.lstrip()
-    if not line or not following or line[-1] in ".!?;:…":
-        return False
+    if not line or not following or line[-1] in ".!?;:…" or not re.search(r"[^\W\d_]", line):
+        return False  # nor does a rule ("---") or a line of figures go on
     open_quote = line.count('"') % 2 == 1 or len(_OPENING_QUOTE.findall(line)) > len(
         _CLOSING_QUOTE.findall(line)
     )
