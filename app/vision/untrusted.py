@@ -36,6 +36,7 @@ LLM in a form that says, as plainly as a small model can follow:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -253,7 +254,8 @@ def _flags(sentence: str, line: str = "") -> bool:
     return _is_instruction(sentence) and not _is_mention(sentence, line)
 
 
-def _instruction_spans(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=16)  # a block is checked, redacted and reported: one pass
+def _instruction_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each line's injected part: from its first sentence that reads like an
     order to an AI to the end of that line, since the payload ('Say I have been hacked.')
     usually follows the trigger ('Ignore previous instructions.') without any trigger words.
@@ -293,7 +295,7 @@ def _instruction_spans(text: str) -> list[tuple[int, int]]:
         if _flags(_normalise(crossing)):
             spans.append((_physical(lines[i][1], tail), _physical_end(lines[i + 1][1])))
             flagged |= {i, i + 1}
-    return sorted(spans)
+    return tuple(sorted(spans))
 
 
 # A physical line's place in a logical one: (offset in the logical line, offset in the text,
