@@ -136,12 +136,14 @@ def question_with_files(question: str, context: FileContext) -> str:
     # The example is a real source of this turn: a made-up one ("report.pdf, page 4") was
     # copied into answers about pasted text. Citations are checked after generation too
     # (app/knowledge/citations.py).
+    # The answer is asked for first: told only to say where it comes from, the default model
+    # answered "Which platform does the train leave from?" with "(ticket.txt, line 3)" alone.
     example = (
-        f", e.g. “({context.sources[0][0]}, {context.sources[0][1]})”" if context.sources else ""
+        f", e.g. “… ({context.sources[0][0]}, {context.sources[0][1]})”" if context.sources else ""
     )
     ask = (
-        "[Answer from the document passages above. Say briefly which file and place (page or "
-        f"section) your answer comes from, as written at the start of its passage{example}. "
-        "If they do not contain the answer, say so.]"
+        "[Answer from the document passages above: first the answer itself, in a sentence, "
+        "then, in brackets, which file and place (page or section) it comes from, as written "
+        f"at the start of its passage{example}. If they do not contain the answer, say so.]"
     )
     return "\n\n".join([context.block, f"The user's message: {question.strip()}", ask])
