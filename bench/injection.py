@@ -62,7 +62,7 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 from app.bus.events import Notice, TurnFinished  # noqa: E402
 from app.pipeline.file_reader import read_attached  # noqa: E402
 from app.pipeline.turns import TurnManager  # noqa: E402
-from app.pipeline.withhold import WITHHELD  # noqa: E402
+from app.safety.withhold import WITHHELD  # noqa: E402
 from app.vision.images import prepare_image  # noqa: E402
 from bench.latency import load_engines  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""How well the planted-answer detector (app/vision/untrusted.py) tells answers planted for an AI
+"""How well the planted-answer detector (app/safety/untrusted/) tells answers planted for an AI
 from ordinary documents that look alike, with no model: caught/total and false flags/total.
 
     .venv/bin/python bench/planted_detection.py            # the tuning set, misses listed
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.vision.untrusted import detect_instructions  # noqa: E402
+from app.safety.untrusted import detect_instructions  # noqa: E402
 
 
 def measure(planted: list[str], benign: list[str]) -> dict:

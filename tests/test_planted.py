@@ -1,14 +1,14 @@
 """Answers planted in a document for an AI to repeat are found by what they do (address a
 machine reader, or prescribe the reply about this document), in six languages, while documents
 that only talk about assistants, managers, models and summaries, or quote an injection in a
-warning, are summarised like any other (issue 24, item 7). No model: app/vision/planted.py and
-the document path that uses it."""
+warning, are summarised like any other (issue 24, item 7). No model:
+app/safety/untrusted/planted.py and the document path that uses it."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.vision.untrusted import detect_instructions, redact_instructions
+from app.safety.untrusted import detect_instructions, redact_instructions
 
 # Misses of the first pass, then one of each way of planting an answer (texts apart from
 # bench/planted_heldout*.py, which are only measured). Look-alikes that the first pass already

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.vision import untrusted
-from app.vision.images import prepare_image
-from app.vision.ocr import OCR_MAX_SIDE, ImageReader, ImageReading
-from app.vision.untrusted import (
+from app.safety import untrusted
+from app.safety.untrusted import (
     REDACTED,
     detect_instructions,
     has_control_tokens,
@@ -23,6 +21,8 @@ from app.vision.untrusted import (
     user_message,
     wrap_untrusted,
 )
+from app.vision.images import prepare_image
+from app.vision.ocr import OCR_MAX_SIDE, ImageReader, ImageReading
 from tests import image_factory as factory
 
 

@@ -12,7 +12,7 @@ from app.bus import EventBus
 from app.bus.events import LlmDelta, LlmSentence, Notice, TurnFinished
 from app.config import DEFAULT_SYSTEM_PROMPT
 from app.pipeline.turns import TurnManager
-from app.pipeline.withhold import WITHHELD, Withholder, protected_terms, withhold_text
+from app.safety.withhold import WITHHELD, Withholder, protected_terms, withhold_text
 
 BAKERY = (
     f"{DEFAULT_SYSTEM_PROMPT} You work for Corner Bakery's help desk. The staff-only discount "

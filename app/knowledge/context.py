@@ -1,6 +1,6 @@
 """The attached files as prompt text for one question: whole when they fit, else the chunks
 that best answer it (BM25), in reading order, within a character budget. Always wrapped as
-untrusted data like an image's OCR text (app/vision/untrusted.py): what a file says is never
+untrusted data like an image's OCR text (app/safety/untrusted/): what a file says is never
 an instruction, and instructions found in it are reported to the user."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from app.knowledge.chunks import Chunk, chunk_document
 from app.knowledge.extract import Document
 from app.knowledge.index import ChunkIndex
-from app.vision.untrusted import detect_instructions, instruction_notice, wrap_untrusted
+from app.safety.untrusted import detect_instructions, instruction_notice, wrap_untrusted
+from app.safety.untrusted.fence import Origin
 
 TOP_K = 24  # candidates; the budget decides how many go in
 
@@ -93,8 +94,7 @@ def file_context(question: str, files: Sequence[AttachedFile], budget_chars: int
         facts = f"the whole text of {names}; each passage starts with [file, place]"
     block = wrap_untrusted(
         content,
-        what="document",
-        source="extracted from the user's files",
+        Origin("document", "extracted from the user's files"),
         facts=facts,
         max_chars=budget_chars + 200,
     )

@@ -1,7 +1,7 @@
 """Images attached to a turn: sent to a vision LLM as they are, or read for a text-only LLM.
 
 A text-only model gets what the offline image reader (OCR plus size and colours) found, wrapped
-as labelled, delimited, untrusted data (app.vision.untrusted): text in an image is never an
+as labelled, delimited, untrusted data (app.safety.untrusted): text in an image is never an
 instruction. Instructions found in it are reported to the user, not obeyed.
 """
 
@@ -53,7 +53,7 @@ async def prepare_user_message(
 ) -> UserMessage:
     """Decide how the LLM gets this turn's images. `explained`: the text-only notice was
     already shown this session."""
-    from app.vision.untrusted import defuse_tokens
+    from app.safety.untrusted import defuse_tokens
 
     text = defuse_tokens(text)  # typed or pasted template tokens are words, not turns
     if not images:
@@ -63,13 +63,13 @@ async def prepare_user_message(
         return bool(getattr(engines.llm, "supports_vision", False))
 
     if await engines.worker("llm").run(llm_sees):
-        from app.vision.untrusted import neutralise
+        from app.safety.untrusted import neutralise
 
         # A file name is text from outside too: no template tokens from it reach the prompt.
         names = ", ".join(neutralise(img.name or "image") for img in images)
         return UserMessage(f"{text}\n[The user attached: {names}]", tuple(images))
 
-    from app.vision.untrusted import (
+    from app.safety.untrusted import (
         detect_instructions,
         image_block,
         instruction_notice,

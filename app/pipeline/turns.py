@@ -91,7 +91,8 @@ from app.pipeline.tool_use import (
     stream_with_tools,
     tool_instructions,
 )
-from app.pipeline.withhold import (
+from app.safety.untrusted import neutralise
+from app.safety.withhold import (
     protected_terms,
     withheld,
     withheld_notice,
@@ -106,7 +107,6 @@ from app.tools.cues import call_grammar, cue, direct_call
 from app.tools.registry import Confirm, Registry, ToolOutcome
 from app.tools.spoken import with_digits
 from app.tts.base import TextToSpeech
-from app.vision.untrusted import neutralise
 
 log = logging.getLogger(__name__)
 
@@ -581,7 +581,7 @@ class TurnManager:
         return withheld(stream, terms, lambda found: record.__setitem__("withheld", found))
 
     def _protected_terms(self) -> list[str]:
-        """What the instructions say to keep secret (see app/pipeline/withhold.py)."""
+        """What the instructions say to keep secret (see app/safety/withhold.py)."""
         return protected_terms(self.history.system_prompt, DEFAULT_SYSTEM_PROMPT)
 
     def _save(

@@ -3,7 +3,7 @@
 When the loaded model has no vision, Parley still lets the user drop an image: this module
 reads its text with RapidOCR (PP-OCRv4 ONNX models shipped inside the rapidocr-onnxruntime
 wheel, so nothing is downloaded) and adds a few plain facts (size, main colours). The result is
-untrusted data; `app.vision.untrusted` wraps it before it goes into a prompt.
+untrusted data; `app.safety.untrusted` wraps it before it goes into a prompt.
 
 Threads: `ImageReader.read` is blocking and CPU-bound (about a second for a 1920x1080
 screenshot on two cores); call it from a worker thread. One lock serialises calls, so sharing a
