@@ -85,7 +85,7 @@ from app.pipeline.thinking import (
     split_reasoning,
     system_with_thinking,
 )
-from app.pipeline.tool_use import ToolTurn, stream_with_tools, tool_instructions
+from app.pipeline.tool_use import ToolTurn, stream_with_tools, tool_instructions, with_result
 from app.pipeline.withhold import (
     protected_terms,
     withheld,
@@ -493,6 +493,18 @@ class TurnManager:
             def progress(done: int, total: int) -> None:
                 bus.publish_threadsafe(PromptProgress(turn_id=turn_id, done=done, total=total))
 
+        if tools is not None and tools.call is not None and not settings.think_first:
+            # A bare sum: the tool runs now and its result goes with the question, so the
+            # one round reads little more than a plain question (see with_result). Thinking
+            # first, the model reasons over a tool turn instead (it recomputed a bare result
+            # in its scratchpad, wrongly: "nineteen plus twenty-three equals 15").
+            outcome = tools.registry.run(tools.call, self.confirm)
+            outcomes.append(outcome)
+            log.debug("tool %s ran before the reply: %s", outcome.name, outcome.chip())
+            # As the newest message (with any file passages): the exact prompt kept for
+            # feedback says what the model was given. No pictures: a tool turn has none.
+            last = with_result(last if isinstance(last, str) else messages[-1]["content"], outcome)
+            tools = None
         # A calculation gets a tool call, not a guess: constrained by a grammar where the
         # engine takes one (the 1.5B model, left to choose, answered percentages and word
         # problems from memory); elsewhere the tools are described in the question. Thinking
@@ -746,6 +758,7 @@ class TurnManager:
         system = self._system_prompt()
         tools = self._tool_registry(images, text)  # the user's words, not what was read
         if spec is not None and not images and spec.matches(message.history_text, messages):
+            log.debug("turn %d: the reply started at the pause is kept", turn.id)
             spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
             turn.prompt_record = spec.record
             turn.tools = spec.tools
@@ -753,6 +766,8 @@ class TurnManager:
             assert spec.future is not None
             reply = await self._outcome(turn, "llm", asyncio.wrap_future(spec.future), *why)
         else:
+            if spec is not None:  # (the bench's turn logs say which, and so why a turn waited)
+                log.debug("turn %d: the reply started at the pause is dropped", turn.id)
             self._drop_speculation(turn)
 
             def job() -> str:
