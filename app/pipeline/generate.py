@@ -12,6 +12,7 @@ citation check (app/knowledge/citations.py). What a reply was made from and what
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,11 +29,14 @@ from app.pipeline.tool_use import (
     call_settings,
     stream_with_tools,
     tool_instructions,
+    with_result,
 )
 from app.pipeline.withhold import withheld, withheld_notice, withhold_text
 from app.tools.cues import call_grammar
 from app.tools.registry import Confirm, ToolOutcome
 from app.tools.spoken import with_digits
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,6 +102,8 @@ def reply_stream(llm: ChatModel, settings: Settings, request: ReplyRequest) -> I
     """On the LLM worker: the reply's pieces, tool rounds included when tools are on."""
     trace = request.trace
     request = replace(request, prompt=replace(request.prompt, record=trace.record))
+    if not settings.think_first:
+        request = _with_direct_result(request)
     rounds = _Rounds(llm, settings, request)
     if request.tools is None:
         stream = rounds(rounds.messages)
@@ -121,6 +127,25 @@ def reply_stream(llm: ChatModel, settings: Settings, request: ReplyRequest) -> I
             lambda changed: trace.record.__setitem__("citations_corrected", changed),
         )
     return stream
+
+
+def _with_direct_result(request: ReplyRequest) -> ReplyRequest:
+    """A bare sum: the tool runs now and its result goes with the question, so the one round
+    reads little more than a plain question (see with_result). Thinking first, the model
+    reasons over a tool turn instead (it recomputed a bare result in its scratchpad, wrongly:
+    "nineteen plus twenty-three equals 15")."""
+    tools, prompt = request.tools, request.prompt
+    if tools is None or tools.call is None:
+        return request
+    outcome = tools.registry.run(tools.call, request.confirm)
+    request.trace.tools.append(outcome)
+    log.debug("tool %s ran before the reply: %s", outcome.name, outcome.chip())
+    # As the newest message (with any file passages): the exact prompt kept for feedback
+    # says what the model was given. No pictures: a tool turn has none.
+    last = prompt.last_user if isinstance(prompt.last_user, str) else prompt.messages[-1]["content"]
+    return replace(
+        request, tools=None, prompt=replace(prompt, last_user=with_result(last, outcome))
+    )
 
 
 class _Rounds:

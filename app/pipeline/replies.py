@@ -51,10 +51,13 @@ class Replies:
         feed, bus, spec = turn.feed, self.bus, turn.speculation
         tools = self.compose.tools_for(given.images, given.question)  # not what was read
         if spec is not None and not given.images and spec.matches(given.history_text, messages):
+            log.debug("turn %d: the reply started at the pause is kept", turn.id)
             spec.adopt(feed.piece, feed.hold)  # the reply was started while the key was held
             turn.trace = spec.trace
             assert spec.future is not None
             return await outcome("llm", asyncio.wrap_future(spec.future), *WHY)
+        if spec is not None:  # (the bench's turn logs say which, and so why a turn waited)
+            log.debug("turn %d: the reply started at the pause is dropped", turn.id)
         turn.drop_speculation()
         system = self.compose.system_prompt()
         prompt = Prompt(messages, system, given.extra_budget, given.last)
