@@ -36,7 +36,8 @@ from app.bus.events import (
 )
 from app.config import Settings
 from app.pipeline.engines import Engines
-from app.pipeline.turns import AudioSink, TurnManager
+from app.pipeline.turn import AudioSink
+from app.pipeline.turns import TurnManager
 from app.storage.chats import ChatStore
 
 log = logging.getLogger(__name__)

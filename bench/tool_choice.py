@@ -236,8 +236,8 @@ def offered_worker() -> int:
         from app.bus import EventBus
         from app.bus.events import TurnFinished
         from app.config import Settings
+        from app.pipeline.compose import Compose
         from app.pipeline.engines import Engines
-        from app.pipeline.turns import TurnManager
         from tests.fakes import FakeLLM, FakeSTT, FakeTTS
 
         loop = asyncio.get_running_loop()
@@ -253,14 +253,14 @@ def offered_worker() -> int:
         engines.start()
         await loop.run_in_executor(None, engines.wait)
         offered: list[bool] = []
-        decide = TurnManager._tool_registry
+        decide = Compose.tools_for
 
         def recorded(self, images, question):  # noqa: ANN001, ANN202
             result = decide(self, images, question)
             offered.append(result is not None)
             return result
 
-        TurnManager._tool_registry = recorded  # type: ignore[method-assign]
+        Compose.tools_for = recorded  # type: ignore[method-assign]
         print(json.dumps({"ready": True}), flush=True)
         while line := await loop.run_in_executor(None, sys.stdin.readline):
             question = json.loads(line)

@@ -69,3 +69,36 @@ class FakeTTS:
         n = int(self.sample_rate * self.seconds_per_word * max(1, len(text.split())))
         t = np.arange(n) / self.sample_rate
         yield (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+class ReadingLLM(FakeLLM):
+    """A FakeLLM that, like llama.cpp, reads the part of each prompt that is not in its cache
+    (what follows the prefix it shares with the previous prompt) before the first word: a
+    fixed `first_word` plus `per_word` for each word to read (the default model on two cores:
+    about 0.2 s, then 9 ms a token). Gives `replies` in order."""
+
+    def __init__(self, replies: list[str], first_word: float, per_word: float) -> None:
+        super().__init__(replies[0])
+        self.replies = list(replies)
+        self.first_word = first_word
+        self.per_word = per_word
+        self.read: list[int] = []  # words read for each prompt
+        self._cached: list[str] = []
+
+    def stream_chat(
+        self, messages: list[Message], max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        words = [w for m in messages for w in [f"<{m['role']}>", *str(m["content"]).split()]]
+        shared = 0
+        while shared < min(len(words), len(self._cached)) and words[shared] == self._cached[shared]:
+            shared += 1
+        self._cached = words
+        self.read.append(len(words) - shared)
+        self.reply = self.replies[min(len(self.read) - 1, len(self.replies) - 1)]
+        reading = self.first_word + self.per_word * self.read[-1]
+        return self._after(reading, super().stream_chat(messages, max_tokens, temperature))
+
+    @staticmethod
+    def _after(seconds: float, stream: Iterator[str]) -> Iterator[str]:
+        time.sleep(seconds)  # at the first piece, as llama.cpp reads the prompt then
+        yield from stream

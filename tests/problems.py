@@ -86,3 +86,38 @@ def correct(problem: Problem, reply: str) -> bool:
         if abs(value - want) <= Fraction(1, 100):
             return True
     return False
+
+
+@dataclass(frozen=True)
+class UnitProblem(Problem):
+    unit: str = ""  # a regex: the reply must name the question's unit (litres, euros, km)
+
+
+def unit_problems() -> list[UnitProblem]:
+    """Word problems asked in a unit, whose answer is only of use with it ("22", but 22 what?)."""
+    items = [
+        ("A tank holds 40 litres and leaks 3 litres an hour. How much is left after 6 hours?",
+         "22", r"lit(?:re|er)s?|\bl\b"),
+        ("My car uses 6 litres of fuel per 100 km. How much fuel do I need for a 250 km trip?",
+         "15", r"lit(?:re|er)s?|\bl\b"),
+        ("A train travels at 80 km/h for 2.5 hours. How far does it go?",
+         "200", r"kilomet(?:re|er)s?|\bkm\b"),
+        ("Apples cost 1.20 euros each. How much do 7 apples cost?", "8.40", r"euros?|€"),
+        ("A cake needs 250 grams of flour. How much flour do I need for 3 cakes?",
+         "750", r"grams?|\bg\b"),
+        ("A bag of rice weighs 2.5 kg. How much do 6 bags weigh?",
+         "15", r"kilo(?:gram)?s?|\bkg\b"),
+        ("A pump fills 800 litres an hour. How many hours does it take to fill a 12000 litre "
+         "pool?", "15", r"hours?"),
+        ("Tickets cost 12 dollars each. How much do 5 tickets cost?", "60", r"dollars?|\$"),
+        ("I walk 4 miles every day. How many miles do I walk in 14 days?", "56", r"miles?"),
+        ("A runner covers 5 km in 25 minutes. How many minutes does she take per km?",
+         "5", r"minutes?"),
+    ]  # fmt: skip
+    return [UnitProblem("unit", q, a, u) for q, a, u in items]
+
+
+def states_unit(problem: Problem, reply: str) -> bool:
+    """The reply states the answer and the question's unit."""
+    unit = getattr(problem, "unit", "")
+    return correct(problem, reply) and bool(re.search(unit, reply, re.IGNORECASE))

@@ -19,7 +19,7 @@ from app.bus import EventBus
 from app.bus.events import ErrorRaised, PlaybackFinished, PlaybackStarted
 from app.cli.ask import no_speech_in
 from app.cli.say_output import WavSink
-from app.pipeline.turns import TIMING_KEYS, WATERFALL_KEYS
+from app.pipeline.turn import TIMING_KEYS, WATERFALL_KEYS
 from tests.realtools import REPO, assert_clean_failure, load_16k, parley, rms, words
 
 QUESTION = "What is the capital of France?"

@@ -21,7 +21,7 @@ from app.cli.say_output import WavSink
 from app.config import Settings
 from app.llm.base import Message
 from app.pipeline.engines import Engines
-from app.pipeline.turns import NO_SPEECH
+from app.pipeline.hear import NO_SPEECH
 from app.session import Session
 from tests.realtools import load_16k, rms, similarity, words
 

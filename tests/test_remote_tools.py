@@ -74,6 +74,8 @@ def test_words_before_a_remote_tool_call_are_not_the_answer(scripted) -> None:
     scripted.script.words_before_calls = True
     scripted.script.tool_calls = [("calculator", '{"expression": "17.5% of 2340"}')]
     scripted.script.after_tools = ["It is 409.5."]
-    result, tools = asyncio.run(ask(remote(scripted.url), "What is 17.5 percent of 2340?"))
+    # A word problem: a bare sum is run without a model round that could call anything.
+    question = "A school has 2340 pupils and 17.5 percent of them cycle. How many cycle?"
+    result, tools = asyncio.run(ask(remote(scripted.url), question))
     assert [t.result for t in tools] == ["409.5"]
     assert "<tool_call>" not in result.reply and result.reply.endswith("It is 409.5.")

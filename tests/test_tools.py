@@ -276,9 +276,8 @@ def test_a_turn_that_calls_a_tool_speaks_only_the_answer(settings) -> None:
 def test_a_sum_said_in_words_is_calculated_without_a_round_for_the_call(settings) -> None:
     """ "What's twelve times twelve?": the user's words are the call, so the tool runs at once
     and the model's only round is the answer (the round that wrote the call cost a second or
-    more before the first word)."""
+    more before the first word), given the result with the question."""
     from app.bus.events import ToolUsed, UserTurn
-    from app.pipeline.tool_use import ANSWER_WITH_RESULTS
     from tests.test_turns import Harness, ScriptedLLM, run
 
     llm = ScriptedLLM(["Twelve times twelve is 144.", "Nineteen squared is 361."])
@@ -294,10 +293,41 @@ def test_a_sum_said_in_words_is_calculated_without_a_round_for_the_call(settings
 
     run(body, settings, llm=llm, speed=20.0)
     assert len(llm.prompts) == 2  # one round per question: the answer
-    for prompt in llm.prompts:
-        assert prompt[-2]["role"] == "assistant" and '"calculator"' in prompt[-2]["content"]
-        assert prompt[-1]["content"].startswith("<tool_response>")
-        assert prompt[-1]["content"].endswith(ANSWER_WITH_RESULTS)  # say it with its unit
+    assert llm.prompts[0][-1]["content"] == (
+        "What's twelve times twelve?\n(Calculator: 12 times 12 = 144)"
+    )
+    assert llm.prompts[1][-1]["content"].endswith("(Calculator: 19 squared = 361)")
+
+
+def test_a_bare_sum_starts_speaking_about_as_soon_as_a_plain_question(settings) -> None:
+    """Issue 24: a spoken "What is twelve times twelve?" was heard 3.9 times later than the
+    other questions. The model reads every prompt token not in its cache before its first
+    word, and a bare sum's answer round read the call and a tool turn with the result and an
+    instruction (about 100 tokens, against 7 for "How many legs does a spider have?"). Now it
+    reads the question and the result: the first sound within 1.5 times a plain question's."""
+    from app.bus.events import ToolUsed, UserTurn
+    from tests.fakes import FakeTTS, ReadingLLM
+    from tests.test_turns import Harness, run
+
+    replies = ["A spider has eight legs.", "Twelve times twelve equals 144."] * 3
+    llm = ReadingLLM(replies, first_word=0.1, per_word=0.01)
+    first_audio: dict[str, list[float]] = {"plain": [], "sum": []}
+
+    async def body(h: Harness) -> None:
+        for _ in range(3):
+            for kind, question in (
+                ("plain", "How many legs does a spider have?"),
+                ("sum", "What is twelve times twelve?"),
+            ):
+                h.turns.reset()  # a new chat: only the instructions are in the model's cache
+                h.turns.ask(question)
+                done = await h.finished(h.of(UserTurn)[-1].turn_id)
+                first_audio[kind].append(done.timings["first_audio"])
+        assert [u.result for u in h.of(ToolUsed)] == ["144"] * 3
+
+    run(body, settings, llm=llm, tts=FakeTTS(0.01), speed=20.0)
+    plain, tool = sorted(first_audio["plain"])[1], sorted(first_audio["sum"])[1]
+    assert tool <= 1.5 * plain, (first_audio, llm.read)
 
 
 def test_text_read_from_an_image_never_decides_a_tool(settings, tmp_path: Path) -> None:

@@ -39,7 +39,8 @@ from app.config import Settings
 from app.llm.base import Message
 from app.models.errors import ModelError
 from app.pipeline.engines import Engines
-from app.pipeline.turns import NO_SPEECH, TIMING_KEYS, WATERFALL_KEYS, clip_to_heard
+from app.pipeline.hear import NO_SPEECH
+from app.pipeline.turn import TIMING_KEYS, WATERFALL_KEYS, clip_to_heard
 from app.session import Session
 from tests.fakes import FakeLLM, FakeSTT, FakeTTS
 

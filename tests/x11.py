@@ -203,7 +203,7 @@ def assert_one_turn_and_its_answer_heard(
     import numpy as np
 
     from app.audio.resample import resample
-    from app.pipeline.turns import NO_SPEECH
+    from app.pipeline.hear import NO_SPEECH
     from tests.realtools import similarity, words
 
     turns = [e for e in events if e["kind"] == "listening"]

@@ -21,9 +21,8 @@ from concurrent.futures import Future
 from typing import Any
 
 from app.bus.worker import waiting
-from app.config import Settings
-from app.llm.base import ChatModel, Message
-from app.pipeline.history import History, InstructionsTooLong
+from app.llm.base import Message
+from app.pipeline.generate import ReplyTrace, consume
 from app.pipeline.reply_feed import MAX_HOLD_SECONDS
 from app.pipeline.sentences import SentenceSplitter
 
@@ -33,99 +32,6 @@ log = logging.getLogger(__name__)
 # and a little more, so a long hold does not keep both cores busy for a reply nobody asked.
 AHEAD_PIECES = 24
 UNDECIDED_TIMEOUT = 60.0  # a speculation nobody decides on stops by itself
-
-
-def stream_reply(
-    llm: ChatModel,
-    settings: Settings,
-    messages: list[Message],
-    extra_budget: int = 0,
-    last_user: Any = None,
-    system_prompt: str | None = None,
-    record: dict[str, Any] | None = None,
-    grammar: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    tools: list[dict[str, Any]] | None = None,
-    greedy: bool = False,
-) -> Iterator[str]:
-    """The reply's pieces for this conversation (`messages` ends with the user's turn),
-    trimmed to leave room for the reply (plus `extra_budget` tokens, for images).
-    `last_user` replaces the newest message's content (images). `record` learns what the
-    model was given: "kept" (how many of `messages`, from the end) and "cut" (the newest
-    message's text, when it had to be shortened), so feedback can name the exact prompt.
-    `progress` hears how far the model is in reading a long prompt, where it can say;
-    `tools` (function schemas) go to an engine with its own tool calling (a remote API).
-    `greedy`: a reply read off attachments (see below)."""
-    system = settings.system_prompt if system_prompt is None else system_prompt
-    prompt = fitted_prompt(llm, settings, messages, extra_budget, system, record)
-    if last_user is not None:
-        prompt[-1] = {"role": "user", "content": last_user}
-        if record is not None and isinstance(last_user, str):
-            record["last"] = last_user  # file passages: part of the exact prompt
-    # An answer read off an attachment is a fact, not a turn of phrase: decoded greedily, the
-    # same question about the same receipt gets the same answer every time (sampled at the
-    # default temperature it was right 3 times in 4).
-    temperature = 0.0 if greedy else settings.llm_temperature
-    extra: dict[str, Any] = {}
-    if grammar and getattr(llm, "supports_grammar", False):
-        extra["grammar"] = grammar
-    if progress is not None and getattr(llm, "supports_progress", False):
-        extra["progress"] = progress
-    if tools and getattr(llm, "supports_tools", False):
-        extra["tools"] = tools
-    return llm.stream_chat(prompt, settings.llm_max_tokens, temperature, **extra)  # type: ignore[call-arg]
-
-
-def fitted_prompt(
-    llm: ChatModel,
-    settings: Settings,
-    messages: list[Message],
-    extra_budget: int,
-    system: str,
-    record: dict[str, Any] | None = None,
-) -> list[Any]:
-    """The system prompt and as much of `messages` as fits with the reply; `record` learns
-    what was kept (see stream_reply)."""
-    history = History(system, messages)
-    budget = settings.llm_max_tokens + extra_budget
-    try:
-        prompt: list[Any] = history.prompt(llm.count_tokens, llm.context_size, budget)
-    except InstructionsTooLong:
-        if extra_budget <= 0:
-            raise
-        # What overflows is the estimate for pictures or tool rounds, not the instructions:
-        # fit to the reply alone, as before (the model counts a picture's tokens itself).
-        prompt = history.prompt(llm.count_tokens, llm.context_size, settings.llm_max_tokens)
-    if record is not None:
-        record["system"] = system
-        record["kept"] = len(prompt) - 1
-        if prompt[-1]["content"] != messages[-1]["content"]:
-            record["cut"] = prompt[-1]["content"]
-    return prompt
-
-
-def consume(
-    stream: Iterator[str],
-    emit: Callable[[str], None],
-    stop: threading.Event,
-    hold: Callable[[], None] | None = None,
-) -> str:
-    """Hand each piece to `emit` until the stream ends or `stop` is set; returns the text.
-    `hold` runs before the next piece is generated (see ReplyFeed.hold)."""
-    parts: list[str] = []
-    try:
-        for piece in stream:
-            if stop.is_set():
-                break
-            parts.append(piece)
-            emit(piece)
-            if hold is not None:
-                hold()
-    finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()
-    return "".join(parts)
 
 
 class Speculation:
@@ -143,9 +49,8 @@ class Speculation:
     ) -> None:
         self.text = text
         self.messages = messages  # the conversation it answers, ending with `text`
-        self.record: dict[str, Any] = {}  # what the model was given (see stream_reply)
-        self.tools: list[Any] = []  # tool outcomes of this reply (published if adopted)
-        self.reasoning: list[Any] = []  # its think-first scratchpads (ReasoningGate)
+        # What the model was given, its tool outcomes and scratchpads (the turn's if adopted).
+        self.trace = ReplyTrace()
         self.splitter = splitter
         self.on_first_clause = on_first_clause
         self.first_clause: str | None = None

@@ -8,6 +8,12 @@ wait, to see that it is not "<tool_call>"); one that does is never spoken: the t
 the model answers again with their results, up to MAX_ROUNDS times. In Qwen's vocabulary the
 tags are special tokens, which llama.cpp does not put in the text, so a reply that is a bare
 `{"name": ...}` object is a call too (and one in a ```json fence, as small models write it).
+
+A bare sum in the user's own words ("What is twelve times twelve?") needs no round for the
+call, and its answer round needs no call and tool turn either: the result goes with the
+question (`with_result`), so the model reads a dozen more tokens than for any question, not a
+hundred (on two cores, a second before the first word; a tool turn started 3.9 times later
+than an ordinary one in the window).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from app.config import Settings
 from app.llm.base import Message
@@ -135,6 +142,13 @@ def call_settings(settings: Settings, think_chars: int) -> Settings:
     for the whole call and its scratchpad, whatever --max-tokens says of the reply."""
     scratch = min(600, think_chars) // 2 if settings.think_first else 0
     return replace(settings, llm_max_tokens=max(settings.llm_max_tokens, CALL_TOKENS + scratch))
+
+
+def with_result(content: Any, outcome: ToolOutcome) -> str:
+    """The user's question with the result of the calculation it spells out, for the one round
+    that answers it ("What is 12 times 12?\n(Calculator: 12 times 12 = 144)"; the default
+    model then says "Twelve times twelve equals 144.")."""
+    return f"{content}\n(Calculator: {outcome.chip()})"  # (a tool turn's content is text)
 
 
 def tool_response(outcomes: list[ToolOutcome]) -> Message:
