@@ -7,17 +7,22 @@ headset is unplugged). While either is open the session looks at it a few times 
 (`WATCH_SECONDS`); when one is gone it says so once (AudioLost, and the audio status turns to
 an error), a reply being spoken goes on as text, and the next turn, or a probe of the speaker
 every few seconds while nothing runs, opens it again once it is back.
+
+Devices are opened and looked for on threads of their own (app/audio/opening.py), the
+window's thread waiting a moment at most: a sound server that hangs held an open for 30 s.
+One missing when Parley starts (no sound server yet, nothing plugged in) is looked for again
+every few seconds (every 15 s after its first minute away), and used once it is there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 
-from app.audio.backend import AudioBackend, AudioUnavailable, Kind
+from app.audio.backend import AudioBackend, DeviceInfo, Kind
 from app.audio.capture import Recorder
+from app.audio.opening import Attempt, not_answering
 from app.audio.playback import OPEN_WAIT_SECONDS, Player
 from app.bus import EventBus
 from app.bus.events import (
@@ -46,6 +51,16 @@ SPEAKER_IDLE_SECONDS = 10.0
 # failed open takes about a millisecond).
 WATCH_SECONDS = 0.25
 PROBE_SECONDS = 3.0
+# A device missing from the list is looked for as often for its first minute away (the sound
+# server starting after Parley, at login), then every 15 s: each look lists the devices anew
+# (PortAudio stopped and started: 28 ms, 18 ms of CPU here).
+MISSING_FAST_SECONDS = 60.0
+MISSING_PROBE_SECONDS = 15.0
+# How long building the session waits for the devices (the window is not shown yet; an open
+# takes 40-150 ms here, the first one starting PortAudio), and a change in Settings waits.
+LAUNCH_WAIT_SECONDS = 0.5
+REOPEN_WAIT_SECONDS = 0.25
+OPENING = "Opening the microphone and speaker…"
 
 
 class Session:
@@ -64,19 +79,22 @@ class Session:
         self.backend = backend
         self.recorder: Recorder | None = None
         self.player: Player | None = None
-        self.audio_error = ""
-        self._missing = ""  # what was not there when the audio was opened
-        self._lost: dict[Kind, str] = {}  # devices that went away since, and why
+        self._lost: dict[Kind, str] = {}  # devices missing, gone or not answering, and why
+        self._speaker: Player | None = None  # the speaker, until it first opens (then player)
+        self._mic_search: Attempt[DeviceInfo] | None = None  # looking for the microphone
         self._watching: asyncio.TimerHandle | None = None
-        self._probing = 0.0  # since when a probe is opening the lost speaker (0: none is)
         self._probed_at = 0.0
+        self._changed_at = 0.0  # when a device was last lost or back (monotonic)
+        self._announce = False  # said in the window as it opens; AudioLost after that
+        self._published: tuple[str, str] | None = None
         self._closed = False
-        if sink is None and backend is not None:
-            sink = self._open_audio(backend)
         self.store = store
         self.turns = TurnManager(bus, self.engines, settings, sink, store)
         self.speaker_idle_seconds = SPEAKER_IDLE_SECONDS
         self._idle_close: asyncio.TimerHandle | None = None
+        if sink is None and backend is not None:
+            self._open_audio(backend, LAUNCH_WAIT_SECONDS)
+        self._announce = True
         self._unsubscribe = [
             bus.subscribe(RecordingStarted, self._speaker_needed),
             bus.subscribe(UserTurn, self._speaker_needed),
@@ -86,79 +104,101 @@ class Session:
         self._speaker_idle_later(None)  # opened to check it works; not kept open for nothing
         self._watch_soon()
 
-    def _open_audio(self, backend: AudioBackend) -> AudioSink | None:
-        """Open the speaker and find the microphone; on failure say why and carry on as text."""
-        problems = []
-        try:
-            recorder = Recorder(backend, self.settings.input_device or None)
-            recorder.device = backend.resolve(recorder.device_spec, "input")
-            self.recorder = recorder
-        except AudioUnavailable as exc:
-            problems.append(str(exc))
-        player = Player(
+    @property
+    def audio_error(self) -> str:
+        """What is wrong with the sound, for the user ('' when nothing is)."""
+        return " ".join(dict.fromkeys(self._lost.values()))
+
+    def audio_state(self) -> tuple[str, str]:
+        """The audio status: error (and why), loading (opening), or ready (the devices)."""
+        if self._lost:
+            return "error", self.audio_error
+        if self._mic_search is not None or self._speaker is not None:
+            return "loading", OPENING
+        devices = [x.device for x in (self.recorder, self.player) if x and x.device]
+        return "ready", " / ".join(d.name for d in devices)
+
+    def _publish_state(self) -> None:
+        """Say the audio status when it changes (opening is not said: the window shows it
+        as it opens, and it turns to ready or an error within OPEN_TIMEOUT_SECONDS)."""
+        state = self.audio_state()
+        if state[0] != "loading" and state != self._published:
+            self._published = state
+            self.bus.publish(EngineStatus(engine="audio", state=state[0], detail=state[1]))
+
+    def _open_audio(self, backend: AudioBackend, wait: float) -> None:
+        """Look for the microphone and open the speaker, each on a thread of its own, for
+        `wait` seconds at most; what is not there (yet) is said, and looked for again. What
+        this finds wrong is said by the window as it shows the audio status, not AudioLost."""
+        self._lost.clear()
+        self._published = None  # the window shows the new state; said again once it changes
+        announce, self._announce = self._announce, False
+        began = time.monotonic()
+        self._mic_search = self._search_microphone(backend)
+        self._speaker = Player(
             backend,
             self.settings.output_device or None,
             on_started=lambda t: self.bus.publish_threadsafe(PlaybackStarted(turn_id=t)),
             on_finished=lambda t: self.bus.publish_threadsafe(PlaybackFinished(turn_id=t)),
         )
-        try:
-            player.open()
-            self.player = player
-        except AudioUnavailable as exc:
-            problems.append(str(exc))
-        self.audio_error = self._missing = " ".join(dict.fromkeys(problems))
-        self._lost.clear()
-        if problems:
-            self.bus.publish(EngineStatus(engine="audio", state="error", detail=self.audio_error))
-        else:
-            mic = recorder.device.name if recorder.device else "?"
-            speaker = player.device.name if player.device else "?"
-            names = f"{mic} / {speaker}"
-            self.bus.publish(EngineStatus(engine="audio", state="ready", detail=names))
-        return self.player
+        problem = self._speaker.ensure_open(wait=wait)
+        if problem:
+            self._audio_trouble("output", problem)
+        self._mic_search.wait(max(0.0, wait - (time.monotonic() - began)))
+        self._settle()
+        self._publish_state()
+        self._announce = announce
+
+    def _search_microphone(self, backend: AudioBackend) -> Attempt[DeviceInfo]:
+        spec = self.settings.input_device or None
+        return Attempt(lambda: backend.resolve(spec, "input"), "microphone-find")
+
+    def _settle(self) -> None:
+        """Take the microphone and the speaker once found and open (see _open_audio); say
+        what failed or has not answered in OPEN_TIMEOUT_SECONDS."""
+        search = self._mic_search
+        if search is not None and search.done and self.backend is not None:
+            self._mic_search = None
+            if search.value is None:
+                self._audio_trouble("input", search.error)
+            else:
+                self.recorder = Recorder(self.backend, self.settings.input_device or None)
+                self.recorder.device = search.value
+                self._audio_back("input")
+        elif search is not None and search.overdue() and not search.reported:
+            search.reported = True
+            self._audio_trouble("input", not_answering("microphone"))
+        speaker = self._speaker
+        if speaker is not None and speaker.is_open:
+            self._speaker, self.player = None, speaker
+            self.turns.sink = speaker
+            self._audio_back("output")
+            self._speaker_idle_later(None)
+        elif speaker is not None:
+            problem = speaker.trouble()
+            if problem:
+                speaker.lose()
+                self._audio_trouble("output", problem)
+        self._publish_state()
 
     def _speaker_needed(self, ev: RecordingStarted | UserTurn) -> None:
         """A turn begins: the speaker opens now, not when its first sample is ready; one that
-        will not open leaves the turn to be answered as text."""
+        will not open leaves the turn to be answered as text. Its open is waited for a moment
+        at most (this is the window's thread): one still under way is looked at by _watch."""
         if self._idle_close is not None:
             self._idle_close.cancel()
             self._idle_close = None
-        player = self.player
+        player = self.player or self._speaker
         if player is not None and not player.is_open:
-            problem = player.ensure_open(wait=OPEN_WAIT_SECONDS)  # a probe may be opening it
+            # Not waited for at a key press: the microphone's open just was (0.1 s at most).
+            wait = 0.0 if isinstance(ev, RecordingStarted) else OPEN_WAIT_SECONDS
+            problem = player.ensure_open(wait=wait)
             if problem:
                 self._audio_trouble("output", problem)
                 self.turns.speaker_lost()  # this turn is answered as text
-            else:
+            elif player.is_open:
                 self._audio_back("output")
-        self._watch_soon()
-
-    def _probe_speaker(self) -> None:
-        """Is the lost speaker back? Tried on a thread of its own: against a sound server that
-        hangs, an open waited 30 s here, and this is the window's thread."""
-        player = self.player
-        if player is None:
-            return
-        self._probing = time.monotonic()
-        loop = self.bus.loop
-
-        def run() -> None:
-            problem = player.ensure_open()
-            try:
-                loop.call_soon_threadsafe(self._probed, player, problem)
-            except RuntimeError:  # the loop is gone (Parley quit while this waited)
-                player.close()
-
-        threading.Thread(target=run, name="speaker-probe", daemon=True).start()
-
-    def _probed(self, player: Player, problem: str) -> None:
-        self._probing = 0.0
-        if player is not self.player or self._closed:  # devices changed, or Parley quits
-            player.close()
-            return
-        if not problem:
-            self._audio_back("output")
-            self._speaker_idle_later(None)  # closed again once idle, as after a turn
+                self._settle()
         self._watch_soon()
 
     def microphone_failed(self, problem: str) -> None:
@@ -167,12 +207,13 @@ class Session:
         self._audio_trouble("input", problem, announce=False)
 
     def _watch_soon(self, delay: float = WATCH_SECONDS) -> None:
-        if self._watching is None:
+        if self._watching is None and not self._closed:
             self._watching = self.bus.loop.call_later(delay, self._watch)
 
     def _watch(self) -> None:
-        """Look at the open devices (see the module's docstring); try a lost speaker again."""
+        """Look at the open devices (see the module's docstring); try lost ones again."""
         self._watching = None
+        self._settle()
         player, recorder = self.player, self.recorder
         if player is not None:
             problem = player.trouble()
@@ -180,24 +221,43 @@ class Session:
                 player.lose()
                 self._audio_trouble("output", problem)
                 self.turns.speaker_lost()
-            elif (
-                "output" in self._lost
-                and not self._probing
-                and self.turns.current is None  # a turn tries it itself as it begins
-                and time.monotonic() - self._probed_at >= PROBE_SECONDS
-            ):
-                self._probed_at = time.monotonic()
-                self._probe_speaker()
+            elif "output" in self._lost and player.is_open:  # a probe opened it
+                self._audio_back("output")
+                self._speaker_idle_later(None)  # closed again once idle, as after a turn
         if recorder is not None and recorder.recording:
             problem = recorder.trouble()
             if problem:
                 self._audio_trouble("input", problem)  # the hold's owner stops it
-            else:
+            elif not recorder.opening:
                 self._audio_back("input")
-        if (player is not None and player.is_open) or (recorder is not None and recorder.recording):
+        if self._lost and self.turns.current is None:  # a turn tries it itself as it begins
+            self._probe()
+        speaker = player or self._speaker
+        if (
+            self._mic_search is not None
+            or (speaker is not None and (speaker.is_open or speaker.opening))
+            or (recorder is not None and recorder.recording)
+        ):
             self._watch_soon()
-        elif player is not None and "output" in self._lost:
+        elif self._lost:
             self._watch_soon(PROBE_SECONDS)
+
+    def _probe(self) -> None:
+        """Try again what is lost, every PROBE_SECONDS: the speaker, opened (a failed open
+        takes about a millisecond); a microphone never found, looked for (not opened to test
+        it: it would show as in use). What was missing from the list for over a minute is
+        looked for every MISSING_PROBE_SECONDS."""
+        now, speaker = time.monotonic(), self.player or self._speaker
+        missing = self._speaker is not None or self.recorder is None
+        long_gone = missing and now - self._changed_at > MISSING_FAST_SECONDS
+        if now - self._probed_at < (MISSING_PROBE_SECONDS if long_gone else PROBE_SECONDS):
+            return
+        self._probed_at = now
+        if "output" in self._lost and speaker is not None and not speaker.opening:
+            speaker.ensure_open()  # not waited for: _watch sees what comes of it
+        backend, unfound = self.backend, self.recorder is None and self._mic_search is None
+        if "input" in self._lost and unfound and backend is not None:
+            self._mic_search = self._search_microphone(backend)
 
     def _audio_trouble(self, kind: Kind, problem: str, announce: bool = True) -> None:
         """`kind` went away or would not open: said once (AudioLost), until it is back."""
@@ -205,20 +265,17 @@ class Session:
             return
         log.warning("the %s is unavailable", "microphone" if kind == "input" else "speaker")
         self._lost[kind] = problem
-        self.audio_error = " ".join(dict.fromkeys([self._missing, *self._lost.values()])).strip()
-        if announce:
+        self._changed_at = time.monotonic()
+        if announce and self._announce:
             self.bus.publish(AudioLost(kind=kind, message=problem))
-        self.bus.publish(EngineStatus(engine="audio", state="error", detail=problem))
+        self._publish_state()
 
     def _audio_back(self, kind: Kind) -> None:
         if self._lost.pop(kind, None) is None:
             return
         log.info("the %s is back", "microphone" if kind == "input" else "speaker")
-        self.audio_error = " ".join(dict.fromkeys([self._missing, *self._lost.values()])).strip()
-        if not self.audio_error:
-            devices = [x.device for x in (self.recorder, self.player) if x and x.device]
-            names = " / ".join(d.name for d in devices)
-            self.bus.publish(EngineStatus(engine="audio", state="ready", detail=names))
+        self._changed_at = time.monotonic()
+        self._publish_state()
 
     def _speaker_idle_later(self, _ev: PlaybackFinished | TurnFinished | None) -> None:
         if self.player is None:
@@ -241,14 +298,19 @@ class Session:
         if self.backend is None:
             return
         self.turns.interrupt("audio devices changed")
-        if self.recorder is not None and self.recorder.recording:
-            self.recorder.stop()
-        if self.player is not None:
-            self.player.close()
-        self.recorder = self.player = None
-        self.turns.sink = self._open_audio(self.backend)
+        self._close_audio()
+        self._open_audio(self.backend, REOPEN_WAIT_SECONDS)
         self._speaker_idle_later(None)
         self._watch_soon()
+
+    def _close_audio(self) -> None:
+        if self.recorder is not None and self.recorder.recording:
+            self.recorder.stop()
+        for speaker in (self.player, self._speaker):
+            if speaker is not None:
+                speaker.close()
+        self.recorder = self.player = self._speaker = self._mic_search = None
+        self.turns.sink = None
 
     def start(self) -> None:
         self.engines.start()
@@ -266,9 +328,9 @@ class Session:
             unsubscribe()
         self.turns.interrupt("shutdown", clear_pending=True)
         self.turns.close()
-        if self.recorder is not None and self.recorder.recording:
-            self.recorder.stop()
-        if self.player is not None:
+        if self.backend is not None:
+            self._close_audio()
+        elif self.player is not None:
             self.player.close()
         if not keep_engines:
             self.engines.shutdown()

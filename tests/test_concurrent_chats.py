@@ -60,3 +60,130 @@ def test_two_asks_on_one_chat_take_turns(server: ScriptedServer) -> None:
     # The later question was asked knowing the earlier one and its answer.
     later = [m["content"] for m in server.chats()[-1].body["messages"]]
     assert pairs[0][1] in later and pairs[1][1] in later
+
+
+# --- the window and `parley ask` on one chat ------------------------------------------------
+
+
+def window_on(qtbot, qloop, settings, replies: list[str], token_delay: float = 0.0):
+    """The real window (offscreen) on a scripted model that takes its time to answer."""
+    from app.audio.fake import FakeAudioBackend
+    from app.bus import EventBus
+    from app.pipeline.engines import Engines
+    from tests.fakes import FakeSTT, FakeTTS
+    from tests.test_gui_history import started
+    from tests.test_turns import ScriptedLLM
+
+    settings.sound_cues = False
+    bus = EventBus(qloop)
+    llm = ScriptedLLM(replies, token_delay)
+    engines = Engines(
+        bus,
+        settings,
+        stt_factory=lambda _s: FakeSTT(),
+        llm_factory=lambda _s, _p: llm,
+        tts_factory=lambda _s: FakeTTS(0.01),
+        warm_up=False,
+    )
+    window = started(qtbot, settings, bus, FakeAudioBackend(speed=20.0), engines, 10_000)
+    window.llm = llm
+    return window
+
+
+def shopping_chat() -> int:
+    store = ChatStore(Path(os.environ["PARLEY_HISTORY_DIR"]))
+    chat = store.new_chat(title="Shopping")
+    store.add_message(chat, "user", "I am making a shopping list.")
+    store.add_message(chat, "assistant", "Go ahead.")
+    store.close()
+    return chat
+
+
+def stored(win, chat: int) -> list[tuple[str, str]]:  # noqa: ANN001
+    """The chat as saved, read through the window's store: a second one in this process
+    would open and close the database file, and closing it drops SQLite's locks here."""
+    return [(m.role, m.text.strip()) for m in win.session.store.messages(chat)]
+
+
+def wait_for(qtbot, proc: subprocess.Popen[str], seconds: float = 60) -> tuple[str, str]:
+    """Let the window run while the other process does; its output."""
+    qtbot.waitUntil(lambda: proc.poll() is not None, timeout=int(seconds * 1000))
+    return proc.communicate(timeout=10)
+
+
+def test_an_ask_on_the_chat_the_window_shows_is_refused_and_the_chat_stays_in_order(
+    qtbot, qloop, settings, server: ScriptedServer
+) -> None:
+    chat = shopping_chat()
+    win = window_on(qtbot, qloop, settings, ["Pears are on the list now."], token_delay=0.5)
+    assert win.open_chat(chat)
+    win.input.setText("Add pears.")
+    win.send_typed()  # the window's answer takes 3 s: the ask comes in the middle of it
+    other = ask(f"{server.url}/v1", "Add plums.")
+    out, err = wait_for(qtbot, other)
+    qtbot.waitUntil(lambda: len(win.finished) == 1, timeout=30_000)
+
+    # Refused at once, saying why and what to do; nothing of it reached the chat.
+    assert other.returncode == 2, (out, err)
+    assert "open in the Parley window" in err and "another chat" in err, err
+    assert "Traceback" not in err
+    assert server.chats() == []
+    assert stored(win, chat) == [
+        ("user", "I am making a shopping list."),
+        ("assistant", "Go ahead."),
+        ("user", "Add pears."),
+        ("assistant", "Pears are on the list now."),
+    ]
+
+    # Once the window shows another chat, the ask goes on with this one, knowing it whole.
+    win.new_chat()
+    other = ask(f"{server.url}/v1", "Add plums.")
+    out, err = wait_for(qtbot, other)
+    assert other.returncode == 0, (out, err)
+    plums = [("user", "Add plums."), ("assistant", "About Add plums. - noted.")]
+    assert stored(win, chat)[-2:] == plums
+    assert "Add pears." in [m["content"] for m in server.chats()[-1].body["messages"]]
+    win.close()
+
+
+def test_a_chat_an_ask_is_answering_is_read_only_in_the_window_until_its_answer_is_in(
+    qtbot, qloop, settings, server: ScriptedServer, tmp_path: Path
+) -> None:
+    chat = shopping_chat()
+    server.script.delay = 4.0  # the ask's answer takes a while
+    other = ask(f"{server.url}/v1", "Add plums.")
+    qtbot.waitUntil(lambda: bool(server.chats()), timeout=30_000)  # it is answering now
+    win = window_on(qtbot, qloop, settings, ["Pears are on the list now."])
+    assert win.open_chat(chat)
+
+    # Shown to be read: the box is off and says why; a held key is not a question either.
+    notices = [b.text for b in win.chat.bubbles if b.role == "notice"]
+    assert any("answering a question from another Parley" in n for n in notices), notices
+    assert not win.input.isEnabled() and not win.send_button.isEnabled()
+    assert "another Parley" in win.input.placeholderText()
+    assert not win.start_talking()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Buy oat milk too.")
+    win.add_file(notes)  # files are kept with the chat: not added to it meanwhile either
+    assert not win.session.turns.documents.files and not win.file_chips.isEnabled()
+    assert stored(win, chat)[-1] == ("user", "Add plums.")
+
+    # Once its answer is in, the window shows it by itself and can be written to.
+    out, err = wait_for(qtbot, other)
+    assert other.returncode == 0, (out, err)
+    qtbot.waitUntil(win.input.isEnabled, timeout=5_000)
+    texts = [b.text for b in win.chat.bubbles]
+    assert "About Add plums. - noted." in texts
+    assert any("you can write in it now" in t for t in texts)
+    win.input.setText("Add pears.")
+    win.send_typed()
+    qtbot.waitUntil(lambda: len(win.finished) == 1, timeout=30_000)
+    assert [t for _, t in stored(win, chat)[2:]] == [
+        "Add plums.",
+        "About Add plums. - noted.",
+        "Add pears.",
+        "Pears are on the list now.",
+    ]
+    # The window's question was asked knowing the other one and its answer.
+    assert {"role": "assistant", "content": "About Add plums. - noted."} in win.llm.prompts[-1]
+    win.close()

@@ -6,6 +6,11 @@ ALSA's pulse plugin -> PulseAudio), on a PulseAudio server of the test's own
 from __future__ import annotations
 
 import asyncio
+import json
+import queue
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -26,6 +31,7 @@ from app.session import Session
 from app.storage.export import to_markdown
 from app.ui.app import build_window
 from tests.private_pulse import PrivatePulse
+from tests.realtools import REPO
 
 pytestmark = pytest.mark.audio
 
@@ -212,3 +218,152 @@ def test_a_hung_sound_server_is_given_up_and_taken_back_headless(settings, pulse
     assert "speaker" in lost[0].message
     assert_plain([lost[0].message])
     assert worst < 1.0  # the hung server never held the loop (it would have for 8-30 s)
+
+
+# --- a sound system that hangs or is missing, with the window ---------------------------------
+
+
+def test_a_sound_server_that_hangs_never_freezes_the_window(qtbot, qloop, pulse):
+    """Frozen while the window runs, its speaker closed (idle): holding the talk key, asking
+    a typed question and saving new devices in Settings each opened a device on the window's
+    thread, which PortAudio held 30 s. Now the window goes on: the hold ends by itself, the
+    reply is shown as text, the status says the sound system is not answering, and once it
+    answers again the microphone and speaker are used again."""
+    from PySide6.QtCore import QTimer
+
+    from tests.sound_window import scripted_window
+
+    win = scripted_window(qloop)
+    qtbot.addWidget(win)
+    win.show()
+    win.session.start()
+    qtbot.waitUntil(lambda: win.status.states.get("llm") == "ready", timeout=30_000)
+    win.events = []
+    win.bus.subscribe(TurnFinished, win.events.append)
+    session = win.session
+    assert audio_status(win) == "ready"
+    session.speaker_idle_seconds = 0.2
+    session._speaker_idle_later(None)
+    qtbot.waitUntil(lambda: not session.player.is_open, timeout=5_000)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(10)
+
+    pulse.freeze()
+    began = time.monotonic()
+    assert win.start_talking()  # the hold begins at once
+    assert time.monotonic() - began < 0.5
+    qtbot.waitUntil(lambda: not win._listening_turn, timeout=10_000)  # and ends by itself
+    assert "not answering" in errors(win)[-1] and "microphone" in errors(win)[-1]
+
+    qtbot.waitUntil(lambda: not session.turns.busy, timeout=10_000)  # nothing was said
+    before = len(finished(win))
+    win.input.setText("How are you?")
+    win.send_typed()
+    qtbot.waitUntil(lambda: len(finished(win)) > before, timeout=15_000)
+    reply = finished(win)[-1]
+    assert reply.unheard and win.chat.find("assistant", reply.turn_id).text == reply.reply.strip()
+    assert any("not answering" in e and "speaker" in e for e in errors(win)), errors(win)
+    assert audio_status(win) == "error"
+    assert "not answering" in win.status.labels["audio"].toolTip()
+
+    began = time.monotonic()
+    session.reopen_audio()  # Settings saved with new devices
+    assert time.monotonic() - began < 0.5
+    qtbot.wait(1_000)
+    timer.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert max(gaps) < 0.5, max(gaps)  # it had stalled 30 s at each
+    assert_plain(errors(win))
+
+    pulse.freeze(False)  # it answers again: the next hold records, the status says so
+    qtbot.waitUntil(lambda: session.player is not None, timeout=40_000)
+    assert win.start_talking()
+    qtbot.waitUntil(lambda: audio_status(win) == "ready", timeout=40_000)
+    win.stop()
+    win.close()
+
+
+class SoundWindow:
+    """`python -m tests.sound_window`: Parley's window started in a process of its own (so
+    PortAudio starts afresh, against the private server); its status lines, read by a
+    thread."""
+
+    def __init__(self, pulse: PrivatePulse) -> None:
+        env = {**pulse.env, "QT_QPA_PLATFORM": "offscreen"}
+        cmd = [sys.executable, "-m", "tests.sound_window"]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
+        self.lines: queue.Queue[dict] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(json.loads(line))
+
+    def until(self, condition: Callable[[dict], bool], seconds: float) -> dict:
+        """The first status line that meets `condition`, and when it came (`at`)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if condition(line):
+                return {**line, "at": time.monotonic()}
+        raise AssertionError(f"no such status in {seconds} s")
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def private_pulse(virtual_audio: str) -> Iterator[PrivatePulse]:
+    server = PrivatePulse()  # not started: each test starts (or freezes) it
+    yield server
+    server.close()
+
+
+def test_a_sound_system_missing_at_launch_is_used_once_it_starts(private_pulse):
+    """Parley started before the sound server (at login, say): the window says there is no
+    microphone or speaker; once the server starts, it finds both by itself (it had needed the
+    devices reopened in Settings) and says so in its status."""
+    window = SoundWindow(private_pulse)
+    try:
+        shown = window.until(lambda line: line.get("shown"), 30)
+        assert shown["audio"] == "error"
+        time.sleep(1.0)
+        private_pulse.start()
+        started = time.monotonic()
+        back = window.until(lambda line: line.get("audio") == "ready" and line["talk"], 20)
+        assert back["at"] - started < 8  # looked for every 3 s
+    finally:
+        window.close()
+
+
+@pytest.mark.timeout(120)
+def test_parley_started_while_the_sound_server_hangs_opens_at_once_and_says_so(private_pulse):
+    """The sound server hangs when Parley starts: the window had waited 150 s for PortAudio
+    (listing the devices, then opening the speaker) before it showed. Now it shows at once,
+    says the sound system is not answering, and uses it once it answers."""
+    private_pulse.start()
+    private_pulse.freeze()
+    window = SoundWindow(private_pulse)
+    try:
+        shown = window.until(lambda line: line.get("shown"), 20)
+        assert shown["t"] < 5
+        stuck = window.until(lambda line: line.get("audio") == "error", 15)
+        assert "not answering" in stuck["detail"]
+        assert_plain([stuck["detail"]])
+        private_pulse.freeze(False)
+        window.until(lambda line: line.get("audio") == "ready" and line["talk"], 60)
+    finally:
+        window.close()

@@ -12,6 +12,8 @@ only there (between sentences it is part of the pause).
 A speaker can go away at any moment (the sound server stops, a headset is unplugged): the
 stream then stops on its own, or stops asking for audio. `trouble()` tells (the session looks a
 few times a second while the speaker is open) and `lose()` lets it go without waiting for it.
+It is opened on a thread of its own (app/audio/opening.py): audio queued meanwhile plays once
+it is open, and one that does not open in OPEN_TIMEOUT_SECONDS is said not to answer.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from app.audio.backend import (
     let_go,
     open_native_stream,
 )
+from app.audio.opening import Attempt, not_answering
 from app.audio.resample import resample
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ BLOCK_SECONDS = 0.01
 ONSET_LEVEL = 0.003
 ONSET_MARGIN_SECONDS = 0.005
 MAX_SKIP_SECONDS = 0.25  # a longer quiet opening is left alone: it was meant
-OPEN_WAIT_SECONDS = 0.1  # how long a turn or a sound waits for an open already under way
+OPEN_WAIT_SECONDS = 0.1  # how long the window's thread waits for an open (see ensure_open)
 # Long past its first 2 s, an open speaker that has not asked for a block this long is hung.
 ABSENT_SECONDS = 0.5
 
@@ -89,7 +92,8 @@ class Player:
         self._queue: deque[_Chunk] = deque()
         self._cues: list[_Chunk] = []  # interface sounds playing (turn 0), mixed over the queue
         self._lock = threading.Lock()
-        self._opening = threading.Lock()  # one open at a time, whichever thread asks
+        self._opening = threading.Lock()  # guards _attempt: one open at a time
+        self._attempt: Attempt[Stream] | None = None  # the open under way, if any
         self._stream: Stream | None = None
         self._started: set[int] = set()
         self._finishing: set[int] = set()
@@ -99,32 +103,69 @@ class Player:
         self._progress: dict[int, dict[int, list[int]]] = {}
 
     def open(self) -> None:
-        """Open the speaker (raises AudioUnavailable with a user-facing message)."""
-        if self._stream is not None:
-            return
-        self.device = self.backend.resolve(self.device_spec, "output")
-        self.rate = self.device.default_samplerate
-        stream = open_native_stream(
-            self.backend, "output", self.device, self._callback, BLOCK_SECONDS
-        )
-        self._pulled = time.monotonic()
-        try:
-            stream.start()
-        except Exception as exc:  # opened, then refused to run: as good as not opened
-            log.warning("starting the speaker failed: %s", exc)
-            close_quietly(stream)
-            raise AudioUnavailable(SPEAKER_LOST) from exc
-        self._stream = stream
+        """Open the speaker, waiting as long as that takes (raises AudioUnavailable with a
+        user-facing message). The window's thread uses ensure_open, which waits a moment."""
+        problem = self.ensure_open(wait=None)
+        if problem:
+            raise AudioUnavailable(problem)
+
+    def _begin(self) -> Attempt[Stream]:
+        """Start opening the speaker on a thread of its own (app/audio/opening.py); it plays
+        as soon as it is open. Call with `_opening` held."""
+        attempt: Attempt[Stream] | None = None
+
+        def job() -> Stream | None:
+            device = self.backend.resolve(self.device_spec, "output")
+            stream = open_native_stream(
+                self.backend, "output", device, self._callback, BLOCK_SECONDS
+            )
+            self._pulled = time.monotonic()
+            try:
+                stream.start()
+            except Exception as exc:  # opened, then refused to run: as good as not opened
+                log.warning("starting the speaker failed: %s", exc)
+                close_quietly(stream)
+                raise AudioUnavailable(SPEAKER_LOST) from exc
+            with self._opening:
+                if self._attempt is not attempt:
+                    return stream  # closed meanwhile: abandon() lets it go
+                self.device, self.rate = device, device.default_samplerate
+                self._stream, self._attempt = stream, None
+            return None
+
+        attempt = Attempt(job, "speaker-open")
+        return attempt
 
     def close(self) -> None:
+        with self._opening:
+            attempt, self._attempt = self._attempt, None
+        if attempt is not None:
+            attempt.abandon(let_go)
         stream, self._stream = self._stream, None
-        if stream is not None:
+        if stream is not None and self._trouble_of(stream, ABSENT_SECONDS):
+            let_go(stream)  # a hung server would hold the caller up
+        elif stream is not None:
             close_quietly(stream, drain=True)
 
     def trouble(self) -> str:
-        """Why the open speaker no longer plays ('' while it does, or while it is closed)."""
+        """Why the speaker does not play ('' while it does, or while it is closed): the open
+        stream stopped or hangs, the open failed, or it has not opened after
+        OPEN_TIMEOUT_SECONDS (said once; it may still open, and is then used)."""
         stream = self._stream
-        return "" if stream is None else self._trouble_of(stream, STALL_SECONDS)
+        if stream is not None:
+            return self._trouble_of(stream, STALL_SECONDS)
+        attempt = self._attempt
+        if attempt is None or attempt.reported:
+            return ""
+        if attempt.done:  # failed: one that works installs its stream first
+            with self._opening:
+                if self._attempt is attempt:
+                    self._attempt = None
+            return attempt.error or SPEAKER_LOST
+        if attempt.overdue():
+            attempt.reported = True
+            return not_answering("speaker")
+        return ""
 
     def _trouble_of(self, stream: Stream, stall: float) -> str:
         if not stream.active or time.monotonic() - self._pulled > stall:
@@ -133,7 +174,8 @@ class Player:
 
     def lose(self) -> None:
         """The speaker went away: drop what was queued and the stream, without waiting for
-        it (nothing more will be heard; a turn's heard() keeps what was)."""
+        it (nothing more will be heard; a turn's heard() keeps what was). An open still under
+        way goes on: the speaker is used again if it opens."""
         with self._lock:
             stream, self._stream = self._stream, None
             self._queue.clear()
@@ -158,33 +200,42 @@ class Player:
             close_quietly(stream)  # nothing is left to play: no need to wait for the buffers
         return self._stream is None
 
-    def ensure_open(self, wait: float = 0.0) -> str:
-        """Open the speaker if it is closed (the session does when a turn begins, and, on a
-        thread of its own, to see whether a lost speaker is back; audio that arrives while it
-        is closed does too): '' once open, else why not, for the user. Another thread's open
-        is waited for `wait` seconds at most: it takes about 3 ms, and against a sound server
-        that hangs one took 30 s here."""
+    def ensure_open(self, wait: float | None = 0.0) -> str:
+        """Open the speaker if it is closed (the session does when a turn begins, and to see
+        whether a lost speaker is back; audio that arrives while it is closed does too): ''
+        once open or while opening (`opening`), else why not, for the user. The open runs on
+        a thread of its own and is waited for `wait` seconds at most (None: until done): it
+        takes 3-100 ms, and against a sound server that hangs one took 30 s here."""
         if self._stream is not None:
             return ""
-        if not self._opening.acquire(timeout=wait):
-            return SPEAKER_LOST
-        try:
-            if self._stream is None:
-                self.open()
-        except AudioUnavailable as exc:
-            return str(exc)
-        finally:
-            self._opening.release()
-        return ""
+        with self._opening:
+            attempt = self._attempt
+            if attempt is None or attempt.done:
+                attempt = self._attempt = self._begin()
+        if attempt.reported:  # still stuck since it was said: don't pile up another
+            return not_answering("speaker")
+        attempt.wait(wait)
+        if self._stream is not None or not attempt.done:
+            return ""
+        with self._opening:
+            if self._attempt is attempt:
+                self._attempt = None
+        return attempt.error or SPEAKER_LOST
+
+    @property
+    def opening(self) -> bool:
+        """An open is under way (see ensure_open)."""
+        attempt = self._attempt
+        return attempt is not None and not attempt.done
 
     @property
     def is_open(self) -> bool:
         return self._stream is not None
 
     def enqueue(self, turn_id: int, index: int, samples: np.ndarray, rate: int) -> None:
-        problem = self.ensure_open(wait=OPEN_WAIT_SECONDS)
-        if problem:
-            log.warning("reply audio dropped: %s", problem)
+        problem = self.ensure_open()  # opened as its turn began: this only looks
+        if problem or not self.rate:
+            log.warning("reply audio dropped: %s", problem or "the speaker never opened")
             return  # finish() still reports the turn done, with nothing heard
         data = resample(samples, rate, self.rate)
         if turn_id and turn_id not in self._progress:
@@ -204,7 +255,7 @@ class Player:
     def play_cue(self, samples: np.ndarray, rate: int) -> None:
         """A short interface sound, mixed over whatever plays: the chime at the key's release
         must not hold the reply back for its 0.18 s (queued, it did). Not part of any turn."""
-        if not self.ensure_open(wait=OPEN_WAIT_SECONDS):
+        if not self.ensure_open() and self.rate:  # played once open, if it is opening
             data = resample(samples, rate, self.rate)
             with self._lock:
                 self._cues.append(_Chunk(0, 0, data))

@@ -21,6 +21,7 @@ PortAudio can only do while none of our streams is open or being opened.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -39,9 +40,27 @@ from app.audio.backend import (
 log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 2.0  # at most one new device listing this often (each takes 30-40 ms here)
+# How long a listing for the user (Settings) waits for one under way on another thread. The
+# first (importing sounddevice starts PortAudio, which lists every device) takes 40 ms, and
+# 120 s against a sound server that hangs: the devices are opened on threads of their own
+# (app/audio/opening.py), and the window's thread must not wait for them.
+LIST_WAIT_SECONDS = 0.2
+NOT_LISTED = (
+    "The sound system is not answering (PulseAudio or PipeWire may be stuck), so the audio "
+    "devices can't be listed now. Try again in a moment."
+)
+
+_loading = threading.Lock()  # one import of sounddevice at a time
 
 
-def _sd() -> Any:
+def _sd(wait: float | None = None) -> Any:
+    """sounddevice, imported on first use (which starts PortAudio); another thread's import
+    is waited for `wait` seconds at most (None: as long as it takes)."""
+    loaded = sys.modules.get("sounddevice")
+    if loaded is not None and not _loading.locked():
+        return loaded
+    if not _loading.acquire(timeout=-1 if wait is None else wait):
+        raise AudioUnavailable(NOT_LISTED)
     try:
         import sounddevice
     except OSError as exc:
@@ -49,6 +68,8 @@ def _sd() -> Any:
             "The PortAudio library is not installed, so Parley cannot use the microphone or "
             "speaker. On Debian/Ubuntu: sudo apt-get install libportaudio2. You can still type."
         ) from exc
+    finally:
+        _loading.release()
     return sounddevice
 
 
@@ -69,7 +90,14 @@ class SoundDeviceBackend:
         self._guard = threading.Lock()
 
     def devices(self) -> list[DeviceInfo]:
-        sd = _sd()
+        """The devices, for the user to choose from: waits LIST_WAIT_SECONDS at most."""
+        return self._list(LIST_WAIT_SECONDS)
+
+    def _list(self, wait: float | None) -> list[DeviceInfo]:
+        sd = _sd(wait)
+        # Not while PortAudio lists them anew (_rescan): it is stopped and started meanwhile.
+        if not self._guard.acquire(timeout=-1 if wait is None else wait):
+            raise AudioUnavailable(NOT_LISTED)
         try:
             raw = sd.query_devices()
             default_in, default_out = sd.default.device
@@ -79,6 +107,8 @@ class SoundDeviceBackend:
                 "The sound system did not answer. Check that it (PulseAudio or PipeWire) runs; "
                 "Parley tries again at your next question."
             ) from exc
+        finally:
+            self._guard.release()
         return [
             DeviceInfo(
                 index=int(d["index"]),
@@ -93,12 +123,14 @@ class SoundDeviceBackend:
         ]
 
     def resolve(self, device: str | int | None, kind: Kind) -> DeviceInfo:
+        """The device (see AudioBackend); may wait on the sound system, so Player and
+        Recorder call it on a thread of their own."""
         try:
-            return pick_device(self.devices(), device, kind)
+            return pick_device(self._list(None), device, kind)
         except AudioUnavailable:
             if not self._rescan():
                 raise
-            return pick_device(self.devices(), device, kind)
+            return pick_device(self._list(None), device, kind)
 
     def _rescan(self) -> bool:
         """List the devices again (see the module's docstring); whether it was done."""

@@ -19,6 +19,7 @@ from app.bus.events import EngineStatus
 from app.config import Settings, history_dir
 from app.pipeline.engines import Engines
 from app.session import Session
+from app.storage.chat_lock import ChatLocks
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
 
@@ -42,12 +43,11 @@ class _NoAudio:
 
 
 def real_backend() -> AudioBackend:
-    from app.audio.sounddevice_backend import SoundDeviceBackend, _sd
+    """PortAudio's backend, not started yet: importing sounddevice starts PortAudio, which
+    lists the devices and waited 120 s here for a sound server that hangs. The session opens
+    the devices on threads of their own; a missing PortAudio is said from there."""
+    from app.audio.sounddevice_backend import SoundDeviceBackend
 
-    try:
-        _sd()
-    except AudioUnavailable as exc:
-        return _NoAudio(str(exc))  # type: ignore[return-value]
     return SoundDeviceBackend()
 
 
@@ -61,6 +61,8 @@ def build_window(
     from app.ui.main_window import MainWindow
 
     store = open_history()
+    if store is not None:  # the chat the window shows is its own (app/ui/chat_guard.py)
+        store.locks = ChatLocks(store.path.parent, window=True)
     session = Session(settings, bus, engines=engines, backend=backend, store=store)
     return MainWindow(session)
 

@@ -19,6 +19,7 @@ from app.storage.assistants import Assistant, AssistantError, Assistants
 from app.storage.database import storage_advice
 from app.ui.assistant_dialog import AssistantDialog
 from app.ui.attachments import THUMB, pixmap_from_png, qimage_to_png
+from app.ui.chat_guard import ChatGuard
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.conversation import UNHEARD
 from app.ui.file_chips import FileChips
@@ -36,6 +37,7 @@ class ChatListPart:
     # Made by the window's other parts:
     session: Session
     chat: ChatView
+    guard: ChatGuard
     file_chips: FileChips
     _pending_bubbles: list[Bubble]
     stop: Callable[[], None]
@@ -79,6 +81,7 @@ class ChatListPart:
         self.chat.clear()
         self.file_chips.clear()
         self._pending_bubbles.clear()
+        self.guard.show(None)
         if self.sidebar is not None:
             self.sidebar.set_current(None)
 
@@ -107,6 +110,7 @@ class ChatListPart:
                 bubble.add_images([self._thumbnail(t) for t in thumbs if t])
         if self.sidebar is not None:
             self.sidebar.set_current(chat_id)
+        self.guard.show(chat_id)
         self._apply_engines(self.session.turns.assistant)
         self._fill_assistants()
         return True

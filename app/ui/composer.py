@@ -21,6 +21,7 @@ from app.pipeline.attachments import load_attachment
 from app.session import Session
 from app.text import visible
 from app.ui.attachments import FILE_FILTER, THUMB, AttachmentStrip, sources_from_mime
+from app.ui.chat_guard import ChatGuard
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.file_chips import FileChips
 from app.ui.model_panel import ModelPanel, is_model_file
@@ -34,6 +35,7 @@ class ComposerPart:
     # Made by the window's other parts:
     session: Session
     chat: ChatView
+    guard: ChatGuard
     _pending_bubbles: list[Bubble]
     _update_buttons: Callable[[], None]
     open_models: Callable[[], ModelPanel]
@@ -63,7 +65,7 @@ class ComposerPart:
         images = list(self.session.turns.attachments)
         if not text and images:
             text = "What is in this image?" if len(images) == 1 else "What is in these images?"
-        if not text:
+        if not text or self.guard.refuses():
             return
         self.input.clear()
         bubble = self.chat.add("user", text)
@@ -92,6 +94,8 @@ class ComposerPart:
 
     def add_file(self, path: Path) -> None:
         """Read and index the document on a worker thread; attach it or say why not."""
+        if self.guard.refuses():  # kept with the chat: written to it
+            return
         future = asyncio.ensure_future(self._load_file(path))
         self._image_loads.add(future)
         future.add_done_callback(self._image_loads.discard)

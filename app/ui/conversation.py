@@ -30,6 +30,7 @@ from app.bus.events import (
 )
 from app.session import Session
 from app.ui.attachments import THUMB
+from app.ui.chat_guard import ChatGuard
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.push_to_talk import HoldToTalk
 from app.ui.sidebar import Sidebar
@@ -45,6 +46,7 @@ class ConversationPart:
     # Made by the window's other parts:
     session: Session
     chat: ChatView
+    guard: ChatGuard
     status: StatusLine
     waterfall: Waterfall
     talk_button: TalkButton
@@ -73,7 +75,9 @@ class ConversationPart:
 
     def _on_engine_status(self, ev: EngineStatus) -> None:
         self.status.set_state(ev.engine, ev.state, ev.detail, ev.progress)
-        if ev.state == "error" and ev.engine != "audio":  # a lost device says so (AudioLost)
+        if ev.engine == "audio":  # a microphone found late (the sound system started late)
+            self.talk_button.setEnabled(self.session.recorder is not None)
+        elif ev.state == "error":  # a lost device says so itself (AudioLost)
             self.chat.add("error", ev.detail)
 
     def _on_audio_lost(self, ev: AudioLost) -> None:
@@ -83,11 +87,10 @@ class ConversationPart:
             self.stop_talking("microphone lost")
 
     def _show_audio_state(self) -> None:
-        if self.session.audio_error:
-            self.status.set_state("audio", "error", self.session.audio_error)
-            self.chat.add("error", self.session.audio_error)
-        elif self.session.player is not None:
-            self.status.set_state("audio", "ready", self.session.player.device.name)  # type: ignore[union-attr]
+        state, detail = self.session.audio_state()
+        self.status.set_state("audio", state, detail)
+        if state == "error":
+            self.chat.add("error", detail)
         self.talk_button.setEnabled(self.session.recorder is not None)
 
     def _on_recording_started(self, ev: RecordingStarted) -> None:
@@ -187,6 +190,8 @@ class ConversationPart:
         self._sources[ev.turn_id] = ev.sources
 
     def _on_chat_saved(self, ev: ChatSaved) -> None:
+        if ev.chat_id == self.session.turns.chat.chat_id:  # started here: kept as created
+            self.guard.show(ev.chat_id)
         if ev.role == "assistant":
             self._show_deltas()  # the reply's bubble may be waiting for the next frame
             bubble = self.chat.find("assistant", ev.turn_id)

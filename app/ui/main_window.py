@@ -46,6 +46,7 @@ from app.bus.events import (
     UserTurn,
 )
 from app.session import Session
+from app.ui.chat_guard import ChatGuard
 from app.ui.chat_list import ChatListPart
 from app.ui.chat_view import ChatView
 from app.ui.composer import ComposerPart
@@ -84,6 +85,7 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
         toolbar = self._lay_out()
         self._unsubscribe = self._subscribe()
         self._show_audio_state()
+        self.guard = ChatGuard(self)  # the chat shown is this window's to write
         self.tray = Tray(
             self,
             new_chat=self.new_chat,
@@ -232,6 +234,7 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._level_timer.stop()
+        self.guard.close()
         self.session.close()
         if self.session.store is not None:  # opened with the window (app.build_window)
             self.session.store.close()

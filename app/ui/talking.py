@@ -22,6 +22,7 @@ from app.audio.backend import AudioUnavailable
 from app.audio.wavfile import AudioFileError, read_audio
 from app.session import Session
 from app.ui.attachments import AttachmentStrip
+from app.ui.chat_guard import ChatGuard
 from app.ui.chat_view import Bubble, ChatView
 from app.ui.global_talk import GlobalTalkKey, ShortcutError
 from app.ui.portal_talk import PortalTalkKey
@@ -41,6 +42,7 @@ class TalkPart:
     # Made by the window's other parts:
     session: Session
     chat: ChatView
+    guard: ChatGuard
     attachments: AttachmentStrip
     tray: Tray
     _pending_bubbles: list[Bubble]
@@ -123,6 +125,8 @@ class TalkPart:
         """Push-to-talk went down (HoldToTalk calls this once per hold); whether it listens."""
         if self._listening_turn:
             return True
+        if self.guard.refuses():
+            return False
         recorder = self.session.recorder
         if recorder is None:
             self.chat.add(

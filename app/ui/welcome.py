@@ -209,13 +209,17 @@ class Welcome(QDialog):
         if recorder is None:
             self.stop_test()
             return
+        problem = recorder.trouble()  # it would not open, or its sound system hangs
+        if problem:
+            self.stop_test(problem)
+            return
         level = recorder.level
         self.meter.set_level(level)
         self.peak_dbfs = max(self.peak_dbfs, level * 60 - 60)
         if time.monotonic() - self._test_started >= self.test_seconds:
             self.stop_test()
 
-    def stop_test(self) -> None:
+    def stop_test(self, problem: str = "") -> None:
         if not self.testing:
             return
         self._timer.stop()
@@ -224,7 +228,9 @@ class Welcome(QDialog):
             recorder.stop()
         self.meter.set_level(0.0)
         self.test_button.setText("Test microphone")
-        if self.peak_dbfs >= HEARD_DBFS:
+        if problem:
+            self._says(problem, True)
+        elif self.peak_dbfs >= HEARD_DBFS:
             self._says(f"Parley hears you (loudest: {self.peak_dbfs:.0f} dBFS).", False)
         else:
             self._says(
