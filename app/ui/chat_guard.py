@@ -7,12 +7,31 @@ on the window's thread). Files, kept with the chat, are neither added nor remove
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from PySide6.QtWidgets import QLineEdit, QPushButton
+
+from app.bus import EventBus
+from app.session import Session
 from app.storage.chat_lock import KeptChat
+from app.ui.chat_view import ChatView
+from app.ui.file_chips import FileChips
 
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+
+class GuardedWindow(Protocol):
+    """What of the main window the guard uses (a protocol: main_window imports this module)."""
+
+    session: Session
+    bus: EventBus
+    chat: ChatView
+    input: QLineEdit
+    send_button: QPushButton
+    file_chips: FileChips
+
+    def open_chat(self, chat_id: int) -> bool: ...
+
+    def new_chat(self) -> None: ...
+
 
 ANSWERING = (
     "This conversation is answering a question from another Parley (`parley ask`). You can "
@@ -27,7 +46,7 @@ WAITING = "Read only: another Parley is writing in this conversation"
 
 
 class ChatGuard:
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: GuardedWindow) -> None:
         self.window = window
         store = window.session.store
         locks = store.locks if store is not None else None
