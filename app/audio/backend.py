@@ -52,6 +52,17 @@ def close_quietly(stream: Stream, drain: bool = False) -> None:
         log.info("closing an audio stream: %s", exc)
 
 
+def start_or_close(stream: Stream, lost: str) -> None:
+    """Start an opened stream; one that refuses to run is as good as not opened: it is closed
+    and AudioUnavailable(`lost`) raised."""
+    try:
+        stream.start()
+    except Exception as exc:
+        log.warning("starting an audio stream failed: %s", exc)
+        close_quietly(stream)
+        raise AudioUnavailable(lost) from exc
+
+
 def let_go(stream: Stream) -> None:
     """Close a stream whose device went away, on a thread of its own: with a sound server that
     hangs, PortAudio's abort waited 8 s here, and the caller may be the window's thread."""

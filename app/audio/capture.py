@@ -24,6 +24,7 @@ from app.audio.backend import (
     close_quietly,
     let_go,
     open_native_stream,
+    start_or_close,
 )
 from app.audio.opening import Attempt, not_answering
 from app.audio.resample import resample, to_mono
@@ -88,12 +89,7 @@ class Recorder:
             )
             self._last_block = time.monotonic()
             self.device, self.rate = device, device.default_samplerate  # before any block
-            try:
-                stream.start()
-            except Exception as exc:  # opened, then refused to run: as good as not opened
-                log.warning("starting the microphone failed: %s", exc)
-                close_quietly(stream)
-                raise AudioUnavailable(MICROPHONE_LOST) from exc
+            start_or_close(stream, MICROPHONE_LOST)
             with self._opening:
                 if self._attempt is not attempt:
                     return stream  # stopped meanwhile: abandon() lets it go

@@ -37,6 +37,7 @@ from app.audio.backend import (
     close_quietly,
     let_go,
     open_native_stream,
+    start_or_close,
 )
 from app.audio.opening import Attempt, not_answering
 from app.audio.resample import resample
@@ -120,12 +121,7 @@ class Player:
                 self.backend, "output", device, self._callback, BLOCK_SECONDS
             )
             self._pulled = time.monotonic()
-            try:
-                stream.start()
-            except Exception as exc:  # opened, then refused to run: as good as not opened
-                log.warning("starting the speaker failed: %s", exc)
-                close_quietly(stream)
-                raise AudioUnavailable(SPEAKER_LOST) from exc
+            start_or_close(stream, SPEAKER_LOST)
             with self._opening:
                 if self._attempt is not attempt:
                     return stream  # closed meanwhile: abandon() lets it go
