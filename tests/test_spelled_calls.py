@@ -199,3 +199,15 @@ def test_a_duration_the_model_must_place_keeps_its_length() -> None:
     grammar = call_grammar(0, wanted)
     assert '\\"hours\\": 1, \\"minutes\\": 35" | ", \\"hours\\": -1, \\"minutes\\": -35"' in grammar
     assert '"add_time\\"" time delta' in grammar
+
+
+def test_a_sum_asked_in_german_is_answered_in_german(settings) -> None:
+    """The answer round is asked for the question's language: the English request alone had
+    the default model answer "Wie viel ist sieben plus fünf?" with "The result of 7 plus 5
+    is 12." """
+    from tests.test_turns import ScriptedLLM
+
+    llm = ScriptedLLM(["Sieben plus fünf ist zwölf.", "Twelve."])
+    reply, tools = _answer(settings, llm, "Wie viel ist sieben plus fünf?")
+    assert [t.result for t in tools] == ["12"]
+    assert llm.prompts[0][-1]["content"].endswith("Answer in German.")

@@ -28,6 +28,7 @@ from app.config import Settings
 from app.llm.base import Message
 from app.tools.cues import CLOCK_OPERATIONS, DATE_OPERATIONS, Cue
 from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
+from app.tools.spoken import LANGUAGE_NAMES, language_of
 
 MAX_ROUNDS = 3
 # The tokens a call round may take, whatever the reply's own limit: the call is not the reply,
@@ -151,9 +152,13 @@ def with_result(content: Any, outcome: ToolOutcome) -> str:
     return f"{content}\n(Calculator: {outcome.chip()})"  # (a tool turn's content is text)
 
 
-def tool_response(outcomes: list[ToolOutcome]) -> Message:
+def tool_response(outcomes: list[ToolOutcome], language: str = "en") -> Message:
+    """The tools' results for the model, and how to answer: in the question's `language`
+    (an English request alone had "Wie viel ist sieben plus fünf?" answered in English)."""
     body = "\n".join(json.dumps(o.to_json(), ensure_ascii=False) for o in outcomes)
     content = f"<tool_response>\n{body}\n</tool_response>\n{ANSWER_WITH_RESULTS}"
+    if language != "en":
+        content += f" Answer in {LANGUAGE_NAMES[language]}."
     return {"role": "user", "content": content}
 
 
@@ -168,6 +173,9 @@ def stream_with_tools(
     """The pieces of the final answer; `run_round(conversation)` streams one model reply."""
     convo = list(messages)
     results: list[ToolOutcome] = []
+    asked = messages[-1]["content"] if messages else ""
+    # (without the tools' own description, where the question carries it: English)
+    language = language_of(asked.split("\n\n# Tools", 1)[0]) if isinstance(asked, str) else "en"
     for round_ in range(MAX_ROUNDS + 1):
         stream = run_round(convo)
         raw, deciding, calling = "", True, False
@@ -219,7 +227,10 @@ def stream_with_tools(
         for outcome in outcomes:
             on_tool(outcome)
         results += [o for o in outcomes if o.ok]
-        convo += [{"role": "assistant", "content": raw.strip()}, tool_response(outcomes)]
+        convo += [
+            {"role": "assistant", "content": raw.strip()},
+            tool_response(outcomes, language),
+        ]
 
 
 def _last_results(results: list[ToolOutcome]) -> str:

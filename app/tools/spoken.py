@@ -17,6 +17,10 @@ import re
 
 _ARTICLE = re.compile(r"\b(?:a|an)\s+(?=\d)", re.IGNORECASE)  # "a hundred" -> "a 100" -> "100"
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl")
+LANGUAGE_NAMES = {
+    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch",
+}  # fmt: skip
 # Words that show a question's language (none of them a number word).
 _MARKERS = {
     "en": "what what's how much many is are the of and times divided by plus minus percent "
