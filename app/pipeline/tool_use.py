@@ -148,8 +148,10 @@ def call_settings(settings: Settings, think_chars: int) -> Settings:
 def with_result(content: Any, outcome: ToolOutcome) -> str:
     """The user's question with the result of the calculation it spells out, for the one round
     that answers it ("What is 12 times 12?\n(Calculator: 12 times 12 = 144)"; the default
-    model then says "Twelve times twelve equals 144.")."""
-    return f"{content}\n(Calculator: {outcome.chip()})"  # (a tool turn's content is text)
+    model then says "Twelve times twelve equals 144."), answered in the question's language."""
+    with_it = f"{content}\n(Calculator: {outcome.chip()})"  # (a tool turn's content is text)
+    language = language_of(str(content))
+    return with_it if language == "en" else f"{with_it} Answer in {LANGUAGE_NAMES[language]}."
 
 
 def tool_response(outcomes: list[ToolOutcome], language: str = "en") -> Message:
