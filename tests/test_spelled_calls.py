@@ -210,4 +210,4 @@ def test_a_sum_asked_in_german_is_answered_in_german(settings) -> None:
     llm = ScriptedLLM(["Sieben plus fünf ist zwölf.", "Twelve."])
     reply, tools = _answer(settings, llm, "Wie viel ist sieben plus fünf?")
     assert [t.result for t in tools] == ["12"]
-    assert llm.prompts[0][-1]["content"].endswith("Answer in German.")
+    assert llm.prompts[0][-1]["content"].endswith("Answer in German, the number in digits.")

@@ -151,7 +151,8 @@ def with_result(content: Any, outcome: ToolOutcome) -> str:
     model then says "Twelve times twelve equals 144."), answered in the question's language."""
     with_it = f"{content}\n(Calculator: {outcome.chip()})"  # (a tool turn's content is text)
     language = language_of(str(content))
-    return with_it if language == "en" else f"{with_it} Answer in {LANGUAGE_NAMES[language]}."
+    name = LANGUAGE_NAMES[language]
+    return with_it if language == "en" else f"{with_it} Answer in {name}, the number in digits."
 
 
 def tool_response(outcomes: list[ToolOutcome], language: str = "en") -> Message:
