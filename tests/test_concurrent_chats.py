@@ -67,27 +67,9 @@ def test_two_asks_on_one_chat_take_turns(server: ScriptedServer) -> None:
 
 def window_on(qtbot, qloop, settings, replies: list[str], token_delay: float = 0.0):
     """The real window (offscreen) on a scripted model that takes its time to answer."""
-    from app.audio.fake import FakeAudioBackend
-    from app.bus import EventBus
-    from app.pipeline.engines import Engines
-    from tests.fakes import FakeSTT, FakeTTS
-    from tests.test_gui_history import started
-    from tests.test_turns import ScriptedLLM
+    from tests.test_gui_history import fake_window
 
-    settings.sound_cues = False
-    bus = EventBus(qloop)
-    llm = ScriptedLLM(replies, token_delay)
-    engines = Engines(
-        bus,
-        settings,
-        stt_factory=lambda _s: FakeSTT(),
-        llm_factory=lambda _s, _p: llm,
-        tts_factory=lambda _s: FakeTTS(0.01),
-        warm_up=False,
-    )
-    window = started(qtbot, settings, bus, FakeAudioBackend(speed=20.0), engines, 10_000)
-    window.llm = llm
-    return window
+    return fake_window(qtbot, qloop, settings, replies, token_delay)
 
 
 def shopping_chat() -> int:

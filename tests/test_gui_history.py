@@ -21,11 +21,12 @@ from tests.image_factory import receipt
 from tests.test_turns import ScriptedLLM
 
 
-def fake_window(qtbot, qloop, settings: Settings, replies: list[str]):
-    """The real window on scripted engines (no model to load)."""
+def fake_window(qtbot, qloop, settings: Settings, replies: list[str], token_delay: float = 0.0):
+    """The real window on scripted engines (no model to load); `token_delay` makes the
+    scripted model take its time."""
     settings.sound_cues = False
     bus = EventBus(qloop)
-    llm = ScriptedLLM(replies)
+    llm = ScriptedLLM(replies, token_delay)
     engines = Engines(
         bus,
         settings,
