@@ -57,8 +57,9 @@ def window(qtbot, qloop, settings, real_models, pulse):
     qtbot.addWidget(win)
     win.show()
     win.session.start()
+    # The audio devices open on a thread of their own: wait for them too, not only the models.
     qtbot.waitUntil(
-        lambda: all(win.status.states.get(n) == "ready" for n in ("stt", "llm", "tts")),
+        lambda: all(win.status.states.get(n) == "ready" for n in ("stt", "llm", "tts", "audio")),
         timeout=60_000,
     )
     win.events = []
