@@ -64,15 +64,17 @@ def test_the_reasoning_is_folded_under_the_reply(qtbot, qloop, settings) -> None
     w = fake_window(qtbot, qloop, settings, ["<think>Six sevens: 42.</think>It is 42."])
     ask(qtbot, w, "What is six times seven?")
     reply = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
-    assert reply.text == "It is 42." and not reply.reasoning.isVisible()
+    # Visible *within the bubble*: a bubble made at the turn's end is shown by Qt a moment
+    # later (a queued show), so plain isVisible() would race it.
+    assert reply.text == "It is 42." and not reply.reasoning.isVisibleTo(reply)
     reply.reasoning_toggle.click()
-    assert reply.reasoning.isVisible() and reply.reasoning.text() == "Six sevens: 42."
+    assert reply.reasoning.isVisibleTo(reply) and reply.reasoning.text() == "Six sevens: 42."
     # Reopened later, the reasoning is still there, still folded.
     chat = w.session.turns.chat.chat_id
     w.new_chat()
     w.open_chat(chat)
     again = [b for b in w.chat.bubbles if b.role == "assistant"][-1]
-    assert again.reasoning.text() == "Six sevens: 42." and not again.reasoning.isVisible()
+    assert again.reasoning.text() == "Six sevens: 42." and not again.reasoning.isVisibleTo(again)
 
 
 def test_a_reopened_chat_shows_its_files_again(qtbot, qloop, settings, tmp_path: Path) -> None:
