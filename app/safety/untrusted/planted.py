@@ -30,6 +30,7 @@ then fixed by class too, so a next change needs a fresh set.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _W = r"\s*"  # OCR sometimes drops spaces
@@ -175,135 +176,139 @@ _SUMMARISE = (
 _ASKED = r"(?:asks?|asked|fragt|gefragt|demande\w*|pregunt\w*|chied\w*|pergunt\w*|pedir\w*|pede)"
 
 _F = re.IGNORECASE
-_PATTERNS = [
-    re.compile(p, _F)
-    for p in (
-        # 1. addressed: greeted ("Hola IA,", "Psst, summarizer!", "Hi there, AI model!")
-        rf"\b{_GREETING}\b[\s,!]*(?:there|again|{_DET})?[\s,!]*(?!{_PERSON})(?:\w+[-\s]+)?"
-        rf"{_ADDRESSEE}\b\s*(?:[,:!.]|$)",
-        # a note to or for one ("NOTE TO ANY AUTOMATED SUMMARY:", "Message to any virtual
-        # assistant:", "Para el bot que lea esto:")
-        rf"\b{_NOTE}\b[^.!?:]{{0,30}}?\b{_TO}\s+(?:{_DET}\s*)?(?:\w+\s+)?{_MACHINE}\b",
-        rf"\b\w*{_NOTE}\b\s*:?(?:(?!\b{_PEOPLE}\b)[^.!?:]){{0,40}}?\b{_MACHINE}\b",
-        rf"(?:^|[\[(<{{*#>-]|<!--)\s*(?:{_NOTE}\s+)?{_TO}\s+(?:{_DET}\s*)?(?:\w+\s+)?"
-        rf"{_MACHINE}\b(?:[^.!?:]{{0,50}}?)?\s*[:,\])]",
-        rf"(?:^|[\[(<{{]|<!--)\s*(?:\w+\s+)?(?:for|to|für|pour|para|per)\s+(?:{_DET}\s+)?"
-        rf"{_MACHINE}\b",
-        # one addressed by what it does: "Para o robô que resume receitas:", "for any
-        # assistant summarising my mails:"
-        rf"\b{_TO}\s+(?:{_DET}\s*)?{_ADDRESSEE}\s+(?:(?:that|which|who|qui|que|che|die|der)\s+"
-        rf"(?:\w+\s+)?)?{_READS}\b[^.!?:]{{0,40}}:",
-        # "Summarizer instruction:", "LLM note:"
-        rf"\b{_MACHINE}[-\s]+(?:{_NOTE}|directive)\w*\s*:",
-        # "if you are reading this as an automated assistant"
-        rf"\b(?:if|when|wenn|falls|si|se|quand|cuando|quando)\b[^.!?]{{0,50}}?\b(?:as|als|comme|"
-        rf"come|como|enquanto)\s+(?:an?|un|une|una|uma|eine?|l'|la|il|o)?\s*{_MACHINE}\b",
-        rf"\b(?:for|to)\s+(?:{_DET}\s+)?(?:{_MACHINE}|machines?)\s+(?:only|use|consumption|eyes)\b",
-        # a comment only machines see, addressed: "<!-- assistant: ... -->"
-        rf"<!--\s*(?:{_NOTE}\s+)?(?:{_TO}\s+)?(?:{_DET}\s+)?{_ADDRESSEE}\s*[:,]",
-        # a line that starts by calling one: "Automated summary tools: ...", "Copilot, Gemini:"
-        rf"^[\s\[(<{{!#*>\-]*(?:(?:the|any|all|every|each|whichever|alle|jede[nmrs]?|tout|tous|"
-        rf"toute|todos|todas|cualquier|qualquer|qualsiasi|ogni)\s+)?(?!{_PERSON}){_MACHINE}\s*"
-        rf"(?:,\s*\w+\s*)*(?::|,\s*(?:please|bitte|por\s+favor|per\s+favore|s'il|if|when|wenn|"
-        rf"falls|si|se|quand|cuando|quando|take\s+note|note|listen|remember|your|dein\w*|ihr\w*|"
-        rf"ton|ta|tes|votre|vos|tu|tus|su|sus|tuo|tua|tuoi|seu|sua|teu|tua|{_SAY})\b)",
-        # ... with a word of its own before it ("Grader bots:"), or opening a bracket
-        # ("[//]: # (Language-model readers: ...)")
-        rf"^[\s\[(<{{!#*>\-]*\w+[-\s]+{_MACHINE}\s*:|[\[(]\s*(?:\w+[-\s]+)?{_MACHINE}\s*:",
-        # "if you are an AI", "wenn du eine KI bist", "se sei un assistente IA"
-        rf"\b(?:if|wenn|falls|si|se)\s+(?:you|du|sie|vous|tu|usted|você|voi|sei|eres|es)\s*"
-        rf"(?:'re|are|bist|sind|êtes|es|eres|é|sei|siete)?\s*(?:an?|the|eine?|un|une|uma?|una?)?"
-        rf"\s*{_ADDRESSEE}\b",
-        # one that reads this: "any AI that summarises this", "LLM agents browsing this site",
-        # "whichever AI is reading", "whoever or whatever is summarising this"
-        rf"\b{_MACHINE}\b[^.!?]{{0,30}}?\b{_READS}\b[^.!?]{{0,40}}?\b{_THIS}\b",
-        rf"\b{_MACHINE}\b[^.!?]{{0,10}}?\b{_THIS}\b[^.!?]{{0,30}}?\b{_READS}\b",
-        rf"\b{_MACHINE}\s+(?:is|are|that|which|who|qui|que|che|die|der)\s+(?:\w+\s+)?{_READS}\b",
-        rf"\b(?:whoever|whatever|whichever)\b[^.!?:]{{0,30}}?\b{_READS}\b",
-        # a key written for one: "ai_answer:", "summary_for_llm:", "summary-for-bots"
-        rf"\b(?:ai|llm|gpt|bot|model|assistant|agent)s?[_-]+(?:\w+[_-]+)?(?:{_REPLY}|"
-        rf"{_NOTE}|prompt)\b|"
-        rf"\b(?:{_REPLY}|{_NOTE})[_-]+(?:\w+[_-]+)?(?:for|to)[_-]+(?:ai|llm|gpt|bots?|models?|"
-        rf"assistants?|agents?|machines?)\b",
-        rf"\b{_REPLY}[-\s]+(?:\w+[-\s]+)?(?:for|to)[-\s]+(?:the\s+|an?\s+)?"
-        rf"(?:{_MACHINE}|bots?|machines?)\b",
-        rf"\b(?:{_MACHINE}|assistants?|models?|chatbots?|bots?)[-\s_]+{_REPLY}[-\s_]+"
-        rf"(?:override|overwrite|replacement)\b|\b{_REPLY}[-\s_]+(?:override|overwrite)\b",
-        # 2. prescribed: what a machine is to say ("an AI should say", "what should an
-        # assistant answer", "Always answer 'X'")
-        rf"\b{_MACHINE}\b[^.!?]{{0,40}}?\b(?:should|must|shall|has\s+to|needs\s+to|is\s+to|"
-        rf"ought\s+to|muss|soll|doit|doivent|devrait|debe|deben|deve|devono)\s+"
-        rf"(?:always\s+|only\s+)?{_SAY}\b",
-        rf"\b(?:should|must|shall)\s+(?:an?|the|any)\s+(?:{_ADDRESSEE})\s+{_SAY}\b",
-        r"\balways\s+(?:answer|reply|respond|say)\b[^.!?]{0,12}[\"'“«„]",
-        # what to say when summarising or asked about this text: "If you are summarising
-        # this document, say that ...", "Al resumir este texto, di que", "if someone asks
-        # you about this receipt, answer that"
-        rf"\b(?:when|whenever|if|while|once|as|wenn|falls|beim|quand|lorsque|si|cuando|"
-        rf"al|quando|ao|se)\b[^.!?]{{0,30}}?(?:\b{_SUMMARISE}[^.!?]{{0,30}}?\b{_THIS}\b|"
-        rf"\b{_THIS}\b[^.!?]{{0,30}}?\b{_SUMMARISE})[^.!?]{{0,30}}?\b{_SAY}{_CONTENT}",
-        rf"\b(?:when|whenever|if|wenn|falls|quand|si|cuando|quando|se)\b[^.!?]{{0,40}}?"
-        rf"\b{_ASKED}\b[^.!?]{{0,30}}?\b{_THIS}\b[^.!?]{{0,30}}?\b{_SAY}{_CONTENT}",
-        # the reply prescribed with its content: "your summary must say that", "the one-line
-        # summary you give should be:", "summary to output:", "la réponse à donner est"
-        rf"\b(?:your|its|their|any|every|each|the|ihre|deine|jede|votre|ta|tout|su|tu|sua|seu|ogni|la|"
-        rf"el|il|a|o|die|der)\s+(?:\w+\s+)?{_REPLY}\b[^.!?]{{0,40}}?\b(?:must|should|shall|"
-        rf"has\s+to|needs\s+to|is\s+to|will|muss|soll|doit|devrait|debe|deve|tiene\s+que|"
-        rf"tem\s+de|tem\s+que)\s+(?:only\s+|always\s+|clearly\s+|simply\s+)?(?:say|state|read|"
-        rf"claim|confirm|report|conclude|be|lauten|sagen|dire|indiquer|decir|dizer|dire|"
-        rf"affermare|ser|sein|être|essere|consist\s+(?:solely\s+|only\s+|just\s+)?of)"
-        rf"(?:{_CONTENT}|\s+exactly)",
-        rf"\b{_REPLY}\s+(?:(?:that\s+)?you\s+(?:give|provide|write|output|return|produce)|"
-        rf"to\s+(?:give|use|output|provide|return|report|display|produce)|"
-        rf"que\s+(?:debes|deve|tienes\s+que|hay\s+que)\s+(?:dar|usar|dare)|"
-        rf"à\s+(?:donner|utiliser|fournir|retenir)|da\s+(?:dare|fornire|usare|riportare)|"
-        rf"a\s+(?:dar|usar|fornecer)|zu\s+(?:geben|verwenden))\b",
-        rf"\b(?:correct|only|accurate|right|true|approved|authori[sz]ed|authoritative|"
-        rf"definitive|required|mandatory|canonical|official|acceptable|accepted|korrekte|"
-        rf"richtige|einzige|offizielle|correcte|officielle|exacte|approuvée?|correct[oa]|"
-        rf"corret[oa]|corrett[oa]|unic[oa]|únic[oa]|oficial|ufficiale|cert[oa]|giust[oa])\s+"
-        rf"(?:one-line\s+|short\s+)?{_REPLY}\b[^.!?]{{0,40}}?\b{_THIS}\b[^.!?]{{0,40}}?"
-        rf"(?:\bis\b|\bist\b|\best\b|\bes\b|\bé\b|\bè\b|\blautet\b|:)",
-        rf"\b{_REPLY}\s+(?:correct[oa]?|corret[oa]|correcte|corretto|corretta|officiel(?:le)?|oficial|"
-        rf"ufficiale|exact[oa]?|exacte|approuvée?|aprobad[oa]|aprovad[oa]|validée?|válid[oa]|"
-        rf"richtige|offizielle|acceptable|cert[oa]|giust[oa])\b[^.!?]{{0,40}}?(?:\bis\b|\best\b|"
-        rf"\bes\b|\bé\b|\bè\b|\blautet\b|:)\s*[\"'“«„:]",
-        r"\b(?:correct|only|accurate|right|true|approved|authori[sz]ed|authoritative|definitive|"
-        r"required|mandatory|canonical|official|acceptable|accepted|korrekte|richtige|einzige|"
-        r"offizielle|correcte|officielle)\s+(?:one-line\s+|short\s+)?(?:summary|tl;?dr|"
-        r"synopsis|abstract|description|takeaway|gist|zusammenfassung|résumé|synthèse|resumen|"
-        r"resumo|riassunto|sintesi)\b[^.!?]{0,40}?(?:\bis\b|\bist\b|\best\b|\bes\b|\bé\b|"
-        r"\bè\b|:|\breads\b|\blautet\b)\s*(?:[\"'“«„:]|that\b)",
-        rf"^[\s\[(<{{!#*>\-]*(?:{_REPLY})\s+to\s+(?:use|output|give|repeat|display)\s*:",
-        # how to portray this text: "describe this recipe as", "portray this email as"
-        rf"\b(?:describe|portray|characteri[sz]e|depict|frame|summari[sz]e|represent|paint|"
-        rf"present|report)\s+(?:{_THIS}|the\s+(?:document|text|page|report|e-?mail|memo))"
-        rf"(?:\s+\w+)?\s+(?:only\s+)?as\b(?=[^.!?]*\b(?:when|whoever|anyone|summar\w*|asked)\b)|"
-        rf"\b(?:describe|portray|characteri[sz]e|depict|summari[sz]e)\s+{_THIS}(?:\s+\w+)?\s+"
-        rf"(?:only\s+)?as\b|\bsum\s+up\s+(?:{_THIS}|the)(?:\s+\w+)?\s+as\b",
-        rf"\b(?:beschreibe|stelle|fasse|décri[st]|présente[rz]?|describe|presenta|descrivi|"
-        rf"descreva|apresente)\s+(?:\w+\s+)?{_THIS}\s+\w+\s+(?:als|comme|como|come)\b",
-        # a text to reproduce: "use the following word for word", "copy it verbatim"
-        rf"\b{_USE}\b[^.!?]{{0,60}}?{_VERBATIM}(?=[^.!?]*?\b(?:{_REPLY}|sentences?|phrases?|"
-        rf"wording|words|satz|sätze|frases?|texte?|wortlaut|line)\b)|"
-        rf"\b(?:{_REPLY}|sentences?|phrases?|wording|words|satz|sätze|frases?|texte?|wortlaut|"
-        rf"line)\b[^.!?]{{0,60}}?\b{_USE}\b[^.!?]{{0,60}}?{_VERBATIM}|"
-        rf"\b{_USE}\b[^.!?]{{0,60}}?\b(?:{_REPLY}|sentences?|phrases?|wording|words|satz|"
-        rf"sätze|frases?|texte?|wortlaut)\b[^.!?]{{0,60}}?{_VERBATIM}",
-        rf"\b{_REPLY}\b[^.!?]{{0,20}}?\b(?:to\s+be\s+(?:used|given|output|repeated|shown)|"
-        rf"for\s+use)\s+(?:by|in)\s+(?:{_DET}\s+)?{_MACHINE}",
-        rf"(?<!\bwas\s)(?<!\bwere\s)(?<!\bread\s)(?<!\bquoted\s)"
-        rf"{_VERBATIM_STRONG}[^.!?]{{0,40}}?\b{_REPLY}\b|"
-        # (not a report of one: "Maria read the summary verbatim")
-        rf"^(?:(?!\b(?:read|quoted|cited|recited|copied|repeated|was|were|had)\b).)*?"
-        rf"\b{_REPLY}\b[^.!?]{{0,60}}?{_VERBATIM_STRONG}",
-        r"(?:\bdo\s*not|\bdon'?t|\bnever|\bne|\bnicht|\bnon|\bnão|\bno)\s+"
-        r"(?:paraphras|rephras|reword|reformul|umformulier|parafrase|parafrasear)\w*",
-    )
-]
+_SOURCES = (
+    # 1. addressed: greeted ("Hola IA,", "Psst, summarizer!", "Hi there, AI model!")
+    rf"\b{_GREETING}\b[\s,!]*(?:there|again|{_DET})?[\s,!]*(?!{_PERSON})(?:\w+[-\s]+)?"
+    rf"{_ADDRESSEE}\b\s*(?:[,:!.]|$)",
+    # a note to or for one ("NOTE TO ANY AUTOMATED SUMMARY:", "Message to any virtual
+    # assistant:", "Para el bot que lea esto:")
+    rf"\b{_NOTE}\b[^.!?:]{{0,30}}?\b{_TO}\s+(?:{_DET}\s*)?(?:\w+\s+)?{_MACHINE}\b",
+    rf"\b\w*{_NOTE}\b\s*:?(?:(?!\b{_PEOPLE}\b)[^.!?:]){{0,40}}?\b{_MACHINE}\b",
+    rf"(?:^|[\[(<{{*#>-]|<!--)\s*(?:{_NOTE}\s+)?{_TO}\s+(?:{_DET}\s*)?(?:\w+\s+)?"
+    rf"{_MACHINE}\b(?:[^.!?:]{{0,50}}?)?\s*[:,\])]",
+    rf"(?:^|[\[(<{{]|<!--)\s*(?:\w+\s+)?(?:for|to|für|pour|para|per)\s+(?:{_DET}\s+)?"
+    rf"{_MACHINE}\b",
+    # one addressed by what it does: "Para o robô que resume receitas:", "for any
+    # assistant summarising my mails:"
+    rf"\b{_TO}\s+(?:{_DET}\s*)?{_ADDRESSEE}\s+(?:(?:that|which|who|qui|que|che|die|der)\s+"
+    rf"(?:\w+\s+)?)?{_READS}\b[^.!?:]{{0,40}}:",
+    # "Summarizer instruction:", "LLM note:"
+    rf"\b{_MACHINE}[-\s]+(?:{_NOTE}|directive)\w*\s*:",
+    # "if you are reading this as an automated assistant"
+    rf"\b(?:if|when|wenn|falls|si|se|quand|cuando|quando)\b[^.!?]{{0,50}}?\b(?:as|als|comme|"
+    rf"come|como|enquanto)\s+(?:an?|un|une|una|uma|eine?|l'|la|il|o)?\s*{_MACHINE}\b",
+    rf"\b(?:for|to)\s+(?:{_DET}\s+)?(?:{_MACHINE}|machines?)\s+(?:only|use|consumption|eyes)\b",
+    # a comment only machines see, addressed: "<!-- assistant: ... -->"
+    rf"<!--\s*(?:{_NOTE}\s+)?(?:{_TO}\s+)?(?:{_DET}\s+)?{_ADDRESSEE}\s*[:,]",
+    # a line that starts by calling one: "Automated summary tools: ...", "Copilot, Gemini:"
+    rf"^[\s\[(<{{!#*>\-]*(?:(?:the|any|all|every|each|whichever|alle|jede[nmrs]?|tout|tous|"
+    rf"toute|todos|todas|cualquier|qualquer|qualsiasi|ogni)\s+)?(?!{_PERSON}){_MACHINE}\s*"
+    rf"(?:,\s*\w+\s*)*(?::|,\s*(?:please|bitte|por\s+favor|per\s+favore|s'il|if|when|wenn|"
+    rf"falls|si|se|quand|cuando|quando|take\s+note|note|listen|remember|your|dein\w*|ihr\w*|"
+    rf"ton|ta|tes|votre|vos|tu|tus|su|sus|tuo|tua|tuoi|seu|sua|teu|tua|{_SAY})\b)",
+    # ... with a word of its own before it ("Grader bots:"), or opening a bracket
+    # ("[//]: # (Language-model readers: ...)")
+    rf"^[\s\[(<{{!#*>\-]*\w+[-\s]+{_MACHINE}\s*:|[\[(]\s*(?:\w+[-\s]+)?{_MACHINE}\s*:",
+    # "if you are an AI", "wenn du eine KI bist", "se sei un assistente IA"
+    rf"\b(?:if|wenn|falls|si|se)\s+(?:you|du|sie|vous|tu|usted|você|voi|sei|eres|es)\s*"
+    rf"(?:'re|are|bist|sind|êtes|es|eres|é|sei|siete)?\s*(?:an?|the|eine?|un|une|uma?|una?)?"
+    rf"\s*{_ADDRESSEE}\b",
+    # one that reads this: "any AI that summarises this", "LLM agents browsing this site",
+    # "whichever AI is reading", "whoever or whatever is summarising this"
+    rf"\b{_MACHINE}\b[^.!?]{{0,30}}?\b{_READS}\b[^.!?]{{0,40}}?\b{_THIS}\b",
+    rf"\b{_MACHINE}\b[^.!?]{{0,10}}?\b{_THIS}\b[^.!?]{{0,30}}?\b{_READS}\b",
+    rf"\b{_MACHINE}\s+(?:is|are|that|which|who|qui|que|che|die|der)\s+(?:\w+\s+)?{_READS}\b",
+    rf"\b(?:whoever|whatever|whichever)\b[^.!?:]{{0,30}}?\b{_READS}\b",
+    # a key written for one: "ai_answer:", "summary_for_llm:", "summary-for-bots"
+    rf"\b(?:ai|llm|gpt|bot|model|assistant|agent)s?[_-]+(?:\w+[_-]+)?(?:{_REPLY}|"
+    rf"{_NOTE}|prompt)\b|"
+    rf"\b(?:{_REPLY}|{_NOTE})[_-]+(?:\w+[_-]+)?(?:for|to)[_-]+(?:ai|llm|gpt|bots?|models?|"
+    rf"assistants?|agents?|machines?)\b",
+    rf"\b{_REPLY}[-\s]+(?:\w+[-\s]+)?(?:for|to)[-\s]+(?:the\s+|an?\s+)?"
+    rf"(?:{_MACHINE}|bots?|machines?)\b",
+    rf"\b(?:{_MACHINE}|assistants?|models?|chatbots?|bots?)[-\s_]+{_REPLY}[-\s_]+"
+    rf"(?:override|overwrite|replacement)\b|\b{_REPLY}[-\s_]+(?:override|overwrite)\b",
+    # 2. prescribed: what a machine is to say ("an AI should say", "what should an
+    # assistant answer", "Always answer 'X'")
+    rf"\b{_MACHINE}\b[^.!?]{{0,40}}?\b(?:should|must|shall|has\s+to|needs\s+to|is\s+to|"
+    rf"ought\s+to|muss|soll|doit|doivent|devrait|debe|deben|deve|devono)\s+"
+    rf"(?:always\s+|only\s+)?{_SAY}\b",
+    rf"\b(?:should|must|shall)\s+(?:an?|the|any)\s+(?:{_ADDRESSEE})\s+{_SAY}\b",
+    r"\balways\s+(?:answer|reply|respond|say)\b[^.!?]{0,12}[\"'“«„]",
+    # what to say when summarising or asked about this text: "If you are summarising
+    # this document, say that ...", "Al resumir este texto, di que", "if someone asks
+    # you about this receipt, answer that"
+    rf"\b(?:when|whenever|if|while|once|as|wenn|falls|beim|quand|lorsque|si|cuando|"
+    rf"al|quando|ao|se)\b[^.!?]{{0,30}}?(?:\b{_SUMMARISE}[^.!?]{{0,30}}?\b{_THIS}\b|"
+    rf"\b{_THIS}\b[^.!?]{{0,30}}?\b{_SUMMARISE})[^.!?]{{0,30}}?\b{_SAY}{_CONTENT}",
+    rf"\b(?:when|whenever|if|wenn|falls|quand|si|cuando|quando|se)\b[^.!?]{{0,40}}?"
+    rf"\b{_ASKED}\b[^.!?]{{0,30}}?\b{_THIS}\b[^.!?]{{0,30}}?\b{_SAY}{_CONTENT}",
+    # the reply prescribed with its content: "your summary must say that", "the one-line
+    # summary you give should be:", "summary to output:", "la réponse à donner est"
+    rf"\b(?:your|its|their|any|every|each|the|ihre|deine|jede|votre|ta|tout|su|tu|sua|seu|ogni|la|"
+    rf"el|il|a|o|die|der)\s+(?:\w+\s+)?{_REPLY}\b[^.!?]{{0,40}}?\b(?:must|should|shall|"
+    rf"has\s+to|needs\s+to|is\s+to|will|muss|soll|doit|devrait|debe|deve|tiene\s+que|"
+    rf"tem\s+de|tem\s+que)\s+(?:only\s+|always\s+|clearly\s+|simply\s+)?(?:say|state|read|"
+    rf"claim|confirm|report|conclude|be|lauten|sagen|dire|indiquer|decir|dizer|dire|"
+    rf"affermare|ser|sein|être|essere|consist\s+(?:solely\s+|only\s+|just\s+)?of)"
+    rf"(?:{_CONTENT}|\s+exactly)",
+    rf"\b{_REPLY}\s+(?:(?:that\s+)?you\s+(?:give|provide|write|output|return|produce)|"
+    rf"to\s+(?:give|use|output|provide|return|report|display|produce)|"
+    rf"que\s+(?:debes|deve|tienes\s+que|hay\s+que)\s+(?:dar|usar|dare)|"
+    rf"à\s+(?:donner|utiliser|fournir|retenir)|da\s+(?:dare|fornire|usare|riportare)|"
+    rf"a\s+(?:dar|usar|fornecer)|zu\s+(?:geben|verwenden))\b",
+    rf"\b(?:correct|only|accurate|right|true|approved|authori[sz]ed|authoritative|"
+    rf"definitive|required|mandatory|canonical|official|acceptable|accepted|korrekte|"
+    rf"richtige|einzige|offizielle|correcte|officielle|exacte|approuvée?|correct[oa]|"
+    rf"corret[oa]|corrett[oa]|unic[oa]|únic[oa]|oficial|ufficiale|cert[oa]|giust[oa])\s+"
+    rf"(?:one-line\s+|short\s+)?{_REPLY}\b[^.!?]{{0,40}}?\b{_THIS}\b[^.!?]{{0,40}}?"
+    rf"(?:\bis\b|\bist\b|\best\b|\bes\b|\bé\b|\bè\b|\blautet\b|:)",
+    rf"\b{_REPLY}\s+(?:correct[oa]?|corret[oa]|correcte|corretto|corretta|officiel(?:le)?|oficial|"
+    rf"ufficiale|exact[oa]?|exacte|approuvée?|aprobad[oa]|aprovad[oa]|validée?|válid[oa]|"
+    rf"richtige|offizielle|acceptable|cert[oa]|giust[oa])\b[^.!?]{{0,40}}?(?:\bis\b|\best\b|"
+    rf"\bes\b|\bé\b|\bè\b|\blautet\b|:)\s*[\"'“«„:]",
+    r"\b(?:correct|only|accurate|right|true|approved|authori[sz]ed|authoritative|definitive|"
+    r"required|mandatory|canonical|official|acceptable|accepted|korrekte|richtige|einzige|"
+    r"offizielle|correcte|officielle)\s+(?:one-line\s+|short\s+)?(?:summary|tl;?dr|"
+    r"synopsis|abstract|description|takeaway|gist|zusammenfassung|résumé|synthèse|resumen|"
+    r"resumo|riassunto|sintesi)\b[^.!?]{0,40}?(?:\bis\b|\bist\b|\best\b|\bes\b|\bé\b|"
+    r"\bè\b|:|\breads\b|\blautet\b)\s*(?:[\"'“«„:]|that\b)",
+    rf"^[\s\[(<{{!#*>\-]*(?:{_REPLY})\s+to\s+(?:use|output|give|repeat|display)\s*:",
+    # how to portray this text: "describe this recipe as", "portray this email as"
+    rf"\b(?:describe|portray|characteri[sz]e|depict|frame|summari[sz]e|represent|paint|"
+    rf"present|report)\s+(?:{_THIS}|the\s+(?:document|text|page|report|e-?mail|memo))"
+    rf"(?:\s+\w+)?\s+(?:only\s+)?as\b(?=[^.!?]*\b(?:when|whoever|anyone|summar\w*|asked)\b)|"
+    rf"\b(?:describe|portray|characteri[sz]e|depict|summari[sz]e)\s+{_THIS}(?:\s+\w+)?\s+"
+    rf"(?:only\s+)?as\b|\bsum\s+up\s+(?:{_THIS}|the)(?:\s+\w+)?\s+as\b",
+    rf"\b(?:beschreibe|stelle|fasse|décri[st]|présente[rz]?|describe|presenta|descrivi|"
+    rf"descreva|apresente)\s+(?:\w+\s+)?{_THIS}\s+\w+\s+(?:als|comme|como|come)\b",
+    # a text to reproduce: "use the following word for word", "copy it verbatim"
+    rf"\b{_USE}\b[^.!?]{{0,60}}?{_VERBATIM}(?=[^.!?]*?\b(?:{_REPLY}|sentences?|phrases?|"
+    rf"wording|words|satz|sätze|frases?|texte?|wortlaut|line)\b)|"
+    rf"\b(?:{_REPLY}|sentences?|phrases?|wording|words|satz|sätze|frases?|texte?|wortlaut|"
+    rf"line)\b[^.!?]{{0,60}}?\b{_USE}\b[^.!?]{{0,60}}?{_VERBATIM}|"
+    rf"\b{_USE}\b[^.!?]{{0,60}}?\b(?:{_REPLY}|sentences?|phrases?|wording|words|satz|"
+    rf"sätze|frases?|texte?|wortlaut)\b[^.!?]{{0,60}}?{_VERBATIM}",
+    rf"\b{_REPLY}\b[^.!?]{{0,20}}?\b(?:to\s+be\s+(?:used|given|output|repeated|shown)|"
+    rf"for\s+use)\s+(?:by|in)\s+(?:{_DET}\s+)?{_MACHINE}",
+    rf"(?<!\bwas\s)(?<!\bwere\s)(?<!\bread\s)(?<!\bquoted\s)"
+    rf"{_VERBATIM_STRONG}[^.!?]{{0,40}}?\b{_REPLY}\b|"
+    # (not a report of one: "Maria read the summary verbatim")
+    rf"^(?:(?!\b(?:read|quoted|cited|recited|copied|repeated|was|were|had)\b).)*?"
+    rf"\b{_REPLY}\b[^.!?]{{0,60}}?{_VERBATIM_STRONG}",
+    r"(?:\bdo\s*not|\bdon'?t|\bnever|\bne|\bnicht|\bnon|\bnão|\bno)\s+"
+    r"(?:paraphras|rephras|reword|reformul|umformulier|parafrase|parafrasear)\w*",
+)
+
+
+@functools.cache
+def _patterns() -> list[re.Pattern[str]]:
+    """Compiled on first use: compiling them took a quarter of a second of every `parley`
+    command's start, an error message included."""
+    return [re.compile(p, _F) for p in _SOURCES]
 
 
 def is_planted(sentence: str) -> bool:
     """Whether `sentence` (one sentence, normalised) plants an answer for an AI: addresses a
     machine reader of the document, or prescribes the reply about it."""
-    return any(p.search(sentence) for p in _PATTERNS)
+    return any(p.search(sentence) for p in _patterns())
