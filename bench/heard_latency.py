@@ -306,14 +306,21 @@ async def headless_turn(
     }
 
 
-# Spoken questions that get a tool call (as a person says them: numbers in words).
-TOOL_QUESTIONS = [
+# Spoken questions that get a tool call (as a person says them: numbers in words): bare sums,
+# which the user's words spell out (the calculator runs before the one model round), and
+# questions whose call the model writes (word problems, clock times, a time zone).
+DIRECT_TOOL_QUESTIONS = [
     "What is twelve times twelve?",
-    "What is seven times eight?",
     "What's fifteen percent of two hundred?",
-    "What is a hundred and forty-four divided by twelve?",
     "What is nineteen plus twenty-three?",
+]
+MODEL_CALL_QUESTIONS = [
+    "A ticket costs twelve dollars. How much do five tickets cost?",
     "What time is it in Tokyo?",
+    "The meeting starts at ten fifty and lasts an hour and forty-five minutes. When does it end?",
+]
+TOOL_QUESTIONS = [
+    q for pair in zip(DIRECT_TOOL_QUESTIONS, MODEL_CALL_QUESTIONS, strict=True) for q in pair
 ]
 
 
@@ -448,6 +455,13 @@ async def main_async(
             result["heard_tools"]["median"] / result["heard_plain"]["median"], 3
         )
         result["in_process_tools"] = summary([r["in_process"]["first_audio"] for r in tool_runs])
+        for kind, group in (
+            ("direct", DIRECT_TOOL_QUESTIONS),
+            ("model_call", MODEL_CALL_QUESTIONS),
+        ):
+            runs_of_kind = [r["window"]["heard"] for r in tool_runs if r["question"] in group]
+            if runs_of_kind:
+                result[f"heard_tools_{kind}"] = summary(runs_of_kind)
         result["in_process_plain"] = summary([r["in_process"]["first_audio"] for r in plain_runs])
     alone = [r for r in pairs if r["headless"] and r["headless"]["heard"] is not None]
     if alone:

@@ -535,3 +535,39 @@ def test_the_call_grammars_parse_in_llama_cpp() -> None:
         sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
         assert sampler, grammar
         llama_cpp.llama_sampler_free(sampler)
+
+
+def test_a_call_the_model_wrote_is_answered_from_the_question_and_its_result(settings) -> None:
+    """A word problem's call, written by the model under the grammar: the answer round reads
+    the question again with the result and the unit to say (a few dozen tokens), not the call
+    and a tool turn after it (a hundred or more before the first word). A failed call still
+    gets its tool turn, which says why."""
+    from app.bus.events import ToolUsed, UserTurn
+    from tests.test_turns import Harness, run
+
+    good = '{"name": "calculator", "arguments": {"expression": "5 * 12"}}'
+    bad = '{"name": "calculator", "arguments": {"expression": "5 * / 12"}}'
+    llm = GrammarLLM([good, "Five tickets cost 60 dollars.", bad, "Sorry, I could not."])
+    question = "A ticket costs twelve dollars. How much do five tickets cost?"
+
+    async def body(h: Harness) -> None:
+        for _ in range(2):
+            h.turns.ask(question)
+            await h.finished(h.of(UserTurn)[-1].turn_id)
+        assert [u.ok for u in h.of(ToolUsed)] == [True, False]
+
+    run(body, settings, llm=llm, speed=20.0)
+    answer = llm.prompts[1]
+    assert answer[-1]["role"] == "user" and not any(
+        m["content"].startswith("<tool_response>") or "calculator" in m["content"]
+        for m in answer
+        if m["role"] != "system"
+    ), answer
+    # The question as the call round read it (digits), then the result and the unit to say.
+    assert answer[-1]["content"] == (
+        "A ticket costs 12 dollars. How much do 5 tickets cost?\n(Calculator: 5 × 12 = 60) "
+        "Say the result with the unit, currency or clock my question used."
+    )
+    assert llm.grammars[1] is None  # the answer is free text
+    # The failed call: the tool turn tells the model what went wrong.
+    assert llm.prompts[3][-1]["content"].startswith("<tool_response>")

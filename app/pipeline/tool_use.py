@@ -14,6 +14,11 @@ call, and its answer round needs no call and tool turn either: the result goes w
 question (`with_result`), so the model reads a dozen more tokens than for any question, not a
 hundred (on two cores, a second before the first word; a tool turn started 3.9 times later
 than an ordinary one in the window).
+
+A call the model wrote under the grammar (a word problem, a time zone) is answered the same
+way: the question again, with the results, instead of the call and a tool turn after it, so
+the answer round reads a few dozen tokens, not a hundred or more (`_Rounds._later` in
+app/pipeline/generate.py).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ ANSWER_WITH_RESULTS = (
     "Answer my question with this result in one or two short sentences, stating it with the "
     "unit, currency or clock my question used."
 )
+# The same, with the result given in the question (see with_result).
+ANSWER_WITH_UNIT = "Say the result with the unit, currency or clock my question used."
 _OPEN, _CLOSE = "<tool_call>", "</tool_call>"
 _BARE = '{"name"'
 # How a call may begin once whitespace is removed: tagged, bare, or in a Markdown fence.
@@ -145,11 +152,22 @@ def call_settings(settings: Settings, think_chars: int) -> Settings:
     return replace(settings, llm_max_tokens=max(settings.llm_max_tokens, CALL_TOKENS + scratch))
 
 
-def with_result(content: Any, outcome: ToolOutcome) -> str:
+def result_note(outcome: ToolOutcome) -> str:
+    """A result as the question carries it: "Calculator: 12 × 12 = 144", or the calendar's
+    call and answer ("calendar(operation=add_time, time=10:50, ...) → 12:35 (12:35 pm)")."""
+    return f"Calculator: {outcome.chip()}" if outcome.name == "calculator" else outcome.chip()
+
+
+def with_result(content: Any, outcome: ToolOutcome | list[ToolOutcome], unit: bool = False) -> str:
     """The user's question with the result of the calculation it spells out, for the one round
     that answers it ("What is 12 times 12?\n(Calculator: 12 times 12 = 144)"; the default
-    model then says "Twelve times twelve equals 144."), answered in the question's language."""
-    with_it = f"{content}\n(Calculator: {outcome.chip()})"  # (a tool turn's content is text)
+    model then says "Twelve times twelve equals 144."), answered in the question's language.
+    `unit`: a word problem's answer is said with its unit ("60 dollars", not "60")."""
+    outcomes = outcome if isinstance(outcome, list) else [outcome]
+    notes = "; ".join(result_note(o) for o in outcomes)
+    with_it = f"{content}\n({notes})"  # (a tool turn's content is text)
+    if unit:
+        with_it += f" {ANSWER_WITH_UNIT}"
     language = language_of(str(content))
     name = LANGUAGE_NAMES[language]
     return with_it if language == "en" else f"{with_it} Answer in {name}, the number in digits."
