@@ -211,3 +211,81 @@ def test_a_sum_asked_in_german_is_answered_in_german(settings) -> None:
     reply, tools = _answer(settings, llm, "Wie viel ist sieben plus fünf?")
     assert [t.result for t in tools] == ["12"]
     assert llm.prompts[0][-1]["content"].endswith("Answer in German, the number in digits.")
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        # Whisper's forms: an article for "one", no full stop before the question, the time
+        # run together ("ten fifty" as 1050).
+        ("The meeting starts at 1050 and lasts an hour and 45 minutes when does it end?",
+         "12:35"),
+        ("The film starts at 7:30 pm and runs for two hours and a quarter. When does it end?",
+         "9:45 pm"),
+        ("The call begins at 1415 and takes three quarters of an hour. When does it finish?",
+         "15:00"),
+        ("Dinner is at 8 pm and cooking takes an hour and a quarter, when must I start?",
+         "6:45 pm"),
+        ("My shift starts at 6:40 am and lasts an hour and twenty minutes. When is it over?",
+         "8:00 am"),
+        ("We land at 2305 and the drive home takes an hour and a half. When do we get home?",
+         "00:35, the next day"),
+    ],
+)  # fmt: skip
+def test_a_spoken_duration_or_time_is_read_as_said(question: str, result: str) -> None:
+    """ "an hour and 45 minutes" had been read as two durations and the 45 minutes alone
+    used (a 10:50 meeting ended at 11:35), and "1050" was no time at all."""
+    assert _heard(question).split(" (")[0] == result
+
+
+@pytest.mark.parametrize(
+    ("question", "zone"),
+    [
+        ("What time is it in Tokyo?", "Asia/Tokyo"),
+        ("what's the time in new york right now", "America/New_York"),
+        ("What time is it now in Sydney?", "Australia/Sydney"),
+        ("What's the time in Buenos Aires?", "America/Argentina/Buenos_Aires"),
+        ("What time is it in Berlin at the moment?", "Europe/Berlin"),
+    ],
+)
+def test_the_time_in_a_place_is_read_from_the_question(question: str, zone: str) -> None:
+    """The model had written this call itself: 3 s before the first word on two cores."""
+    call = direct_call(question, TODAY)
+    assert call is not None and call.arguments["operation"] == "now", call
+    assert f"({zone})" in Registry.default().run(call).result
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What time is it in Narnia?", "If it is 8 pm in Sydney, what time is it in London?"],
+)
+def test_a_place_it_cannot_place_is_left_to_the_model(question: str) -> None:
+    assert cue(question) and direct_call(question, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the time complexity of quicksort?", "What's the time signature of a waltz?"],
+)
+def test_a_question_about_something_called_time_gets_no_tool(question: str) -> None:
+    assert not needs_tool(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "result"),
+    [
+        ("was 15% on 200.", "en", "30"),  # "What's 15% of 200?" as whisper wrote it
+        ("What was 12 times 4?", "en", "48"),
+        ("Was ist zwölf mal vier?", "de", "48"),
+        ("Die Hälfte von 90, was ist das?", "de", None),
+    ],
+)
+def test_one_word_of_another_language_does_not_change_the_answers_language(
+    question: str, language: str, result: str | None
+) -> None:
+    """One German-looking word ("was") had the answer come in German."""
+    from app.tools.spoken import language_of
+
+    assert language_of(question) == language
+    if result is not None:
+        assert _heard(question) == result

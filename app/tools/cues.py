@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from app.tools.calculator import CalculationError, calculate
-from app.tools.dates import dates_in, durations_in
+from app.tools.dates import dates_in, durations_in, with_clock_colons
 from app.tools.direct import calendar_call
 from app.tools.percent import percent_phrases
 from app.tools.registry import ToolCall
@@ -68,6 +68,7 @@ _CLOCK = re.compile(
     r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|"
     r"\b(?:half|quarter|\d{1,2} minutes?) (?:past|to|after) (?:\d{1,2}|noon|midnight)\b|"
     r"\bwhat time (?:is|was|will|would) it\b|\btime is it\b|\bcurrent time\b|"
+    r"\bwhat(?:'s| is) the time(?: now| right now)?(?: (?:in|at|for) [\w .'-]+)?\s*[?.!]*$|"
     r"\btime (?:zone|difference)\b|"
     r"\bhow (?:long|much time|many (?:hours|minutes)) (?:until|till|to go until|before)\b|"
     r"\b(?:at|from|until|till) (?:noon|midnight)\b|"
@@ -85,6 +86,7 @@ _TIME_OF_DAY = re.compile(
 )
 _ZONE = re.compile(
     r"\b(?:in|at|for) (?:the )?[A-Z][a-z]+|\btime (?:zone|difference)\b|"
+    r"\bthe time (?:in|at|for) (?!\d|an? (?:hour|minute)|half)|"
     r"\b(?:UTC|GMT|EST|EDT|CST|PST|PDT|CET|CEST|BST|IST|JST|AEST)\b"
 )
 # A duration from now: "in 3 hours", "45 minutes from now", "2 hours ago".
@@ -94,7 +96,10 @@ _FROM_NOW = re.compile(
     re.IGNORECASE,
 )
 _UNTIL = re.compile(r"\b(?:until|till|to go|from now)\b", re.IGNORECASE)
-_NOW = re.compile(r"\b(?:what time is it|time is it|current time|time now)\b", re.IGNORECASE)
+_NOW = re.compile(
+    r"\b(?:what time is it|time is it|current time|time now|what(?:'s| is) the time)\b",
+    re.IGNORECASE,
+)
 _WEEKDAY = re.compile(r"\b(?:day of the week|weekday|what day (?:is|was|will))\b", re.IGNORECASE)
 _SPAN = re.compile(r"\b(?:between|until|till|since|how many days|how long)\b", re.IGNORECASE)
 _SHIFT = re.compile(
@@ -161,7 +166,7 @@ def _written_date(text: str) -> bool:
 def english(question: str) -> str:
     """The question as the cues read it: numbers as digits, a sum's words in English,
     percentages of amounts in the calculator's forms."""
-    return percent_phrases(in_english(question))
+    return with_clock_colons(percent_phrases(in_english(question)))
 
 
 def cue(question: str) -> Cue:
@@ -186,8 +191,8 @@ def needs_tool(question: str) -> bool:
 # "Calculate 17.5% of 2340", "square root of 1764". The tool is then called without a round
 # of the model writing the call (a second or more before the first word on this machine).
 _DIRECT = re.compile(
-    r"^(?:(?:so |ok(?:ay)? |hey |please )*(?:what(?: is|'s| are)|calculate|compute|how much is|"
-    r"tell me|work out|what do you get for|and)\s+)?(?:the\s+)?"
+    r"^(?:(?:so |ok(?:ay)? |hey |please )*(?:what(?: is|'s| are| was)|was|calculate|compute|"
+    r"how much is|tell me|work out|what do you get for|and)\s+)?(?:the\s+)?"
     r"(?P<expr>(?:(?:square|cube) root of\s*)?[-\d(][^?!]*?)\s*"
     r"(?:please)?\s*[?!.]*\s*$",
     re.IGNORECASE,

@@ -84,33 +84,52 @@ def dates_in(text: str, today: dt.date) -> list[Found]:
 _HOURS = r"(?:hours?|hrs?|h)\b"
 _MINUTES = r"(?:minutes?|mins?|m)\b"
 _NUMBER = r"\d+(?:\.\d+)?"
+# What may follow the hours: "and 15 minutes", "and a half", "and a quarter", "and three
+# quarters" (whisper writes "an hour and 45 minutes"; read as two durations, the 45 minutes
+# alone had ended a 10:50 meeting at 11:35).
+_HOURS_REST = (
+    rf"(?:\s*(?:,|and)?\s*(?P<{{p}}m>\d+)\s*{_MINUTES}|\s+and\s+a\s+(?P<{{p}}half>half)|"
+    rf"\s+and\s+a\s+(?P<{{p}}quarter>quarter)|\s+and\s+(?P<{{p}}quarters>(?:three|3)\s+quarters))?"
+)
 _DURATION = re.compile(
-    rf"\b(?P<h>{_NUMBER})(?P<half>\s+and\s+a\s+half)?[\s-]*{_HOURS}"
-    rf"(?:\s*(?:,|and)?\s*(?P<hm>\d+)\s*{_MINUTES}|(?P<hhalf>\s+and\s+a\s+half))?|"
+    rf"\b(?P<h>{_NUMBER})(?P<half>\s+and\s+a\s+half)?[\s-]*{_HOURS}{_HOURS_REST.format(p='h')}|"
     rf"\b(?P<m>\d+)[\s-]*{_MINUTES}|"
     r"\b(?P<halfhour>half an hour|half hour)\b|"
     r"\b(?P<quarter>(?:a\s+)?quarter of an hour|(?:a\s+)?quarter hour)\b|"
-    r"\b(?:an|one|1)\s+hour(?P<anhalf>\s+and\s+a\s+half)?\b",
+    r"\b(?P<threequarters>(?:three|3) quarters of an hour)\b|"
+    rf"\b(?:an|one|1)\s+hour\b{_HOURS_REST.format(p='a')}|"
+    r"\b(?:a|one)\s+(?P<oneminute>minute)\b",
     re.IGNORECASE,
 )
 
 
+def _rest(m: re.Match[str], p: str) -> int:
+    """The minutes said after the hours (see _HOURS_REST)."""
+    if m[f"{p}m"]:
+        return int(m[f"{p}m"])
+    return 30 if m[f"{p}half"] else 15 if m[f"{p}quarter"] else 45 if m[f"{p}quarters"] else 0
+
+
 def durations_in(text: str) -> list[Found]:
     """The amounts of clock time in `text` (minutes), in order: "95 minutes", "1 hour 45
-    minutes", "2.5 hours", "an hour and a half", "half an hour"."""
+    minutes", "2.5 hours", "an hour and a half", "an hour and 15 minutes", "2 hours and a
+    quarter", "half an hour", "three quarters of an hour"."""
     found = []
     for m in _DURATION.finditer(text):
         if m["h"]:
-            hours = float(m["h"]) + (0.5 if m["half"] or m["hhalf"] else 0)
-            minutes = round(hours * 60) + int(m["hm"] or 0)
+            minutes = round((float(m["h"]) + (0.5 if m["half"] else 0)) * 60) + _rest(m, "h")
         elif m["m"]:
             minutes = int(m["m"])
         elif m["halfhour"]:
             minutes = 30
         elif m["quarter"]:
             minutes = 15
+        elif m["threequarters"]:
+            minutes = 45
+        elif m["oneminute"]:
+            minutes = 1
         else:
-            minutes = 90 if m["anhalf"] else 60
+            minutes = 60 + _rest(m, "a")
         found.append(Found(minutes, m.start(), m.end()))
     return found
 
@@ -150,6 +169,22 @@ _TIME = re.compile(
     r"\b(?:noon|midday|midnight)\b",
     re.IGNORECASE,
 )
+
+
+# A time of day as speech to text writes it without its colon: "starts at 1050", "from 930
+# to 1115", "by 1845." (whisper's "ten fifty"). Only after a word that puts a time there and
+# before the end of the clause, so "at 1050 metres" stays a number.
+_RUN_TOGETHER = re.compile(
+    r"\b(?P<pre>at|from|until|till|to|by|before|after)\s+(?P<h>[01]?\d|2[0-3])(?P<m>[0-5]\d)\b"
+    r"(?=\s*(?:am|pm|a\.m\.|p\.m\.)?\s*(?:[,.;:?!]|and\b|when\b|then\b|to\b|$))",
+    re.IGNORECASE,
+)
+
+
+def with_clock_colons(text: str) -> str:
+    """`text` with run-together times of day written with their colon ("at 1050" -> "at
+    10:50"); see _RUN_TOGETHER."""
+    return _RUN_TOGETHER.sub(lambda m: f"{m['pre']} {m['h']}:{m['m']}", text)
 
 
 def times_in(text: str) -> list[tuple[str, int, int]]:

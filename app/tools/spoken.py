@@ -24,7 +24,8 @@ LANGUAGE_NAMES = {
 # Words that show a question's language (none of them a number word).
 _MARKERS = {
     "en": "what what's how much many is are the of and times divided by plus minus percent "
-    "hours minutes days today calculate",
+    "hours minutes days today calculate was on in at to a an it do does did for with from "
+    "this that my your i you me when where who why",
     "de": "wie viel wieviel was ist sind ergibt macht mal geteilt dividiert durch und der die "
     "das von prozent stunden minuten tage heute hoch rechne berechne quadrat wurzel",
     "fr": "combien font fait est quel quelle que fois divisé multiplié par et le la les de "
@@ -104,12 +105,13 @@ _ARTICLES = r"(?:el|la|los|las|le|les|il|lo|der|die|das|den|de|het|o|a|os|as)"
 
 
 def language_of(text: str) -> str:
-    """The language of a question, from its small words: one of LANGUAGES ("en" when none
-    wins over English)."""
+    """The language of a question, from its small words: one of LANGUAGES ("en" unless
+    another wins over English by two words or more: speech to text wrote "What's 15% of
+    200?" as "was 15% on 200.", and one German-looking word had the answer come in German)."""
     tokens = [t.casefold() for t in _TOKEN.findall(text)]
     scores = {lang: sum(t in words for t in tokens) for lang, words in _WORDS.items()}
     best = max(LANGUAGES, key=lambda lang: (scores[lang], lang == "en"))
-    return best if scores[best] > scores["en"] else "en"
+    return best if scores[best] >= 2 and scores[best] > scores["en"] else "en"
 
 
 def with_digits(text: str, lang: str | None = None) -> str:
