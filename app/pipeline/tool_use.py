@@ -153,9 +153,11 @@ def call_settings(settings: Settings, think_chars: int) -> Settings:
 
 
 def result_note(outcome: ToolOutcome) -> str:
-    """A result as the question carries it: "Calculator: 12 × 12 = 144", or the calendar's
-    call and answer ("calendar(operation=add_time, time=10:50, ...) → 12:35 (12:35 pm)")."""
-    return f"Calculator: {outcome.chip()}" if outcome.name == "calculator" else outcome.chip()
+    """A result as the question carries it: "Calculator: 12 × 12 = 144", "Calendar: 12:35
+    (12:35 pm)" (the question says what was asked; the call's arguments were only noise)."""
+    if outcome.name == "calculator":
+        return f"Calculator: {outcome.chip()}"
+    return f"{outcome.name.capitalize()}: {outcome.result}"
 
 
 def with_result(content: Any, outcome: ToolOutcome | list[ToolOutcome], unit: bool = False) -> str:
