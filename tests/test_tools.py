@@ -570,3 +570,35 @@ def test_a_call_the_model_wrote_is_answered_from_the_question_and_its_result(set
     assert llm.grammars[1] is None  # the answer is free text
     # The failed call: the tool turn tells the model what went wrong.
     assert llm.prompts[3][-1]["content"].startswith("<tool_response>")
+
+
+@pytest.mark.parametrize("think", [False, True])
+def test_a_reply_stopped_while_the_model_writes_a_call_or_thinks_stops_at_once(
+    settings, think: bool
+) -> None:
+    """A call round's tokens and a scratchpad's are never handed on, so a reply stopped
+    meanwhile (a key press, a reply started at a pause and superseded) used to keep the model
+    busy to the round's end: on two cores, 2 s before the next reply could start."""
+    import threading
+
+    from app.pipeline.generate import Prompt, ReplyRequest, reply_stream
+    from app.pipeline.tool_use import ToolTurn
+    from app.tools.cues import cue
+
+    settings.think_first = think
+    call = " ".join(["<think>" + "step " * 40 + "</think>"] * think + ['{"name": "calculator",'])
+    call += ' "arguments": {"expression": "5 * 12 + 0 * 1 + 0 * 1 + 0 * 1 + 0 * 1"}}'
+    llm = GrammarLLM([call, "Sixty dollars."])
+    llm.token_delay = 0.05
+    question = "A ticket costs 12 dollars. How much do 5 tickets cost?"
+    stop = threading.Event()
+    request = ReplyRequest(
+        Prompt([{"role": "user", "content": question}], "Be brief."),
+        tools=ToolTurn(Registry.default(), None, cue(question)),
+        stopped=stop.is_set,
+    )
+    pieces = reply_stream(llm, settings, request)
+    threading.Timer(0.12, stop.set).start()
+    assert "".join(pieces) == ""
+    assert llm.tokens_yielded < len(call.split()) // 2, llm.tokens_yielded
+    assert len(llm.prompts) == 1  # no answer round after a stop

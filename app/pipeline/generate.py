@@ -181,7 +181,7 @@ class _Rounds:
 
     def __call__(self, convo: list[Message]) -> Iterator[str]:
         self.count += 1
-        stream = self._first() if self.count == 1 else self._later(convo)
+        stream = _until(self._first() if self.count == 1 else self._later(convo), self.request)
         if not self.settings.think_first:
             return stream
         gate = ReasoningGate(self.think_chars)
@@ -189,6 +189,8 @@ class _Rounds:
         base = self.messages if self.count == 1 else convo
 
         def answer(notes: str) -> Iterator[str]:
+            if self.request.stopped():  # the scratchpad ended because the reply was stopped
+                return iter(())
             prompt = Prompt(answer_messages(base, notes), self.prompt.system)
             return stream_reply(self.llm, self.settings, prompt, self._decoding())
 
@@ -248,6 +250,22 @@ class _Rounds:
         question = {"role": "user", "content": with_result(asked, list(outcomes), unit=True)}
         prompt = Prompt([*self.messages[:-1], question], self.prompt.system)
         return stream_reply(self.llm, self.settings, prompt, self._decoding())
+
+
+def _until(stream: Iterator[str], request: ReplyRequest) -> Iterator[str]:
+    """`stream`, ended at the first token after the reply is stopped. A call round's and a
+    scratchpad's tokens are never handed on, so the consumer's own check between pieces came
+    only at the round's end: a reply started at a pause and superseded kept the LLM for its
+    whole call round (2 s before the real reply could start)."""
+    try:
+        for piece in stream:
+            if request.stopped():
+                return
+            yield piece
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()
 
 
 def reply_events(turn_id: int, trace: ReplyTrace, secrets: Sequence[str]) -> list[Event]:

@@ -153,11 +153,13 @@ def call_settings(settings: Settings, think_chars: int) -> Settings:
 
 
 def result_note(outcome: ToolOutcome) -> str:
-    """A result as the question carries it: "Calculator: 12 × 12 = 144", "Calendar: 12:35
-    (12:35 pm)" (the question says what was asked; the call's arguments were only noise)."""
+    """A result as the question carries it: "Calculator: 12 × 12 = 144", or the calendar's
+    "Answer: 12:35 (12:35 pm)" (given as "Calendar: 12:35", or with the call's arguments,
+    the default model worked a 10:50 meeting of 1 h 45 out itself and said 11:35; told it is
+    the answer, 5 of 5 clock and date questions were right, against 3 of 5)."""
     if outcome.name == "calculator":
         return f"Calculator: {outcome.chip()}"
-    return f"{outcome.name.capitalize()}: {outcome.result}"
+    return f"Answer: {outcome.result}"
 
 
 def with_result(content: Any, outcome: ToolOutcome | list[ToolOutcome], unit: bool = False) -> str:
