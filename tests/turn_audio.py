@@ -174,3 +174,17 @@ def noise(seed: int, seconds: float = 0.6) -> np.ndarray:
     shaped = np.fft.irfft(spectrum, n)
     envelope = np.sin(np.pi * np.arange(n) / n) ** 2
     return normalise((shaped * envelope).astype(np.float32), 0.2 + 0.5 * rng.random())
+
+
+def hum(seed: int) -> np.ndarray:
+    """A closed-mouth "mhm": two voiced hums, the second higher (a voice can only spell it:
+    piper's "Mhm." came back from whisper as "and may Chen")."""
+    rng = np.random.default_rng(2000 + seed)
+    f0 = 100 + 120 * rng.random()
+    parts = []
+    for pitch, seconds in ((f0, 0.18 + 0.1 * rng.random()), (f0 * 1.25, 0.25 + 0.1 * rng.random())):
+        t = np.arange(int(seconds * RATE)) / RATE
+        tone = sum(np.sin(2 * np.pi * pitch * k * t) / k**1.5 for k in range(1, 12))
+        fade = np.minimum(1, np.minimum(t, t[-1] - t) / 0.03)
+        parts += [tone * fade, silence(0.06)]
+    return normalise(np.concatenate(parts).astype(np.float32), 0.4)

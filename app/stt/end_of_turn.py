@@ -57,7 +57,10 @@ DANGLING = frozenset(_DANGLING_WORDS.split())
 
 
 def dangles(text: str) -> bool:
-    """Whether the words so far stop where a sentence cannot end ("book a table for")."""
+    """Whether the words so far stop where a sentence cannot end ("book a table for"), or
+    trail off: whisper writes "..." where the voice did not finish."""
+    if text.rstrip().endswith(("...", "\u2026")):
+        return True
     words = re.findall(r"[a-z']+", text.casefold().replace("’", "'"))
     return bool(words) and words[-1] in DANGLING
 
