@@ -163,6 +163,12 @@ class EchoCanceller:
         return cleaned
 
     @property
+    def far_active(self) -> bool:
+        """Parley was audible within the last ECHO_SPAN_FRAMES of microphone processed: its
+        echo may be in what `process` returns now (the VAD's OVER_ECHO thresholds apply)."""
+        return self._since_far <= ECHO_SPAN_FRAMES
+
+    @property
     def erle_db(self) -> float | None:
         """The echo reduction achieved lately (dB), None until Parley has been heard in the
         microphone for ERLE_MIN_FRAMES frames (never, with headphones)."""

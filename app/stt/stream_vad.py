@@ -6,10 +6,11 @@ faster-whisper runs the model over a whole clip at once (faster_whisper.vad): ea
 flows from window to window. Here the same model takes the windows as they come, so the
 probability of window n is the one the whole-clip run gives it.
 
-Speech is reported with hysteresis: a run starts when a window reaches SPEECH_THRESHOLD and
-goes on while windows stay above SILENCE_THRESHOLD; it counts as speech (a `start` event)
-once it has lasted MIN_SPEECH_SECONDS, and ends (an `end` event) after MIN_SILENCE_SECONDS
-below SILENCE_THRESHOLD.
+Speech is reported with hysteresis (`Hysteresis`): a run starts when a window reaches
+`speech` and goes on while windows stay above `silence`; it counts as speech (a `start`
+event) once it has lasted `min_speech_seconds`, and ends (an `end` event) after
+`min_silence_seconds` below `silence`. The caller may switch to OVER_ECHO while Parley is
+heard (EchoCanceller.far_active) and back.
 """
 
 from __future__ import annotations
@@ -25,12 +26,26 @@ WINDOW = 512  # 32 ms: the window Silero is trained on at 16 kHz
 CONTEXT = 64  # samples of the previous window the model sees before each one
 WINDOW_SECONDS = WINDOW / RATE
 
-SPEECH_THRESHOLD = 0.5  # Silero's own default
-SILENCE_THRESHOLD = 0.35  # Silero's default for leaving speech (threshold - 0.15)
-# A run this long is speech: 7 windows. Shorter ones are clicks, breaths and bits of echo.
-MIN_SPEECH_SECONDS = 0.224
-# Speech ends after this much silence (LiveKit's min_silence_duration: 0.55 s).
-MIN_SILENCE_SECONDS = 0.55
+
+@dataclass(frozen=True, slots=True)
+class Hysteresis:
+    speech: float  # a run starts at a window this likely to be speech...
+    silence: float  # ...and goes on while windows stay at least this likely
+    min_speech_seconds: float  # a run this long is speech (a `start` event)
+    min_silence_seconds: float  # speech ends after this long below `silence`
+
+
+# Silero's own thresholds (0.5, and 0.15 less to leave speech); 224 ms (7 windows) of speech:
+# shorter runs are clicks, breaths and bits of echo; LiveKit's 0.55 s of silence ends it.
+DEFAULT = Hysteresis(0.5, 0.35, 0.224, 0.55)
+# While Parley is heard, on the echo canceller's output: AEC3 removes the echo down to near
+# silence but also eats into the user's voice (double talk), so the user's words score lower.
+# Measured on 12 onsets over piper's replies (tests/echo_scene.py), room at -6 / 0 dB:
+# DEFAULT heard the user after 1.15 / 1.24 s median and missed 1 of 12; these after
+# 0.28 / 0.38 s (max 0.86 / 1.17 s), with still no run of Parley's own voice.
+OVER_ECHO = Hysteresis(0.3, 0.2, 0.16, 0.55)
+MIN_SPEECH_SECONDS = DEFAULT.min_speech_seconds
+MIN_SILENCE_SECONDS = DEFAULT.min_silence_seconds
 # Speech this long while Parley speaks is an interruption (LiveKit's min_interruption
 # duration): for the caller's barge-in, see StreamingVad.speech_seconds.
 INTERRUPTION_SECONDS = 0.5
@@ -64,8 +79,9 @@ def _session() -> Any:
 class StreamingVad:
     """`feed` 16 kHz mono float32 blocks of any length, in order (one thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hysteresis: Hysteresis = DEFAULT) -> None:
         self._session = _session()
+        self.hysteresis = hysteresis  # may change between feeds
         self.reset()
 
     def reset(self) -> None:
@@ -79,7 +95,7 @@ class StreamingVad:
         self.speaking = False  # in speech, as the last event said
         self._run = 0  # windows in the current candidate or confirmed speech run
         self._run_start = 0
-        self._quiet = 0  # windows below SILENCE_THRESHOLD since speech last held
+        self._quiet = 0  # windows below `silence` since speech last held
 
     @property
     def seconds(self) -> float:
@@ -117,38 +133,41 @@ class StreamingVad:
     def _track(self, p: float) -> VadEvent | None:
         """The hysteresis, one window at a time (this window is number windows - 1)."""
         index = self.windows - 1
+        h = self.hysteresis
         if not self.speaking:
-            if self._run and p >= SILENCE_THRESHOLD:
+            if self._run and p >= h.silence:
                 self._run += 1
-            elif p >= SPEECH_THRESHOLD:
+            elif p >= h.speech:
                 self._run, self._run_start = 1, index
             else:
                 self._run = 0
-            if self._run * WINDOW_SECONDS >= MIN_SPEECH_SECONDS - 1e-9:
+            if self._run * WINDOW_SECONDS >= h.min_speech_seconds - 1e-9:
                 self.speaking, self._quiet = True, 0
                 return VadEvent("start", self._run_start * WINDOW_SECONDS)
             return None
-        if p >= SILENCE_THRESHOLD:
+        if p >= h.silence:
             self._run += 1 + self._quiet
             self._quiet = 0
             return None
         self._quiet += 1
-        if self._quiet * WINDOW_SECONDS >= MIN_SILENCE_SECONDS - 1e-9:
+        if self._quiet * WINDOW_SECONDS >= h.min_silence_seconds - 1e-9:
             self.speaking, self._run = False, 0
             quiet, self._quiet = self._quiet, 0
             return VadEvent("end", (index + 1 - quiet) * WINDOW_SECONDS)
         return None
 
 
-def speech_runs(probabilities: np.ndarray) -> list[tuple[float, float]]:
-    """(start, seconds) of every run with the same hysteresis as StreamingVad but no
-    minimum length: what a measure of 'how much of this read as speech' counts."""
+def speech_runs(
+    probabilities: np.ndarray, hysteresis: Hysteresis = DEFAULT
+) -> list[tuple[float, float]]:
+    """(start, seconds) of every run with the thresholds of `hysteresis` but no minimum
+    length: what a measure of 'how much of this read as speech' counts."""
     runs: list[tuple[float, float]] = []
     start = -1
     for i, p in enumerate(probabilities):
-        if start < 0 and p >= SPEECH_THRESHOLD:
+        if start < 0 and p >= hysteresis.speech:
             start = i
-        elif start >= 0 and p < SILENCE_THRESHOLD:
+        elif start >= 0 and p < hysteresis.silence:
             runs.append((start * WINDOW_SECONDS, (i - start) * WINDOW_SECONDS))
             start = -1
     if start >= 0:
