@@ -303,6 +303,7 @@ def test_real_sound_stack_own_voice_is_cancelled_and_the_user_heard(
         soundfile.write(wav, user, scene.RATE)
         at = 7.0
         time.sleep(at - (time.monotonic() - began))
+        erle = mic.canceller.erle_db  # Parley alone so far: the user would lower it
         said = time.monotonic()
         pulse.say(wav).wait(timeout=20)
         assert done.wait(timeout=20)
@@ -321,11 +322,12 @@ def test_real_sound_stack_own_voice_is_cancelled_and_the_user_heard(
     heard = [t for t in scene.detections(cleaned, OVER_ECHO) if t >= spoken - 0.1]
     delay = heard[0] - spoken if heard else None
     print(
-        f"real stack, room {gain_db} dB: ERLE {mic.canceller.erle_db:.1f} dB; speech runs in "
+        f"real stack, room {gain_db} dB: ERLE {erle:.1f} dB (with the user over it "
+        f"{mic.canceller.erle_db:.1f}); speech runs in "
         f"{echo_only.size / PROCESS_RATE:.1f} s of echo: {len(raw_runs)} raw, {len(runs)} "
         f"cleaned; the user over the reply heard after {delay} s"
     )
     assert len(raw_runs) >= 3
     assert runs == []
-    assert mic.canceller.erle_db is not None and mic.canceller.erle_db >= MIN_ERLE_DB
+    assert erle is not None and erle >= MIN_ERLE_DB
     assert delay is not None and delay < 1.5

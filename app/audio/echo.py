@@ -44,11 +44,11 @@ FRAME = PROCESS_RATE // 100  # AEC3 takes 10 ms frames, no other size
 # While no microphone block comes to drain it, at most this much reference is kept (older is
 # dropped: it can no longer meet its echo).
 REFERENCE_MAX_SECONDS = 2.0
-# ERLE is measured over the last ERLE_WINDOW_FRAMES frames in which Parley was audible
+# ERLE is the median frame's over the last ERLE_WINDOW_FRAMES frames in which Parley was audible
 # (reference above FAR_LEVEL within the last ECHO_SPAN_FRAMES: an echo comes up to that long
 # after its reference, room included) and the microphone heard something (above NEAR_LEVEL),
 # once there are ERLE_MIN_FRAMES of them.
-ERLE_WINDOW_FRAMES = 300  # 3 s
+ERLE_WINDOW_FRAMES = 500  # 5 s
 ERLE_MIN_FRAMES = 50  # 0.5 s
 ECHO_SPAN_FRAMES = 30  # 300 ms
 FAR_LEVEL = 1e-3  # RMS, -60 dBFS: quieter than this, Parley is not heard
@@ -172,9 +172,11 @@ class EchoCanceller:
     def erle_db(self) -> float | None:
         """The echo reduction achieved lately (dB), None until Parley has been heard in the
         microphone for ERLE_MIN_FRAMES frames (never, with headphones)."""
-        recent = list(self._erle)
+        recent = np.array(self._erle)
         if len(recent) < ERLE_MIN_FRAMES:
             return None
-        near = sum(n for n, _ in recent)
-        cleaned = sum(c for _, c in recent)
-        return float(10.0 * np.log10((near + FLOOR) / (cleaned + FLOOR)))
+        # The median frame: the user talking over Parley (double talk) passes through, which
+        # reads as no reduction. Over the energy sum, 3 s of it took a 38 dB reduction to 5 dB
+        # on the real stack; the median stayed at 45 dB with the user over 40 % of the reply.
+        # A reference 40 ms late reads 6 dB this way, 20 ms late 31 dB (offline rooms).
+        return float(np.median(10.0 * np.log10((recent[:, 0] + FLOOR) / (recent[:, 1] + FLOOR))))

@@ -336,7 +336,7 @@ class Player:
         if out.shape[1] > 1:
             out[:, 1:] = out[:, :1]
         tap = self.tap
-        if tap is not None:
+        if tap is not None and self.rate:  # the first blocks, before the open returns: silence
             tap(out[:, 0], self.rate)
         # Callbacks only post to the loop (call_soon_threadsafe); they never block this thread.
         for t in started:
