@@ -11,10 +11,11 @@ system library to install). It is fed two streams, in 10 ms frames of 16-bit aud
 holds its echo. A reference tapped in the player's callback leads its echo by the output and
 input latencies plus the room's delay (tens of ms), so it is always early; AEC3 finds the
 delay itself. A reference that can only come later than its echo (tapped after a buffer the
-device drains later, or a second process playing) cannot be cancelled (measured: 20 ms after
-its echo, ERLE fell from 40-50 dB to 9-14 dB; 40 ms after, to 4 dB). For that case
-`mic_delay_ms` holds the microphone back that long before processing, so a reference up to
-that late still comes first; it costs the same delay on every microphone block.
+device drains later, or a second process playing) cannot be cancelled (energy over a whole
+reply: 20 ms after its echo, ERLE fell from 40-50 dB to 9-14 dB; 40 ms after, to 4 dB).
+For that case `mic_delay_ms` holds the microphone back that long before processing, so a
+reference up to that late still comes first; it costs the same delay on every microphone
+block.
 
 **Run-time measure.** The canceller measures the echo it removes, ERLE (echo return loss
 enhancement: the microphone's energy over the cleaned energy) over the recent frames while
