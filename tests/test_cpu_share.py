@@ -14,6 +14,7 @@ get more done than one. Real models, the app's own workers; ratios measured side
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import threading
 import time
@@ -110,3 +111,34 @@ def test_the_llm_and_another_engine_at_once_get_more_done_than_one(engines, tmp_
     # three rounds: 1.24-1.36 with piper, 1.22-1.36 with whisper (AMD EPYC, 2 cores).
     assert total >= 1.1, shares
     assert llm_share >= 0.4 and other_share >= 0.5, shares
+
+
+HOG = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass\n"
+
+
+def test_another_program_busy_on_a_core_leaves_the_llm_one_thread(engines):
+    """A program computing on one of two cores (a browser, a build): llama.cpp's two threads
+    would wait on the busy core's turn at every step. The LLM takes the cores others leave
+    free, and all of them again once they are free. (Measured side by side while such a
+    program ran, against fixed threads: 1.0 to 6.3 times the tokens per second, median 1.8,
+    in 6 runs; the speed is not asserted here, it depends on how the kernel shares the core.)"""
+    import subprocess
+    import sys
+
+    cores = os.cpu_count() or 1
+    if cores != 2:
+        pytest.skip("measured for a two-core machine")
+    hog = subprocess.Popen([sys.executable, "-c", HOG])
+    try:
+        deadline = time.monotonic() + 5
+        while engines.llm_threads_now() != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert engines.llm_threads_now() == 1
+        assert engines.tts_threads_now() == 1
+    finally:
+        hog.kill()
+        hog.wait()
+    deadline = time.monotonic() + 5
+    while engines.llm_threads_now() != cores and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert engines.llm_threads_now() == cores  # the core is free again: both threads

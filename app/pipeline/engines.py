@@ -21,6 +21,7 @@ from app.bus import EventBus
 from app.bus.events import EngineName, EngineStatus
 from app.bus.worker import Worker
 from app.config import Settings
+from app.cpu_load import OtherLoad
 from app.llm.base import ChatModel
 from app.logs import unexpected
 from app.models.assemble import Progress
@@ -93,6 +94,7 @@ class Engines:
 
     def __post_init__(self) -> None:
         self.workers = {name: Worker(name) for name in ("stt", "llm", "tts", "vision")}
+        self.other_load = OtherLoad()  # other programs' use of the cores
         self._loads: dict[str, Future[None]] = {}
         self._reader: Any = None
 
@@ -145,13 +147,16 @@ class Engines:
         if not self.share_cpu:
             return cores
         others = sum(self.workers[n].busy for n in ("stt", "tts", "vision"))
-        return max(1, cores - others)
+        # Other programs' work counts too (app/cpu_load.py): with one core busy elsewhere, two
+        # threads warmed the LLM up in 10.4 s, one thread in 1.9 s.
+        return max(1, cores - others - self.other_load.whole_cores())
 
     def tts_threads_now(self) -> int:
         cores = os.cpu_count() or 1
         if not self.share_cpu:
             return cores
-        return 1 if self.workers["llm"].busy or self.workers["stt"].busy else cores
+        busy = self.workers["llm"].busy or self.workers["stt"].busy
+        return 1 if busy else max(1, cores - self.other_load.whole_cores())
 
     def is_loaded(self, name: EngineName) -> bool:
         fut = self._loads.get(name)
