@@ -110,6 +110,16 @@ def test_chats_export_goes_into_a_fifo_and_refuses_one_nobody_reads(tmp_path: Pa
     assert stat.S_ISFIFO(os.lstat(lonely).st_mode)
 
 
+def test_a_folder_as_the_output_is_named_as_one_without_force(tmp_path: Path) -> None:
+    """A folder given as the output is no file --force could replace: said at once (it had
+    been "already exists; ... add --force", and only then "it is a folder")."""
+    chat = a_chat()
+    for args in (("chats", "export", str(chat), "-o"), ("export-dataset",)):
+        run = parley(*args, str(tmp_path), timeout=60)
+        assert run.returncode == 2 and "it is a folder; give a file name" in run.stderr, run
+        assert "--force" not in run.stderr, run.stderr
+
+
 def test_export_dataset_writes_through_links_and_into_fifos(tmp_path: Path) -> None:
     a_chat()
     full = link_to_full(tmp_path, "rows.jsonl")

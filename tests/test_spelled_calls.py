@@ -89,6 +89,28 @@ def test_a_duration_from_now_counts_from_the_time_now(question: str, result: str
 @pytest.mark.parametrize(
     ("question", "result"),
     [
+        (
+            "My shift ends at 17:30. It's 09:45 now. How long until my shift ends?",
+            "7 hours 45 minutes",
+        ),
+        (
+            "The train is at 18:05 and it is 17:20 now. How many minutes until the train?",
+            "45 minutes",
+        ),
+        ("It is 10:15 pm now; how long until midnight?", "1 hour 45 minutes"),
+    ],
+)
+def test_how_long_until_counts_from_the_time_the_user_says_it_is(
+    question: str, result: str
+) -> None:
+    """A time the user gives as now is where the wait starts, not this computer's clock
+    (asked at 01:14, "It's 09:45 now" had been answered "16 hours 16 minutes")."""
+    assert _heard(question) == result
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
         ("What is an 18% tip on 62.50?", "11.25"),
         ("How much is a 15 percent tip on a $120 bill?", "18"),
         ("What's 80 with 25% VAT?", "100"),

@@ -57,11 +57,11 @@ def write_out(text: str, output: str | None, force: bool) -> int:
         print(text)
         return 0
     out = Path(output)
-    if out.exists() and not force:
-        return _fail(f"{out} already exists; choose another name, or add --force.", 2)
-    problem = output_problem(out)
+    problem = output_problem(out)  # first: --force can't make a folder a file
     if problem:
         return _fail(problem, 2)
+    if out.exists() and not force:
+        return _fail(f"{out} already exists; choose another name, or add --force.", 2)
     try:
         write_output(out, (text + "\n").encode("utf-8"))
     except OSError as exc:

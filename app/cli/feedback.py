@@ -39,11 +39,11 @@ def run_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.command == "export-dataset":
         out = Path(args.output)
-        if out.exists() and not args.force:
-            return _fail(f"{out} already exists; choose another name, or add --force.", 2)
-        problem = output_problem(out, "the dataset")
+        problem = output_problem(out, "the dataset")  # first: --force can't make a folder a file
         if problem:
             return _fail(problem, 2)
+        if out.exists() and not args.force:
+            return _fail(f"{out} already exists; choose another name, or add --force.", 2)
     try:
         store = open_store()
     except StoreUnavailable as exc:

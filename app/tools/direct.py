@@ -38,6 +38,10 @@ _BACK_VERBS = re.compile(
 _QUESTION = re.compile(r"\b(?:when|what time)\b[^.;!?]*\??\s*$", re.I)
 _UNTIL = re.compile(r"\b(?:until|till|to go|before|left)\b", re.I)
 _SINCE = re.compile(r"\b(?:since|ago|passed)\b", re.I)
+# The time the user says it is ("It's 09:45 now"): where "how long until 17:30" starts from,
+# not this computer's clock (which had answered 16 h 16 min at 01:14 instead of 7 h 45 min).
+_SAID_NOW_BEFORE = re.compile(r"\b(?:it's|it is|it's now|it is now)\s*$", re.I)
+_SAID_NOW_AFTER = re.compile(r"^\s*(?:now|right now)\b", re.I)
 
 
 def _direction(text: str, start: int, end: int) -> int:
@@ -127,8 +131,22 @@ def _date_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
     return _call(operation="add", date=start, days=sign * int(counts[0].value))
 
 
+def _said_now(text: str, times: list[tuple[str, int, int]]) -> int | None:
+    """Which of the times the words give as the time now, if exactly one."""
+    said = [
+        i
+        for i, (_, start, end) in enumerate(times)
+        if _SAID_NOW_BEFORE.search(text[:start]) or _SAID_NOW_AFTER.match(text[end:])
+    ]
+    return said[0] if len(said) == 1 else None
+
+
 def _clock_call(text: str, operation: str) -> ToolCall | None:
     times = times_in(text)
+    if operation in ("time_until", "time_between") and len(times) == 2:
+        now = _said_now(text, times)
+        if now is not None:
+            return _call(operation="time_between", time=times[now][0], other=times[1 - now][0])
     if operation == "time_between":
         if len(times) != 2:
             return None
