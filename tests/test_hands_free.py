@@ -25,11 +25,15 @@ import numpy as np
 import pytest
 import soundfile
 
+from app.audio.backend import DeviceInfo, Kind
+from app.audio.fake import FakeAudioBackend
+from app.audio.half_duplex import HalfDuplexGate
+from app.audio.playback import Player
+from app.audio.resample import resample
 from tests.private_pulse import PrivatePulse
 from tests.realtools import words
 from tests.turn_audio import cough
 
-pytestmark = [pytest.mark.models, pytest.mark.audio]
 REPO = Path(__file__).resolve().parent.parent
 RATE = 16000
 
@@ -109,6 +113,8 @@ class Listen:
         return code, self.proc.stderr.read()
 
 
+@pytest.mark.models
+@pytest.mark.audio
 def test_a_hands_free_conversation_on_the_real_sound_stack(pulse, voice, tmp_path: Path):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "settings.json").write_text(
@@ -122,7 +128,9 @@ def test_a_hands_free_conversation_on_the_real_sound_stack(pulse, voice, tmp_pat
         "PARLEY_HISTORY_DIR": str(tmp_path / "history"),
     }
     question, _ = wav_of(voice, "What is the capital of France?", tmp_path / "q1.wav")
-    story, _ = wav_of(voice, "Tell me a long story about a brave little dragon.", tmp_path / "q2.wav")
+    story, _ = wav_of(
+        voice, "Tell me a long story about a brave little dragon.", tmp_path / "q2.wav"
+    )
     sum_q, sum_len = wav_of(voice, "What is two plus two?", tmp_path / "q3.wav")
     okay, _ = wav_of(voice, "Okay.", tmp_path / "okay.wav")
     cough_wav = tmp_path / "cough.wav"
@@ -180,3 +188,82 @@ def test_a_hands_free_conversation_on_the_real_sound_stack(pulse, voice, tmp_pat
     assert barge["quiet_after"] < 1.0
     # Saved as today: the history holds the conversation.
     assert any((tmp_path / "history").rglob("*.db")), list(tmp_path.rglob("*"))
+
+
+# --- the pieces whose exact timing is the point (a speaker pulled block by block) ----------
+
+
+class ManualSpeaker(FakeAudioBackend):
+    """A device that plays (or records) a block only when the test says so."""
+
+    def open_stream(self, kind: Kind, device: DeviceInfo, samplerate, channels, blocksize, cb):
+        speaker = self
+
+        class Stream:
+            active = True
+
+            def start(self) -> None:
+                speaker.pull = lambda: cb(np.zeros((blocksize, channels), np.float32))
+
+            def stop(self) -> None: ...
+
+            abort = close = stop
+
+        return Stream()
+
+
+def test_a_paused_reply_is_silent_at_once_and_resumes_at_the_sample_it_paused_on():
+    speaker = ManualSpeaker(output_rate=16000)
+    player = Player(speaker)
+    played: list[np.ndarray] = []
+    player.tap = lambda block, _rate: played.append(block.copy())
+    player.open()
+    reply = (0.3 * np.sin(np.arange(16000) / 5) + 0.01).astype(np.float32)  # 1 s, no quiet start
+    player.enqueue(1, 0, reply, 16000)
+    for _ in range(30):
+        speaker.pull()
+    player.pause()
+    speaker.pull()  # the very next block
+    assert not played[-1].any()
+    for _ in range(50):  # 0.5 s of the user's cough
+        speaker.pull()
+    assert player.heard(1)[0] == pytest.approx(0.3)  # the pause is not counted as heard
+    player.resume()
+    for _ in range(80):
+        speaker.pull()
+    sound = np.concatenate(played)
+    sound = sound[np.abs(sound) > 0]
+    np.testing.assert_array_equal(sound, reply)  # all of it, in order, nothing skipped
+    # A reply ended while paused (barge-in) leaves the speaker ready for the next one.
+    player.enqueue(2, 0, reply[:1600], 16000)
+    player.pause()
+    player.stop()
+    player.enqueue(3, 0, reply[:1600], 16000)
+    speaker.pull()
+    assert played[-1].any()
+
+
+def test_without_a_canceller_the_user_is_told_and_parleys_voice_does_not_open_a_turn(voice):
+    """Half-duplex: one line says why; what the microphone hears while Parley's reply plays
+    (its own voice, in the room) reaches the VAD as silence."""
+    from app.pipeline.open_mic import MicEvent, OpenMic
+
+    speech = np.concatenate(list(voice.synthesize("What is the capital of France?")))
+    speech = resample(speech, voice.sample_rate, RATE)
+    events: list[MicEvent] = []
+    mic = OpenMic(ManualSpeaker(input_rate=RATE), None, echo=False)  # blocks fed by hand
+    mic.on_event = events.append
+    mic.start()
+    try:
+        assert [e.kind for e in events] == ["half_duplex"] and "headphones" in events[0].reason
+        block = RATE // 100
+        for i in range(0, speech.size - block, block):
+            mic.played(speech[i : i + block], RATE)  # Parley speaks...
+            mic._callback(speech[i : i + block, None])  # ...and hears itself
+        assert [e.kind for e in events] == ["half_duplex"]
+        mic.gate = HalfDuplexGate(tail_seconds=0.0)  # Parley has finished speaking
+        for i in range(0, speech.size - block, block):
+            mic._callback(speech[i : i + block, None])  # the user says the same words
+        assert "start" in [e.kind for e in events]
+    finally:
+        mic.close()
