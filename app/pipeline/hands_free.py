@@ -149,11 +149,12 @@ class HandsFree:
             silence = self.mic.silence_seconds()
             ms = silence * 1000
             pause = self.mic.last_voice
-            if ms < rules.ask_after_ms and tap.snapshot().size < limit * PROCESS_RATE:
+            too_long = tap.samples >= limit * PROCESS_RATE  # a turn as long as a held key may be
+            if ms < rules.ask_after_ms and not too_long:
                 pause_seen = 0.0
                 continue
             pause_seen = pause_seen or time.monotonic()
-            done = ms >= rules.fallback_ms or tap.snapshot().size >= limit * PROCESS_RATE
+            done = ms >= rules.fallback_ms or too_long
             if not done and pause != decided_pause:
                 live = turn.live
                 waiting = live is not None and live.decoding
@@ -192,7 +193,7 @@ class HandsFree:
         try:
             while True:
                 await asyncio.sleep(POLL_SECONDS)
-                length = tap.snapshot().size / PROCESS_RATE
+                length = tap.samples / PROCESS_RATE
                 if self.mic.silence_seconds() >= JUDGE_PAUSE_SECONDS or length >= JUDGE_MAX_SECONDS:
                     break
             stt = self.turns.engines.stt

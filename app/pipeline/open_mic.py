@@ -59,6 +59,7 @@ class StreamTap:
         self._lock = threading.Lock()
         self._blocks: list[np.ndarray] = []
         self._rms: list[tuple[int, float]] = []
+        self.samples = 0  # how much it holds (cheaper to read than a snapshot)
         self.open = True
         if start.size:
             self.add(start)
@@ -68,6 +69,7 @@ class StreamTap:
         with self._lock:
             self._blocks.append(block)
             self._rms.append((block.size, rms))
+            self.samples += block.size
 
     def block_levels(self) -> list[tuple[int, float]]:
         with self._lock:
