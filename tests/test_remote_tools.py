@@ -79,3 +79,40 @@ def test_words_before_a_remote_tool_call_are_not_the_answer(scripted) -> None:
     result, tools = asyncio.run(ask(remote(scripted.url), question))
     assert [t.result for t in tools] == ["409.5"]
     assert "<tool_call>" not in result.reply and result.reply.endswith("It is 409.5.")
+
+
+@pytest.mark.parametrize("words_first", [False, True])
+def test_a_tool_call_nobody_offered_is_never_shown_spoken_or_run(scripted, words_first) -> None:
+    """A server that calls a tool of its own although Parley offered none (the question asks
+    for no calculation): the call was the reply, saved and read out. It is taken out, nothing
+    runs, and the user is told."""
+    from app.bus.events import Notice
+
+    scripted.script.pieces = ["Paris is ", "the capital."]
+    scripted.script.words_before_calls = words_first
+    scripted.script.tool_calls = [("delete_files", '{"path": "/"}')]
+    notices: list[Notice] = []
+
+    async def run() -> tuple[TurnFinished, list[ToolUsed]]:
+        loop = asyncio.get_running_loop()
+        bus = EventBus(loop)
+        bus.subscribe(Notice, notices.append)
+        engines = Engines(bus, remote(scripted.url))
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, engines.settings, sink=None)
+        tools: list[ToolUsed] = []
+        done: asyncio.Future[TurnFinished] = loop.create_future()
+        bus.subscribe(ToolUsed, tools.append)
+        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+        turns.ask("What is the capital of France?")
+        result = await asyncio.wait_for(done, 120)
+        await bus.drain()
+        engines.shutdown()
+        return result, tools
+
+    result, tools = asyncio.run(run())
+    assert not tools
+    assert "tool_call" not in result.reply and "delete_files" not in result.reply
+    assert result.reply == ("Paris is the capital." if words_first else "")
+    assert any("delete_files" in n.message and "Nothing was run" in n.message for n in notices)
+    assert "tools" not in scripted.chats()[-1].body  # none was offered

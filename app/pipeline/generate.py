@@ -26,12 +26,14 @@ from app.pipeline.history import History, InstructionsTooLong
 from app.pipeline.thinking import ReasoningGate, answer_messages, split_reasoning
 from app.pipeline.tool_use import (
     ToolTurn,
+    UnofferedCalls,
     call_settings,
     stream_with_tools,
     tool_instructions,
     with_result,
 )
 from app.safety.withhold import withheld, withheld_notice, withhold_text
+from app.stream_filter import filtered
 from app.tools.cues import call_grammar
 from app.tools.registry import Confirm, ToolOutcome
 from app.tools.spoken import with_digits
@@ -106,7 +108,7 @@ def reply_stream(llm: ChatModel, settings: Settings, request: ReplyRequest) -> I
         request = _with_direct_result(request)
     rounds = _Rounds(llm, settings, request)
     if request.tools is None:
-        stream = rounds(rounds.messages)
+        stream = filtered(rounds(rounds.messages), UnofferedCalls(_unoffered(request)))
     else:
         stream = stream_with_tools(
             rounds,
@@ -127,6 +129,22 @@ def reply_stream(llm: ChatModel, settings: Settings, request: ReplyRequest) -> I
             lambda changed: trace.record.__setitem__("citations_corrected", changed),
         )
     return stream
+
+
+def _unoffered(request: ReplyRequest) -> Callable[[str], None]:
+    """What to do with a tool call in a reply offered no tools: nothing runs; the user is
+    told (a server's own tool calling, or a model that writes calls unasked)."""
+
+    def told(name: str) -> None:
+        request.trace.record.setdefault("unoffered_calls", []).append(name)
+        log.warning("the model called %r, which was not offered: not run", name)
+        if request.notice is not None:
+            request.notice(
+                f"The model asked to run a tool (“{name}”) that Parley did not offer it. "
+                "Nothing was run."
+            )
+
+    return told
 
 
 def _with_direct_result(request: ReplyRequest) -> ReplyRequest:

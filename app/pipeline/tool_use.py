@@ -263,3 +263,49 @@ def _last_results(results: list[ToolOutcome]) -> str:
     if not results:
         return GAVE_UP
     return "The tools found: " + "; ".join(o.chip() for o in results[-2:]) + "."
+
+
+class UnofferedCalls:
+    """A stream filter (app/stream_filter.py) for a reply offered no tools: a call in it
+    anyway (a remote server's own tool calling) is taken out, never shown, spoken or run,
+    and `on_call(name)` hears of it. A server told of no tools had answered "What is 12
+    times 12 plus 7?" with `<tool_call>{"name": "delete_files", ...}` as the reply, saved."""
+
+    def __init__(self, on_call: Callable[[str], None]) -> None:
+        self.on_call = on_call
+        self._held = ""
+        self._inside = False
+
+    def feed(self, piece: str) -> str:
+        text, self._held, shown = self._held + piece, "", []
+        while text:
+            if self._inside:
+                end = text.find(_CLOSE)
+                if end < 0:
+                    self._held = text  # the call goes on in the next piece
+                    return "".join(shown)
+                self._report(text[: end + len(_CLOSE)])
+                text, self._inside = text[end + len(_CLOSE) :], False
+                continue
+            start = text.find(_OPEN)
+            if start < 0:
+                keep = next(
+                    (n for n in range(len(_OPEN) - 1, 0, -1) if text.endswith(_OPEN[:n])), 0
+                )
+                shown.append(text[: len(text) - keep])
+                self._held = text[len(text) - keep :]
+                break
+            shown.append(text[:start])
+            text, self._inside = text[start:], True
+        return "".join(shown)
+
+    def flush(self) -> str:
+        rest, self._held = self._held, ""
+        if self._inside:
+            self._report(rest)
+            return ""
+        return rest
+
+    def _report(self, call: str) -> None:
+        parsed = parse_calls(call)
+        self.on_call(parsed[0].name if parsed else "a tool")
