@@ -82,6 +82,11 @@ _FRAME = re.compile(
     r"\b(?:says?|said|saying|tells?|telling|told|asks?|asking|reads?|begins?|starts?|phrases?|"
     r"lines?|words?|wording|sentences?|messages?|e-?mails?|texts?|like|such\s+as|e\.g|example|"
     r"contains?|containing|includes?|including|quotes?|quoted|claims?|warns?|attempts?|"
+    # what characters in a story do with words ("the villain types '...'", "she shouts");
+    # reported forms only: "write" or "answer" said to the reader is an order (_PAYLOAD)
+    r"types|typed|typing|shouts|shouted|yells|yelled|whispers|whispered|screams|screamed|"
+    r"orders|ordered|commands|commanded|demands|demanded|announces|announced|exclaims|"
+    r"exclaimed|cries|cried|mutters|muttered|"
     r"sätze?|satz|wie|formulierung\w*|enthalten|lautet|phrases?|comme|contien\w*|contenant|"
     r"disant|disent|frases?|como|digan|dice[nm]?|dizem|contêm|contienen|chiedono|dicono|come)\b",
     re.IGNORECASE,
