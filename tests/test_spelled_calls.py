@@ -311,3 +311,30 @@ def test_one_word_of_another_language_does_not_change_the_answers_language(
     assert language_of(question) == language
     if result is not None:
         assert _heard(question) == result
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("The bus leaves at 11 and the ride takes 2 hours 35 minutes. When does it arrive?",
+         "13:35"),
+        ("The meeting starts at 10.50 and lasts an hour. When does it end?", "11:50"),
+        ("The train leaves at 7 and takes 90 minutes, when does it get in?", "8:30"),
+        ("Doors open at 1930 and the show runs two hours. What time does it finish?", "21:30"),
+    ],
+)  # fmt: skip
+def test_a_time_of_day_said_without_minutes_or_with_a_dot_is_a_time(
+    question: str, result: str
+) -> None:
+    """Speech to text writes "at 11" and "10.50": no clock time was found, no tool offered,
+    and the model worked "11 plus 2 h 35" out as 1:15 AM."""
+    assert _heard(question).split(" (")[0] == result
+
+
+@pytest.mark.parametrize(
+    "question", ["I work from 9 to 5. How long is my day?", "The apples were sold at 11. How much?"]
+)
+def test_a_bare_number_without_a_duration_is_not_made_a_time(question: str) -> None:
+    """ "from 9 to 5" as 9:00 to 5:00 would be a 20-hour day; "sold at 11" is a price."""
+    call = direct_call(question, TODAY)
+    assert call is None or "5:00" not in str(call.arguments), call

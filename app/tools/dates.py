@@ -172,19 +172,27 @@ _TIME = re.compile(
 
 
 # A time of day as speech to text writes it without its colon: "starts at 1050", "from 930
-# to 1115", "by 1845." (whisper's "ten fifty"). Only after a word that puts a time there and
-# before the end of the clause, so "at 1050 metres" stays a number.
+# to 1115", "by 1845." (whisper's "ten fifty"), or with a dot ("at 10.50"). Only after a word
+# that puts a time there and before the end of the clause, so "at 1050 metres" stays a number.
+_CLAUSE_END = r"(?=\s*(?:am|pm|a\.m\.|p\.m\.)?\s*(?:[,.;:?!](?!\d)|and\b|when\b|then\b|to\b|$))"
+_AT = r"\b(?P<pre>at|from|until|till|to|by|before|after)\s+"
 _RUN_TOGETHER = re.compile(
-    r"\b(?P<pre>at|from|until|till|to|by|before|after)\s+(?P<h>[01]?\d|2[0-3])(?P<m>[0-5]\d)\b"
-    r"(?=\s*(?:am|pm|a\.m\.|p\.m\.)?\s*(?:[,.;:?!]|and\b|when\b|then\b|to\b|$))",
-    re.IGNORECASE,
+    _AT + r"(?P<h>[01]?\d|2[0-3])\.?(?P<m>[0-5]\d)\b" + _CLAUSE_END, re.IGNORECASE
 )
+# A bare hour ("leaves at 11 and the ride takes 2 hours"), read as one only in a question
+# about a clock time and a duration: "sold at 11." may be a price.
+_BARE_HOUR = re.compile(_AT + r"(?P<h>[01]?\d|2[0-3])\b" + _CLAUSE_END, re.IGNORECASE)
+_CLOCK_QUESTION = re.compile(r"\b(?:when|what time|how long|o'?clock)\b", re.IGNORECASE)
 
 
 def with_clock_colons(text: str) -> str:
     """`text` with run-together times of day written with their colon ("at 1050" -> "at
-    10:50"); see _RUN_TOGETHER."""
-    return _RUN_TOGETHER.sub(lambda m: f"{m['pre']} {m['h']}:{m['m']}", text)
+    10:50", "at 10.50" -> "at 10:50", and in a clock question "at 11" -> "at 11:00")."""
+    text = _RUN_TOGETHER.sub(lambda m: f"{m['pre']} {m['h']}:{m['m']}", text)
+    # With a duration only: "from 9 to 5" read as 9:00 to 5:00 would be a 20-hour day.
+    if _CLOCK_QUESTION.search(text) and durations_in(text):
+        text = _BARE_HOUR.sub(lambda m: f"{m['pre']} {m['h']}:00", text)
+    return text
 
 
 def times_in(text: str) -> list[tuple[str, int, int]]:
