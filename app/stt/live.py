@@ -56,11 +56,6 @@ class LiveTranscriber:
         self._job_is_whole = False
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def decoding(self) -> bool:
-        """A pass over the words so far is under way (its text is not in `text` yet)."""
-        return self._job is not None
-
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._watch())
 
