@@ -16,6 +16,14 @@ class StreamFilter(Protocol):
         """What was held back, at the end."""
 
 
+def partial_tag_at_end(text: str, tag: str) -> int:
+    """How many characters at the end of `text` could be the start of `tag`."""
+    for n in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-n:]):
+            return n
+    return 0
+
+
 def filtered(stream: Iterator[str], through: StreamFilter) -> Iterator[str]:
     """`stream` through `through`; the stream is closed when this ends, early or not."""
     try:

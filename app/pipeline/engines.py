@@ -147,8 +147,8 @@ class Engines:
         if not self.share_cpu:
             return cores
         others = sum(self.workers[n].busy for n in ("stt", "tts", "vision"))
-        # Other programs' work counts too (app/cpu_load.py): with one core busy elsewhere, two
-        # threads warmed the LLM up in 10.4 s, one thread in 1.9 s.
+        # Other programs' work counts too (app/cpu_load.py): with one of two cores busy
+        # elsewhere, one thread generated a median 1.8 times the tokens per second of two.
         return max(1, cores - others - self.other_load.whole_cores())
 
     def tts_threads_now(self) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.llm.base import Message
+from app.stream_filter import partial_tag_at_end
 
 OPEN, CLOSE = "<think>", "</think>"
 REASONING_BUDGET_CHARS = 1200  # about 300 tokens: 15-40 s at 8-20 tokens/s before a word
@@ -28,14 +29,6 @@ THINK_INSTRUCTIONS = (
 def system_with_thinking(system: str, settings: Any) -> str:
     """`system`, with how to think first when Settings turn it on."""
     return f"{system}\n\n{THINK_INSTRUCTIONS}" if settings.think_first else system
-
-
-def _partial_tag_at_end(text: str, tag: str) -> int:
-    """How many characters at the end of `text` could be the start of `tag`."""
-    for n in range(min(len(tag) - 1, len(text)), 0, -1):
-        if tag.startswith(text[-n:]):
-            return n
-    return 0
 
 
 class ReasoningGate:
@@ -71,7 +64,7 @@ class ReasoningGate:
             elif self.state == "inside":
                 end = text.find(CLOSE)
                 if end < 0:
-                    keep = _partial_tag_at_end(text, CLOSE)
+                    keep = partial_tag_at_end(text, CLOSE)
                     self.reasoning += text[: len(text) - keep]
                     self._pending, text = text[len(text) - keep :], ""
                     self.over_budget = len(self.reasoning) > self.budget
@@ -90,7 +83,7 @@ class ReasoningGate:
                     else:
                         text = text[at + len(CLOSE) :]  # a stray closing tag
                     continue
-                keep = max(_partial_tag_at_end(text, OPEN), _partial_tag_at_end(text, CLOSE))
+                keep = max(partial_tag_at_end(text, OPEN), partial_tag_at_end(text, CLOSE))
                 out.append(text[: len(text) - keep])
                 self._pending, text = text[len(text) - keep :], ""
         answer = "".join(out)

@@ -31,6 +31,7 @@ from typing import Any
 
 from app.config import Settings
 from app.llm.base import Message
+from app.stream_filter import partial_tag_at_end
 from app.tools.cues import CLOCK_OPERATIONS, DATE_OPERATIONS, Cue
 from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
 from app.tools.spoken import LANGUAGE_NAMES, language_of
@@ -289,9 +290,7 @@ class UnofferedCalls:
                 continue
             start = text.find(_OPEN)
             if start < 0:
-                keep = next(
-                    (n for n in range(len(_OPEN) - 1, 0, -1) if text.endswith(_OPEN[:n])), 0
-                )
+                keep = partial_tag_at_end(text, _OPEN)
                 shown.append(text[: len(text) - keep])
                 self._held = text[len(text) - keep :]
                 break
