@@ -13,9 +13,10 @@ last pause is often the end of the question and nothing is left to do.
 
 Whisper sometimes drops a whole sentence from an utterance it hears whole ("A ticket costs
 twelve dollars. How much do five tickets cost?" came back as "$2.5"), and a reply started on
-that answers another question. So a whole pass must begin with what the pass before it heard
-(the same audio's beginning) and add to it; one that does not is replaced by that earlier
-transcript and the audio since, decoded on its own.
+that answers another question. So a whole pass must begin with what the last pass that ended
+at the end of a sentence (a pause of SENTENCE_PAUSE_SECONDS or more) heard, and add to it; one
+that does not is replaced by that earlier transcript and the audio since, decoded on its own.
+(A pass cut at a short pause inside a sentence heard a fragment, often wrongly: no measure.)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ WHOLE_AGAIN_SECONDS = 12.0  # up to this long, an utterance is always decoded wh
 # A whole pass keeps an earlier one when this share of the earlier one's letters is found, in
 # order, near where they were (half: whisper rewrites words, "twelve dollars" -> "$12").
 KEEP_SHARE = 0.5
+SENTENCE_PAUSE_SECONDS = 0.25  # a pause this long ends a sentence; shorter ones are inside one
 
 
 class LiveTranscriber:
@@ -66,7 +68,8 @@ class LiveTranscriber:
         self._job: asyncio.Future[str] | None = None
         self._job_is_whole = False
         self._job_audio = np.zeros(0, np.float32)  # what the pass under way was cut from
-        self._job_from = 0  # where the pass before it ended, in that audio
+        # The transcript of the utterance up to the last sentence's end, and that end (samples).
+        self._sentences: tuple[str, int] = ("", 0)
         self._task: asyncio.Task[None] | None = None
         # A pass's result being taken in: it may decode once more (_whole), and is waited for,
         # never cut short, when the key goes up.
@@ -122,7 +125,8 @@ class LiveTranscriber:
         audio = self.recorder.snapshot()
         whole = len(audio) <= WHOLE_AGAIN_SECONDS * STT_RATE
         start = 0 if whole else self.cut
-        self._job_audio, self._job_from = audio, self.cut
+        self._note_sentences()
+        self._job_audio = audio
         self.cut = len(audio)
         self._cut_block = block
         self._job_is_whole = whole
@@ -138,8 +142,8 @@ class LiveTranscriber:
             return
         self.partials += 1
         if self._job_is_whole:
-            since = self._job_audio[self._job_from :]
-            self.text = await self._whole(self.text, piece.strip(), since)
+            earlier, end = self._sentences
+            self.text = await self._whole(earlier, piece.strip(), self._job_audio[end:])
         else:
             self.text = f"{self.text} {piece}".strip()
         if self._speech_after_cut():
@@ -168,9 +172,28 @@ class LiveTranscriber:
             # Speech went on after the last pause: the live pass only pays off when the
             # speaker paused at the end (the usual case).
             whole = await self.worker.run(self.stt.transcribe, audio)
-            return await self._whole(self.text, whole, tail)
+            self._note_sentences()
+            earlier, end = self._sentences
+            return await self._whole(earlier, whole, audio[end:])
         rest = await self.worker.run(self.stt.transcribe, tail)
         return f"{self.text} {rest}".strip()
+
+    def _note_sentences(self) -> None:
+        """Speech came after the cut: if the pause there ended a sentence, the transcript so
+        far is what later whole passes must begin with."""
+        levels = self.recorder.block_levels()[self._cut_block :]
+        if self.cut == 0 or not self.text or not levels:
+            return
+        loudest = max(r for _, r in self.recorder.block_levels())
+        threshold = max(MIN_SPEECH_RMS, PAUSE_RATIO * loudest)
+        quiet = 0
+        for frames, level in levels:
+            if level >= threshold:
+                break
+            quiet += frames
+        rate = self.recorder.rate or STT_RATE
+        if PAUSE_SECONDS + quiet / rate >= SENTENCE_PAUSE_SECONDS:
+            self._sentences = (self.text, self.cut)
 
     async def _whole(self, earlier: str, whole: str, since: np.ndarray) -> str:
         """The utterance's transcript from `whole` (it decoded whole), `earlier` (its
@@ -202,20 +225,21 @@ def extends(earlier: str, later: str) -> bool:
     first, then = _letters(earlier), _letters(later)
     if len(then) <= len(first):
         return False
-    # Only runs of letters found about where they were count: "tickets cost" in the middle of
-    # "how much do five tickets cost" is not a beginning, nor a stray shared letter.
+    # Only runs of letters found about where they were count, from the first words on:
+    # "tickets cost" in the middle of "how much do five tickets cost" is not a beginning, nor
+    # a stray shared letter, nor "have fifteen dollars" without "a book costs" before it.
     slack = 3 + len(first) // 4
     matcher = SequenceMatcher(None, first, then[: len(first) + slack], autojunk=False)
-    kept = sum(
-        b.size for b in matcher.get_matching_blocks() if b.size >= 3 and abs(b.b - b.a) <= slack
-    )
-    return kept >= KEEP_SHARE * len(first)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size >= 3 and abs(b.b - b.a) <= slack]
+    kept = sum(b.size for b in blocks)
+    return bool(blocks) and blocks[0].a <= 4 and kept >= KEEP_SHARE * len(first)
 
 
 def holds_both(whole: str, earlier: str, rest: str) -> bool:
     """Whether `whole` says about as much as `earlier` and `rest` (its two parts, decoded
-    apart) together: whisper rewords, but a dropped sentence shows in the length."""
-    return len(_letters(whole)) >= len(_letters(rest)) + KEEP_SHARE * len(_letters(earlier))
+    apart) together: whisper rewords a little, but dropped words show in the length."""
+    parts = len(_letters(earlier)) + len(_letters(rest))
+    return len(_letters(whole)) >= parts - max(4, len(_letters(earlier)) // 4)
 
 
 def _letters(text: str) -> str:
