@@ -13,7 +13,7 @@ import pytest
 
 from app.tools.calendar import calendar
 from app.tools.cues import cue, direct_call, needs_tool
-from app.tools.registry import Registry
+from app.tools.registry import Registry, ToolCall
 from tests.test_tools import GrammarLLM
 
 TODAY = dt.date(2026, 12, 7)  # a Monday
@@ -195,7 +195,8 @@ def test_a_short_reply_limit_does_not_cut_the_call(settings) -> None:
         '"from_zone": "Lima", "to_zone": "Oslo"}}'
     )
     llm = CutLLM([call, "It is 15:00 in Oslo."])
-    reply, tools = _answer(settings, llm, "If it is 9:00 in Lima, what time is it in Oslo?")
+    # "here" names no zone, so the model writes this call (two places would be read).
+    reply, tools = _answer(settings, llm, "It is 9:00 here. What time is it in Oslo?")
     assert reply == "It is 15:00 in Oslo."
     assert [t.name for t in tools] == ["calendar"] and tools[0].result.startswith("15:00")
     assert llm.limits[1] == 8  # the answer keeps the user's limit
@@ -279,7 +280,7 @@ def test_the_time_in_a_place_is_read_from_the_question(question: str, zone: str)
 
 @pytest.mark.parametrize(
     "question",
-    ["What time is it in Narnia?", "If it is 8 pm in Sydney, what time is it in London?"],
+    ["What time is it in Narnia?", "If it is 8 pm in Gondor, what time is it in London?"],
 )
 def test_a_place_it_cannot_place_is_left_to_the_model(question: str) -> None:
     assert cue(question) and direct_call(question, TODAY) is None
@@ -338,3 +339,79 @@ def test_a_bare_number_without_a_duration_is_not_made_a_time(question: str) -> N
     """ "from 9 to 5" as 9:00 to 5:00 would be a 20-hour day; "sold at 11" is a price."""
     call = direct_call(question, TODAY)
     assert call is None or "5:00" not in str(call.arguments), call
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("Der Film fängt um 20:15 an und dauert 2 Stunden 40 Minuten. Wann ist er zu Ende?",
+         "22:55"),
+        ("Die Fähre fährt um 7 Uhr 50 ab, die Überfahrt dauert eine Stunde und 35 Minuten. "
+         "Wann kommt sie an?", "9:25"),
+        ("Le match commence à 21h et dure 1h50. À quelle heure se termine-t-il ?", "22:50"),
+        ("Mon rendez-vous est à 15h30 et dure trois quarts d'heure. Quand finit-il ?", "16:15"),
+        ("La clase empieza a las 9:10 y dura 2 horas y media. ¿A qué hora termina?", "11:40"),
+        ("Il concerto inizia alle 21:30 e dura 2 ore e 15 minuti. A che ora finisce?", "23:45"),
+        ("A aula começa às 14:20 e dura uma hora e meia. A que horas termina?", "15:50"),
+        ("De les begint om 13:45 en duurt 1 uur en 50 minuten. Hoe laat eindigt de les?",
+         "15:35"),
+        ("Ich muss um 9:05 im Büro sein und brauche 50 Minuten. Wann muss ich losfahren?",
+         "8:15"),
+    ],
+)  # fmt: skip
+def test_a_clock_question_in_another_language_is_the_calendar_call(
+    question: str, result: str
+) -> None:
+    """German, French, Spanish, Italian, Portuguese and Dutch clock sums are read from the
+    words as English ones are: before, the model wrote the call itself (adding 2 h 50 to
+    "2:50") or answered without one ("20h45" was no time to the cues)."""
+    assert _heard(question).split(" (")[0] == result
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What should I wear to a dinner at 8 pm?",
+        "Is 6:30 am too early to go for a run?",
+        "My dentist appointment is at 14:15; what should I ask about my gums?",
+        "Ich komme um 8 Uhr an. Was soll ich mitbringen?",
+        "Le dîner est à 20h. Quel vin choisir ?",
+    ],
+)
+def test_a_time_of_day_that_asks_nothing_of_the_clock_gets_no_tool(question: str) -> None:
+    """A time of day alone is no clock question: "What should I wear to a dinner at 8 pm?"
+    had the model add 2 hours to 8 pm before its advice."""
+    assert not needs_tool(question), cue(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("If it is 8 pm in Sydney, what time is it in London?", "9:00 am in London"),
+        ("When it's 18:30 in Sydney on 1 July 2027, what time is it in Los Angeles?",
+         "01:30 in Los Angeles (America/Los_Angeles): Thursday 1 July 2027"),
+        ("It's 11 pm in Chicago on 31 December 2026. What time is it in Berlin?",
+         "6:00 am in Berlin (Europe/Berlin), the next day: Friday 1 January 2027"),
+        ("My train leaves Berlin at 22:40 and arrives in Moscow at 9:15 local time. "
+         "How long is the trip?", "8 hours 35 minutes"),
+        ("A flight departs Tokyo at 10:00 on 3 March 2027 and lands in Honolulu at 22:15 local "
+         "time. How long is the flight?", "7 hours 15 minutes"),
+    ],
+)  # fmt: skip
+def test_a_time_in_one_place_is_read_in_another_on_the_day_the_words_give(
+    question: str, result: str
+) -> None:
+    """Two named places and a day: the model had written "8 december 2023 15:00" as the
+    time (an error, then "not available") and "local" as a zone ("2 hours" for 8 h 20)."""
+    assert _heard(question).startswith(result)
+
+
+def test_a_date_written_into_the_time_is_read_as_the_day() -> None:
+    """What the model wrote for "3 pm in London on 8 December" is answered, not refused."""
+    call = ToolCall(
+        "calendar",
+        {"operation": "convert_time", "time": "8 december 2026 15:00", "from_zone": "London",
+         "to_zone": "Tokyo"},
+    )  # fmt: skip
+    outcome = Registry.default().run(call)
+    assert outcome.ok and "Wednesday 9 December 2026" in outcome.result, outcome

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.tools import clock
+from app.tools import clock, zoned
 from app.tools.calculator import CalculationError
+from app.tools.dates import blank, dates_in
 
 
 def _date(text: Any, what: str, today: dt.date | None = None) -> dt.date:
@@ -58,6 +59,18 @@ def calendar(
     raise CalculationError(f"operation must be {OPERATIONS}")
 
 
+def _day_and_time(args: dict[str, Any], time: Any, now: dt.datetime) -> tuple[dt.date | None, Any]:
+    """The day a zone question is about (its "date", or a date written into its "time", as
+    the model had: "8 december 2023 15:00"), and the time without it."""
+    day = _date(args["date"], "date") if args.get("date") else None
+    if isinstance(time, str):
+        found = dates_in(time, now.date())
+        if len(found) == 1 and isinstance(found[0].value, dt.date):
+            day = day or found[0].value
+            time = blank(time, [(found[0].start, found[0].end)]).strip(" ,") or None
+    return day, time
+
+
 def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
     time = args.get("time")
     if operation == "now":
@@ -68,6 +81,9 @@ def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
         if not target:
             raise CalculationError("to_zone is missing (a city, like Tokyo)")
         source = args.get("from_zone") or (args.get("zone") if args.get("to_zone") else None)
+        day, time = _day_and_time(args, time, now)
+        if day is not None and source and time:
+            return zoned.convert_on(time, str(source), str(target), day)
         return clock.convert_time(time, source, str(target), now)
     if operation == "add_time" and str(time).strip().lower() == "now":
         return clock.add_to_now(now, args.get("hours", 0), args.get("minutes", 0))
@@ -79,6 +95,11 @@ def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
         other = args.get("other")
         if not other:
             raise CalculationError("other is missing (the second time of day)")
+        if args.get("from_zone") and args.get("to_zone"):
+            day, time = _day_and_time(args, time, now)
+            places = (str(args["from_zone"]), str(args["to_zone"]))
+            on = day or now.date()
+            return zoned.between_zones((str(time), places[0]), (str(other), places[1]), on)
         return clock.time_between(str(time), str(other))
     if operation == "time_until":
         return clock.time_until(str(time), now)

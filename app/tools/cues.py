@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 
 from app.tools.calculator import CalculationError, calculate
+from app.tools.clock_words import clock_in_english
 from app.tools.dates import dates_in, durations_in, with_clock_colons
 from app.tools.direct import calendar_call
 from app.tools.percent import percent_phrases
 from app.tools.registry import ToolCall
-from app.tools.spoken import in_english
+from app.tools.spoken import in_english, language_of
 
 _N = r"\d[\d,]*(?:\.\d+)?"
 # "24/7", "80/20", "4x4", "2-3 days" are no sums: a slash, an x or a dash between numbers
@@ -95,7 +96,8 @@ _FROM_NOW = re.compile(
     r"\b(?:hours?|minutes?|mins?) (?:from now|ago|later)\b",
     re.IGNORECASE,
 )
-_UNTIL = re.compile(r"\b(?:until|till|to go|from now)\b", re.IGNORECASE)
+# "to go" only at a clause's end ("how long to go?"), not "to go for a run".
+_UNTIL = re.compile(r"\b(?:until|till|to go(?=\s*[?.!,]|\s*$)|from now)\b", re.IGNORECASE)
 _NOW = re.compile(
     r"\b(?:what time is it|time is it|current time|time now|what(?:'s| is) the time)\b",
     re.IGNORECASE,
@@ -108,6 +110,11 @@ _SHIFT = re.compile(
 )
 _TODAY = re.compile(
     r"\b(?:today's date|what date is it|what's the date|what is the date|what day is it)\b",
+    re.IGNORECASE,
+)
+_ASKS_CLOCK = re.compile(
+    r"\b(?:what time|when|how long|how many (?:hours|minutes)|time zone|time difference|"
+    r"o'?clock|24-hour|12-hour)\b",
     re.IGNORECASE,
 )
 CLOCK_OPERATIONS = ("now", "add_time", "time_between", "time_until", "convert_time")
@@ -145,7 +152,9 @@ def _clock_operations(text: str) -> tuple[str, ...]:
         return ("add_time",)
     if _NOW.search(text):
         return ("now",)
-    return CLOCK_OPERATIONS
+    # A time of day alone asks nothing of the clock: "What should I wear to a dinner at 8
+    # pm?" had the model add 2 hours to 8 pm before answering.
+    return CLOCK_OPERATIONS if _ASKS_CLOCK.search(text) else ()
 
 
 def _date_operations(text: str) -> tuple[str, ...]:
@@ -165,15 +174,16 @@ def _written_date(text: str) -> bool:
 
 def english(question: str) -> str:
     """The question as the cues read it: numbers as digits, a sum's words in English,
-    percentages of amounts in the calculator's forms."""
-    return with_clock_colons(percent_phrases(in_english(question)))
+    percentages of amounts in the calculator's forms, a clock question's words in English."""
+    text = clock_in_english(in_english(question), language_of(question))
+    return with_clock_colons(percent_phrases(text))
 
 
 def cue(question: str) -> Cue:
     """What the user's own words ask for (never text read from an attachment)."""
     text = english(question)
-    if _CLOCK.search(text):  # clock arithmetic is the calendar's, however many numbers
-        operations = _clock_operations(text)
+    operations = _clock_operations(text) if _CLOCK.search(text) else ()
+    if operations:  # clock arithmetic is the calendar's, however many numbers
         durations = durations_in(text) if "add_time" in operations else []
         minutes = int(durations[0].value) if len(durations) == 1 else None
         return Cue(False, operations, bool(_TIME_OF_DAY.search(text)), minutes)

@@ -110,12 +110,17 @@ def _rest(m: re.Match[str], p: str) -> int:
     return 30 if m[f"{p}half"] else 15 if m[f"{p}quarter"] else 45 if m[f"{p}quarters"] else 0
 
 
+_CLOCK_FORMAT = re.compile(r"\s*(?:time|clock|format|notation)\b", re.IGNORECASE)
+
+
 def durations_in(text: str) -> list[Found]:
     """The amounts of clock time in `text` (minutes), in order: "95 minutes", "1 hour 45
     minutes", "2.5 hours", "an hour and a half", "an hour and 15 minutes", "2 hours and a
     quarter", "half an hour", "three quarters of an hour"."""
     found = []
     for m in _DURATION.finditer(text):
+        if _CLOCK_FORMAT.match(text, m.end()):
+            continue  # "3 pm in 24-hour time" names a way to write it, not an amount
         if m["h"]:
             minutes = round((float(m["h"]) + (0.5 if m["half"] else 0)) * 60) + _rest(m, "h")
         elif m["m"]:

@@ -100,7 +100,7 @@ def calendar_call(text: str, operations: tuple[str, ...], today: dt.date) -> Too
         return _call(operation=operation)
     if operation in ("weekday", "between", "add"):
         return _date_call(text, operation, today)
-    return _clock_call(text, operation)
+    return _clock_call(text, operation, today)
 
 
 def _date_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
@@ -141,8 +141,53 @@ def _said_now(text: str, times: list[tuple[str, int, int]]) -> int | None:
     return said[0] if len(said) == 1 else None
 
 
-def _clock_call(text: str, operation: str) -> ToolCall | None:
+_HOW_LONG = re.compile(r"\bhow (?:long|many (?:hours|minutes))\b", re.I)
+
+
+def _zoned_call(text: str, times: list[tuple[str, int, int]], today: dt.date) -> ToolCall | None:
+    """A time in one named place as the time in another ("3 pm in London ... in Tokyo"), or
+    the time from a time in one place to a time in another ("leaves Paris at 09:10 ... lands
+    in New York at 11:30 local time. How long ..."), on the day the words give."""
+    from app.tools.zoned import day_of, places_in
+
+    places = places_in(text)
+    if len(places) != 2 or places[0].tz.key == places[1].tz.key:
+        return None
+    said = day_of(text, today) if dates_in(text, today) else None
+    day = {"date": said.isoformat()} if said else {}  # the result names the day only if asked
+
+    def nearest(start: int) -> int:  # the place named closest to a time
+        return min(
+            (0, 1), key=lambda i: min(abs(places[i].start - start), abs(places[i].end - start))
+        )
+
+    if len(times) == 1:
+        source = nearest(times[0][1])
+        return _call(
+            operation="convert_time", time=times[0][0], from_zone=places[source].name,
+            to_zone=places[1 - source].name, **day,
+        )  # fmt: skip
+    if len(times) == 2 and _HOW_LONG.search(text):
+        # Each time is where the place named before it is ("leaves Paris at 09:10").
+        first = max(
+            range(2), key=lambda i: places[i].start if places[i].start < times[0][1] else -1
+        )
+        second = max(
+            range(2), key=lambda i: places[i].start if places[i].start < times[1][1] else -1
+        )
+        if first == second:
+            return None
+        return _call(
+            operation="time_between", time=times[0][0], other=times[1][0],
+            from_zone=places[first].name, to_zone=places[second].name, **day,
+        )  # fmt: skip
+    return None
+
+
+def _clock_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
     times = times_in(text)
+    if operation == "convert_time":
+        return _zoned_call(text, times, today)
     if operation in ("time_until", "time_between") and len(times) == 2:
         now = _said_now(text, times)
         if now is not None:

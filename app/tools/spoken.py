@@ -27,17 +27,20 @@ _MARKERS = {
     "hours minutes days today calculate was on in at to a an it do does did for with from "
     "this that my your i you me when where who why",
     "de": "wie viel wieviel was ist sind ergibt macht mal geteilt dividiert durch und der die "
-    "das von prozent stunden minuten tage heute hoch rechne berechne quadrat wurzel",
+    "das von prozent stunden minuten tage heute hoch rechne berechne quadrat wurzel "
+    "um uhr dauert wann beginnt endet",
     "fr": "combien font fait est quel quelle que fois divisé multiplié par et le la les de "
-    "des pour cent heures minutes jours moins calcule calculez racine carré",
+    "des pour cent heures minutes jours moins calcule calculez racine carré "
+    "à dure quand commence finit",
     "es": "cuánto cuanto cuántos son es qué cuál por entre dividido multiplicado y el la los "
-    "las de ciento horas minutos días más menos calcula raíz cuadrado",
+    "las de ciento horas minutos días más menos calcula raíz cuadrado "
+    "dura cuándo empieza termina",
     "it": "quanto quanti fa fanno è che quale per diviso moltiplicato il lo gli di cento ore "
-    "minuti giorni più meno calcola radice quadrato",
+    "minuti giorni più meno calcola radice quadrato alle dura quando inizia finisce",
     "pt": "quanto quantos é são que qual vezes dividido multiplicado por os as de cento horas "
-    "minutos dias mais menos calcule calcula raiz quadrado",
+    "minutos dias mais menos calcule calcula raiz quadrado às uma um dura começa termina",
     "nl": "hoeveel wat is zijn keer maal gedeeld door en het een van procent uur minuten "
-    "dagen min bereken wortel kwadraat",
+    "dagen min bereken wortel kwadraat om duurt wanneer begint eindigt",
 }
 _WORDS = {lang: frozenset(words.split()) for lang, words in _MARKERS.items()}
 _PERCENT_WORDS = re.compile(
