@@ -415,3 +415,28 @@ def test_a_date_written_into_the_time_is_read_as_the_day() -> None:
     )  # fmt: skip
     outcome = Registry.default().run(call)
     assert outcome.ok and "Wednesday 9 December 2026" in outcome.result, outcome
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("How many minutes are there in a week?", "10,080"),
+        ("Convert 30 degrees Celsius to Fahrenheit.", "86"),
+        ("What is 20% of 2 hours, in minutes?", "24"),
+        ("How many ounces in 3 pounds?", "48"),
+        ("How many seconds are in a fortnight?", "1,209,600"),
+        ("How many weeks are there between 5 January 2026 and 6 April 2026?",
+         "13 weeks (91 days)"),
+    ],
+)  # fmt: skip
+def test_a_conversion_is_the_calculators_and_gives_the_unit_asked(
+    question: str, result: str
+) -> None:
+    """The model had converted 72 °F as "72 * (5/9) - 32", counted 366 seconds in a leap
+    year, called "15% of 3 hours in minutes" a mix of units and answered weeks in days."""
+    assert _heard(question) == result
+
+
+def test_a_temperature_or_distance_that_is_no_conversion_gets_no_tool() -> None:
+    assert not needs_tool("Is 30 degrees Celsius hot for a run?")
+    assert direct_call("I ran 5 km in 25 minutes yesterday. Was that good?", TODAY) is None

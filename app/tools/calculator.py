@@ -128,12 +128,13 @@ def _words_to_expression(text: str) -> str:
     ("twelve times twelve") as digits."""
     from app.tools.percent import percent_phrases
     from app.tools.spoken import in_english
+    from app.tools.units import with_conversions
 
-    text = percent_phrases(in_english(text))
+    text = with_conversions(percent_phrases(in_english(text)))
     t = text.strip().lower().replace(",", "") if re.search(r"\d,\d{3}", text) else text.lower()
     t = t.replace("×", "*").replace("÷", "/").replace("−", "-").replace("^", "**")
     _n = r"(\d+(?:\.\d+)?)"
-    t = re.sub(r"^\s*(?:what is|what's)\s+", "", t)
+    t = re.sub(r"^\s*(?:what is|what's|convert)\s+(?=.)", "", t).rstrip("?!. ")
     subs = [
         # An amount plus or minus a share of itself, as a pocket calculator reads it:
         # "45 + 20%" is 54 (a 20% tip added), "80 - 15%" is 68, "15% off 80" is 68.

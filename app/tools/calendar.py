@@ -52,7 +52,11 @@ def calendar(
     if operation in ("between", "days_between"):
         a = _date(args.get("date"), "date", now_day)
         b = _date(args.get("other") or "today", "other", now_day)
-        return f"{abs((b - a).days)} days"  # "days until" a date is the same count
+        days = abs((b - a).days)  # "days until" a date is the same count
+        if str(args.get("unit", "")).lower() == "weeks":  # "How many weeks between ..."
+            weeks, rest = divmod(days, 7)
+            return f"{weeks} weeks" + f" and {rest} days" * bool(rest) + f" ({days} days)"
+        return f"{days} days"
     if operation == "weekday":
         day = _date(args.get("date"), "date")
         return day.strftime("%A")

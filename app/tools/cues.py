@@ -23,6 +23,7 @@ from app.tools.direct import calendar_call
 from app.tools.percent import percent_phrases
 from app.tools.registry import ToolCall
 from app.tools.spoken import in_english, language_of
+from app.tools.units import with_conversions
 
 _N = r"\d[\d,]*(?:\.\d+)?"
 # "24/7", "80/20", "4x4", "2-3 days" are no sums: a slash, an x or a dash between numbers
@@ -189,7 +190,8 @@ def cue(question: str) -> Cue:
         return Cue(False, operations, bool(_TIME_OF_DAY.search(text)), minutes)
     if _DATE.search(text) or (_DAY_WORDS.search(text) and _written_date(text)):
         return Cue(False, _date_operations(text))
-    return Cue(any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION)))
+    conversion = with_conversions(text) != text
+    return Cue(conversion or any(p.search(text) for p in (_OPERATION, _WORD_PROBLEM, _CONVERSION)))
 
 
 def needs_tool(question: str) -> bool:
@@ -224,6 +226,8 @@ def direct_call(question: str, today: dt.date | None = None) -> ToolCall | None:
         return calendar_call(text, wanted.operations, today or dt.date.today())
     if not wanted.calculator:
         return None
+    if call := _conversion_call(text):
+        return call
     m = _DIRECT.match(text)
     if m is None:
         return None
@@ -236,6 +240,28 @@ def direct_call(question: str, today: dt.date | None = None) -> ToolCall | None:
     except CalculationError:
         return None
     return ToolCall("calculator", {"expression": expression})
+
+
+# What is left of a conversion question once its conversion is convert(...): a question
+# word or two, a share of it ("15% of"), nothing else.
+_CONVERTED = re.compile(
+    r"^(?:(?:so|ok(?:ay)?|hey|please|what(?: is|'s)|how much is|convert|tell me)\s+)*"
+    r"(?P<expr>(?:\d+(?:\.\d+)?\s*%\s*of\s*)?convert\([^)]*\))\s*(?:please)?\s*[?!.]*$",
+    re.IGNORECASE,
+)
+
+
+def _conversion_call(text: str) -> ToolCall | None:
+    """The calculator call of a question that is one conversion ("Convert 72 degrees
+    Fahrenheit to Celsius", "How many seconds are there in a leap year?")."""
+    m = _CONVERTED.match(with_conversions(text).strip())
+    if m is None:
+        return None
+    try:
+        calculate(m["expr"])
+    except CalculationError:
+        return None
+    return ToolCall("calculator", {"expression": m["expr"]})
 
 
 _CALL = r"""

@@ -36,6 +36,7 @@ _BACK_VERBS = re.compile(
 # From the question word on: speech to text may leave out the full stop before it ("starts at
 # 10:50 and lasts an hour when does it end"), and "starts" must not count against "end".
 _QUESTION = re.compile(r"\b(?:when|what time)\b[^.;!?]*\??\s*$", re.I)
+_WEEKS = re.compile(r"\bhow many weeks\b", re.I)  # the unit asked: "26 weeks", not "182 days"
 _UNTIL = re.compile(r"\b(?:until|till|to go|before|left)\b", re.I)
 _SINCE = re.compile(r"\b(?:since|ago|passed)\b", re.I)
 # The time the user says it is ("It's 09:45 now"): where "how long until 17:30" starts from,
@@ -109,8 +110,9 @@ def _date_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
     if operation == "weekday":
         return _call(operation="weekday", date=days[0]) if len(days) == 1 else None
     if operation == "between":
+        unit = {"unit": "weeks"} if _WEEKS.search(text) else {}
         if len(found) == 2:
-            return _call(operation="between", date=days[0], other=days[1])
+            return _call(operation="between", date=days[0], other=days[1], **unit)
         if len(found) != 1:
             return None
         day = found[0].value
@@ -119,7 +121,7 @@ def _date_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
             day = day.replace(year=day.year + 1)  # "until 3 March": the next one
         elif not found[0].year_given and _SINCE.search(text) and day > today:
             day = day.replace(year=day.year - 1)  # "since 25 December": the last one
-        return _call(operation="between", date=day.isoformat(), other=today.isoformat())
+        return _call(operation="between", date=day.isoformat(), other=today.isoformat(), **unit)
     rest = blank(text, [(f.start, f.end) for f in found])
     counts = day_counts_in(rest)
     if len(counts) != 1 or len(found) > 1:
