@@ -84,6 +84,22 @@ def test_a_missing_voice_or_model_falls_back_and_says_so(tmp_path: Path) -> None
     assert choice.tts == {} and choice.llm == {}
     assert len(choice.notices) == 2 and "your usual voice" in choice.notices[0]
     assert "/nowhere/m.gguf" in choice.notices[1]
+    picture = tmp_path / "photo.jpg"
+    picture.write_bytes(b"\xff\xd8\xff\xe0" + b"0" * 64)
+    wrong = a.add("Wrong", PIRATE, model=str(picture))
+    choice = engine_choice(wrong)
+    assert choice.llm == {} and "Wrong's model" in choice.notices[0]
+    assert (
+        "not a GGUF model file" in choice.notices[0] and "Edit the assistant" in choice.notices[0]
+    )
+
+
+def test_a_name_with_an_escape_code_is_refused_with_a_reason(tmp_path: Path) -> None:
+    """A name with ESC ... BEL could not be typed back to choose the assistant."""
+    a = Assistants(ChatStore(tmp_path))
+    with pytest.raises(AssistantError, match="control characters"):
+        a.add("Evil\x1b]0;pwned\x07", PIRATE)
+    assert [x.name for x in a.list() if x.name.startswith("Evil")] == []
 
 
 def test_a_chat_goes_on_with_the_revision_that_answered_it(

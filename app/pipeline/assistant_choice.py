@@ -28,11 +28,26 @@ def engine_choice(assistant: Assistant) -> EngineChoice:
                 "answers. Edit the assistant to choose another."
             )
     if assistant.model:
-        if Path(assistant.model).is_file():
+        problem = _model_problem(Path(assistant.model))
+        if problem is None:
             choice.llm = {"llm_model": assistant.model, "llm_mmproj": "", "llm_url": ""}
         else:
+            # The whole question had failed on "fake.jpg is not a GGUF model file", not
+            # saying whose model it was or how to change it.
             choice.notices.append(
-                f"{assistant.name}'s model {assistant.model} is missing, so your usual model "
+                f"{assistant.name}'s model {assistant.model} {problem}, so your usual model "
                 "answers. Edit the assistant to choose another."
             )
     return choice
+
+
+def _model_problem(path: Path) -> str | None:
+    """Why `path` can't be the assistant's model, or None (a GGUF file starts "GGUF")."""
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+    except FileNotFoundError:
+        return "is missing"
+    except OSError:
+        return "can't be read"
+    return None if magic == b"GGUF" else "is not a GGUF model file"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -268,6 +269,12 @@ class Assistants:
             raise AssistantError("An assistant needs a name.")
         if len(name) > 60:
             raise AssistantError("An assistant's name can be at most 60 characters.")
+        if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+            # A name with an escape code could not be typed back to choose the assistant.
+            raise AssistantError(
+                "An assistant's name can't contain control characters (like escape codes); "
+                "use letters, digits, spaces and punctuation."
+            )
         return name
 
     @staticmethod
