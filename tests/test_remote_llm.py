@@ -679,3 +679,25 @@ def test_the_real_server_calls_the_calculator_through_its_api(llama_server):
         ("calculator", "178,377")
     ]
     assert "178,377" in result.reply or "178377" in result.reply, result.reply
+
+
+def test_a_bad_server_address_in_the_settings_file_is_named_there_and_not_used(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """A file:// llm_url in settings.json had failed every question with "must start with
+    http://", not saying it came from the settings file; now the local model answers and the
+    notice names the file (a bad value on the command line still stops at once)."""
+    import argparse
+
+    from app.cli.ask_checks import choice_problem
+
+    monkeypatch.setenv("PARLEY_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "settings.json").write_text('{"llm_url": "file:///etc/passwd"}')
+    settings, problems = Settings.load_checked()
+    assert problems == [] and settings.llm_url == "file:///etc/passwd"
+    assert choice_problem(argparse.Namespace(), settings) == ""
+    assert settings.llm_url == ""  # the local model answers
+    said = capsys.readouterr().err
+    assert str(tmp_path / "settings.json") in said and "must start with http" in said
+    typed = Settings(llm_url="file:///etc/passwd")
+    assert "must start with http" in choice_problem(argparse.Namespace(llm_url="x"), typed)

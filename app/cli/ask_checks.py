@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from app.config import Settings
 
@@ -25,6 +26,18 @@ def choice_problem(args: argparse.Namespace, settings: Settings) -> str:
         problem = address_problem(settings.llm_url)
         if problem:
             return problem
+    elif settings.llm_url:  # from settings.json: named there, and the local model answers
+        from app.paths import config_dir
+        from app.llm.remote import address_problem
+
+        problem = address_problem(settings.llm_url)
+        if problem:
+            settings.llm_url = ""
+            print(
+                f"parley: In your settings ({config_dir() / 'settings.json'}), llm_url: "
+                f"{problem} The local model answers instead; fix it in Settings or the file.",
+                file=sys.stderr,
+            )
     if getattr(args, "stt_model", None) or getattr(args, "stt_language", None):
         from app.stt.choice import speech_choice_problem
 
