@@ -46,6 +46,7 @@ def test_sliding_off_the_held_button_does_not_cut_the_question(counted, qtbot, s
 
 def test_losing_focus_while_holding_space_sends_what_was_said(counted, qtbot, speech):
     gui = counted
+    gui.session.settings.llm_max_tokens = 8  # the reply is not the point: a short one
     gui.activateWindow()
     qtbot.waitUntil(gui.isActiveWindow, timeout=5_000)
     qtbot.keyPress(gui, Qt.Key.Key_Space)
@@ -69,6 +70,7 @@ def test_losing_focus_while_holding_space_sends_what_was_said(counted, qtbot, sp
 
 def test_a_hold_past_the_time_limit_ends_by_itself(counted, qtbot, speech):
     gui = counted
+    gui.session.settings.llm_max_tokens = 8  # the reply is not the point: a short one
     gui.hold.set_max_seconds(1.5)
     gui.session.settings.max_talk_seconds = 1.5
     qtbot.mousePress(gui.talk_button, Qt.MouseButton.LeftButton)
