@@ -27,8 +27,8 @@ def choice_problem(args: argparse.Namespace, settings: Settings) -> str:
         if problem:
             return problem
     elif settings.llm_url:  # from settings.json: named there, and the local model answers
-        from app.paths import config_dir
         from app.llm.remote import address_problem
+        from app.paths import config_dir
 
         problem = address_problem(settings.llm_url)
         if problem:
