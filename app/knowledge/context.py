@@ -146,4 +146,11 @@ def question_with_files(question: str, context: FileContext) -> str:
         "then, in brackets, which file and place (page or section) it comes from, as written "
         f"at the start of its passage{example}. If they do not contain the answer, say so.]"
     )
+    from app.tools.spoken import LANGUAGE_NAMES, language_of
+
+    language = language_of(question)
+    if language != "en":
+        # A Spanish request to summarise a report with a planted note was answered in
+        # English, about the note only: the English notes around it set the language.
+        ask = ask[:-1] + f" Answer in {LANGUAGE_NAMES[language]}.]"
     return "\n\n".join([context.block, f"The user's message: {question.strip()}", ask])
