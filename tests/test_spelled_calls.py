@@ -440,3 +440,32 @@ def test_a_conversion_is_the_calculators_and_gives_the_unit_asked(
 def test_a_temperature_or_distance_that_is_no_conversion_gets_no_tool() -> None:
     assert not needs_tool("Is 30 degrees Celsius hot for a run?")
     assert direct_call("I ran 5 km in 25 minutes yesterday. Was that good?", TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("Parking is 1 euro per 20 minutes. I paid 2.50 euros at 13:35. When does my ticket "
+         "run out?", "14:25"),
+        ("The washer gives 12 minutes per coin. I put in 5 coins at 18:20. When is it done?",
+         "19:20"),
+        ("It costs $3 for 45 minutes of court time. We paid $6 at 4:30 pm. When must we stop?",
+         "6:00 pm"),
+    ],
+)  # fmt: skip
+def test_time_bought_at_a_rate_is_the_rate_times_what_was_paid(question: str, result: str) -> None:
+    """ "20 minutes per euro" and "3.50 euros" at 14:50 had the grammar fix the time to add to
+    the one duration in the words: the ticket ran out at 15:10, not 16:00; and "3.50" was
+    read as a time of day."""
+    assert _heard(question).split(" (")[0] == result
+
+
+def test_a_repeating_interval_counts_to_the_one_asked_for() -> None:
+    """ "every 20 minutes from 7:00 ... the third bus" is 7:40 (the model said 3:00 the next
+    day); "the next one" depends on the time now, which the model is told."""
+    assert _heard("A bus comes every 20 minutes from 7:00. When is the third bus?") == "7:40"
+    assert _heard("The ferry leaves every 45 minutes from 9:15. When does the 5th leave?") == (
+        "12:15"
+    )
+    question = "Take a pill every 8 hours starting at 7:00. When is the next one?"
+    assert direct_call(question, TODAY) is None and cue(question).minutes is None

@@ -21,6 +21,7 @@ from app.tools.clock_words import clock_in_english
 from app.tools.dates import dates_in, durations_in, with_clock_colons
 from app.tools.direct import calendar_call
 from app.tools.percent import percent_phrases
+from app.tools.rates import is_rate, minutes_paid_for
 from app.tools.registry import ToolCall
 from app.tools.spoken import in_english, language_of
 from app.tools.units import with_conversions
@@ -187,6 +188,8 @@ def cue(question: str) -> Cue:
     if operations:  # clock arithmetic is the calendar's, however many numbers
         durations = durations_in(text) if "add_time" in operations else []
         minutes = int(durations[0].value) if len(durations) == 1 else None
+        if len(durations) == 1 and is_rate(text, durations[0]):  # "1 euro per 20 minutes"
+            minutes = minutes_paid_for(text, durations[0])
         return Cue(False, operations, bool(_TIME_OF_DAY.search(text)), minutes)
     if _DATE.search(text) or (_DAY_WORDS.search(text) and _written_date(text)):
         return Cue(False, _date_operations(text))

@@ -168,7 +168,9 @@ _SUFFIX = (
 _TIME = re.compile(
     r"\b(?:half|quarter|[1-5]?\d\s+minutes?|[1-5]?\d)\s+(?:past|after|to)\s+"
     rf"(?:\d{{1,2}}\b(?![:.]\d)|noon|midnight)(?:\s*o'?clock)?{_SUFFIX}|"
-    rf"\b\d{{1,2}}[:.]\d{{2}}\b(?:\s*o'?clock)?{_SUFFIX}|"
+    rf"\b\d{{1,2}}:\d{{2}}\b(?:\s*o'?clock)?{_SUFFIX}|"
+    # "3.50" is a price ("3.50 euros at 14:50"); "at 3.50" is made "at 3:50" before this.
+    r"\b\d{1,2}\.\d{2}\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|"
     r"\b\d{1,2}\s*(?:o'?clock(?:\s*(?:am|pm|in the (?:morning|afternoon|evening)|at night))?|"
     r"am|pm|a\.m\.|p\.m\.)(?!\w)|"
     r"\b(?:noon|midday|midnight)\b",

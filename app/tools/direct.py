@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from app.tools.dates import blank, dates_in, day_counts_in, durations_in, times_in
+from app.tools.rates import is_rate, minutes_paid_for
 from app.tools.registry import ToolCall
 
 # Which way an amount of time goes, by the word right after it or right before it.
@@ -25,7 +26,8 @@ _BEFORE_BACK = re.compile(r"\b(?:minus|subtract|-)\s*$", re.I)
 # A word problem's question: "When does it end?" goes forward, "When must I leave?" back.
 _FORWARD_VERBS = re.compile(
     r"\b(?:end|ends|finish|finishes|finished|over|done|ready|arrive|arrives|land|lands|"
-    r"get (?:home|there|back|in)|reach|be home|be back|complete|completed|stop|stops|return)\b",
+    r"get (?:home|there|back|in)|reach|be home|be back|complete|completed|stop|stops|return|"
+    r"run out|runs out|expire|expires|ring|rings|go off|goes off)\b",
     re.I,
 )
 _BACK_VERBS = re.compile(
@@ -207,8 +209,11 @@ def _clock_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
     if len(durations) != 1:
         return None
     sign = _direction(rest, durations[0].start, durations[0].end)
-    if not sign:
+    total = int(durations[0].value)
+    if is_rate(rest, durations[0]):  # what was paid, at the rate: "3.50 euros" at 20 min a euro
+        sign, total = 1, minutes_paid_for(rest, durations[0]) or 0
+    if not sign or not total:
         return None
-    hours, minutes = divmod(int(durations[0].value), 60)
+    hours, minutes = divmod(total, 60)
     start = times[0][0] if times else "now"
     return _call(operation="add_time", time=start, hours=sign * hours, minutes=sign * minutes)
