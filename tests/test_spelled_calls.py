@@ -469,3 +469,26 @@ def test_a_repeating_interval_counts_to_the_one_asked_for() -> None:
     )
     question = "Take a pill every 8 hours starting at 7:00. When is the next one?"
     assert direct_call(question, TODAY) is None and cue(question).minutes is None
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "heard"),
+    [
+        ("Wie viel ist neun mal acht?", "Sechszehn.", "Sechszehn. 72."),
+        ("What is 12 times 12?", "12 times 12 is 124. Easy!", "144. Easy!"),
+        ("What is 12 times 12?", "Twelve times twelve is one hundred and forty-four.",
+         "Twelve times twelve is one hundred and forty-four."),
+        ("Combien font sept fois huit ?", "Sept fois huit font cinquante-six.",
+         "Sept fois huit font cinquante-six."),
+    ],
+)  # fmt: skip
+def test_an_answer_that_misstates_the_calculators_number_is_corrected(
+    settings, question: str, said: str, heard: str
+) -> None:
+    """The default model, after other questions in the same process, answered "Wie viel ist
+    neun mal acht?" with "Sechszehn." although the calculator said 72; the user hears 72."""
+    from tests.test_turns import ScriptedLLM
+
+    reply, tools = _answer(settings, ScriptedLLM([said]), question)
+    assert [t.name for t in tools] == ["calculator"]
+    assert reply == heard

@@ -23,6 +23,7 @@ from app.config import Settings
 from app.knowledge.citations import checked_citations
 from app.llm.base import ChatModel, Message
 from app.pipeline.history import History, InstructionsTooLong
+from app.pipeline.result_check import checked_result
 from app.pipeline.thinking import ReasoningGate, answer_messages, split_reasoning
 from app.pipeline.tool_use import (
     ToolTurn,
@@ -200,6 +201,18 @@ class _Rounds:
     def __call__(self, convo: list[Message]) -> Iterator[str]:
         self.count += 1
         stream = _until(self._first() if self.count == 1 else self._later(convo), self.request)
+        if self.request.trace.tools:  # an answer after a calculation says its number
+            return checked_result(
+                self._thought(stream, convo), self.request.trace.tools, self._asked()
+            )
+        return self._thought(stream, convo)
+
+    def _asked(self) -> str:
+        last = self.prompt.last_user
+        return last if isinstance(last, str) else str(self.messages[-1].get("content", ""))
+
+    def _thought(self, stream: Iterator[str], convo: list[Message]) -> Iterator[str]:
+        """`stream` through the thinking gate when the model thinks first."""
         if not self.settings.think_first:
             return stream
         gate = ReasoningGate(self.think_chars)
