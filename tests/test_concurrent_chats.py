@@ -169,3 +169,28 @@ def test_a_chat_an_ask_is_answering_is_read_only_in_the_window_until_its_answer_
     # The window's question was asked knowing the other one and its answer.
     assert {"role": "assistant", "content": "About Add plums. - noted."} in win.llm.prompts[-1]
     win.close()
+
+
+def test_a_second_store_in_one_process_does_not_let_go_of_the_first_ones_chat(
+    tmp_path: Path,
+) -> None:
+    """With POSIX record locks, a second store's lock file closing in the same process let
+    go of every chat the first held: another `ask` could then write into a chat this
+    process was still answering."""
+    from app.storage.chat_lock import ChatLocks
+
+    first = ChatLocks(tmp_path)
+    assert first.claim(7)
+    second = ChatLocks(tmp_path)
+    assert not second.claim(7)  # held, by this process's other store
+    assert second.claim(8)
+    second.close()
+    probe = (
+        "import sys; from pathlib import Path; from app.storage.chat_lock import ChatLocks; "
+        "locks = ChatLocks(Path(sys.argv[1])); print(locks.claim(7), locks.claim(8))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, cwd=REPO
+    )
+    assert other.stdout.split() == ["False", "True"], other.stderr
+    first.close()

@@ -19,6 +19,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,7 +61,7 @@ class ChatLocks:
         if not _lock(fd, chat_id):
             return False
         if self.window and not _lock(fd, WINDOW_BASE + chat_id):
-            fcntl.lockf(fd, fcntl.LOCK_UN, 1, chat_id)  # another window's, letting it go
+            _unlock(fd, chat_id)  # another window's, letting it go
             return False
         self._held.add(chat_id)
         return True
@@ -71,8 +72,8 @@ class ChatLocks:
             return
         self._held.discard(chat_id)
         if self.window:  # the mark first: whoever takes the chat next finds it unmarked
-            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, WINDOW_BASE + chat_id)
-        fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, chat_id)
+            _unlock(self._fd, WINDOW_BASE + chat_id)
+        _unlock(self._fd, chat_id)
 
     def in_window(self, chat_id: int) -> bool:
         """Whether a window of another process keeps the chat. Asked with this one file
@@ -82,7 +83,7 @@ class ChatLocks:
             return False
         if not _lock(fd, WINDOW_BASE + chat_id):
             return True
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, WINDOW_BASE + chat_id)
+        _unlock(fd, WINDOW_BASE + chat_id)
         return False
 
     def wait_for(
@@ -118,12 +119,34 @@ class ChatLocks:
             self._held.clear()
 
 
+# Open-file-description locks (Linux): a lock belongs to the open file, not the process. With
+# POSIX record locks, a second ChatLocks on the same folder in one process (a second store)
+# released every chat the first held as it closed its own descriptor, and another process
+# could then write into a chat this one was still answering.
+_OFD = getattr(fcntl, "F_OFD_SETLK", None)
+
+
+def _ofd(fd: int, kind: int, byte: int) -> None:
+    # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
+    fcntl.fcntl(fd, _OFD, struct.pack("hhqqi4x", kind, os.SEEK_SET, byte, 1, 0))
+
+
 def _lock(fd: int, byte: int) -> bool:
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+        if _OFD is not None:
+            _ofd(fd, fcntl.F_WRLCK, byte)
+        else:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
     except (BlockingIOError, PermissionError):
-        return False  # another process holds it (EAGAIN, or EACCES on some systems)
+        return False  # another holder (EAGAIN, or EACCES on some systems)
     return True
+
+
+def _unlock(fd: int, byte: int) -> None:
+    if _OFD is not None:
+        _ofd(fd, fcntl.F_UNLCK, byte)
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, byte)
 
 
 class KeptChat:
