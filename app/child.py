@@ -30,3 +30,18 @@ def run_module(argv: list[str]) -> int:
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 0
     return 0
+
+
+READER_MEMORY = 2 * 1024**3  # a document reader child's address space (pypdf, a DOCX's XML)
+
+
+def limit_memory(max_bytes: int = READER_MEMORY) -> None:
+    """Cap this (child) process's memory: a PDF or DOCX built to exhaust memory then ends
+    in a MemoryError, a message for the user, instead of taking the machine's memory for as
+    long as its time limit allows."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+    except (ImportError, ValueError, OSError):  # not on this system: the time limit holds
+        pass

@@ -36,4 +36,11 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    from app.child import limit_memory
+
+    limit_memory()
+    try:
+        sys.exit(main(sys.argv[1]))
+    except MemoryError:
+        print("MemoryError: it needs more memory than Parley gives a document", file=sys.stderr)
+        sys.exit(3)

@@ -368,6 +368,12 @@ def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
         log.info("reading %s as a %s failed: %s", path, what, reason[-2000:] or "no output")
         if "encrypt" in reason.lower() or "password" in reason.lower():
             why = "it is protected with a password; save a copy without one"
+        elif "MemoryError" in reason:
+            resave = _RESAVE.get(what, "saving it again")
+            why = (
+                "reading it needed more memory than Parley allows a document (2 GB), so it "
+                f"was stopped; it may be damaged or built to do that: try {resave}"
+            )
         else:
             why = (
                 f"it is damaged, cut short or not really a {what}; try "
