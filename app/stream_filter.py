@@ -24,6 +24,14 @@ def partial_tag_at_end(text: str, tag: str) -> int:
     return 0
 
 
+def close_stream(stream: Any) -> None:
+    """Stop a reply stream now (a generator's close ends llama.cpp's generation), whatever
+    kind of iterator it is; plain iterators have nothing to stop."""
+    close = getattr(stream, "close", None)
+    if close:
+        close()
+
+
 def filtered(stream: Iterator[str], through: StreamFilter) -> Iterator[str]:
     """`stream` through `through`; the stream is closed when this ends, early or not."""
     try:
@@ -35,6 +43,4 @@ def filtered(stream: Iterator[str], through: StreamFilter) -> Iterator[str]:
         if rest:
             yield rest
     finally:
-        close: Any = getattr(stream, "close", None)
-        if close:
-            close()
+        close_stream(stream)

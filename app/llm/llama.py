@@ -20,6 +20,7 @@ from app.llm.fixed_start import prompt_head, start_from
 from app.llm.load import check_gguf, load_llama
 from app.llm.template_check import check_chat_template
 from app.models.errors import ModelError
+from app.stream_filter import close_stream
 
 log = logging.getLogger(__name__)
 
@@ -337,9 +338,7 @@ class LlamaChat:
                 if text:
                     yield text
         finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+            close_stream(stream)
 
     def _adapt_threads(self) -> None:
         """Before the next decode (on the LLM worker): llama.cpp's threads wait for each other

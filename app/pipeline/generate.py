@@ -34,7 +34,7 @@ from app.pipeline.tool_use import (
     with_result,
 )
 from app.safety.withhold import withheld, withheld_notice, withhold_text
-from app.stream_filter import filtered
+from app.stream_filter import close_stream, filtered
 from app.tools.cues import call_grammar
 from app.tools.registry import Confirm, ToolOutcome
 from app.tools.spoken import with_digits
@@ -294,9 +294,7 @@ def _until(stream: Iterator[str], request: ReplyRequest) -> Iterator[str]:
                 return
             yield piece
     finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()
+        close_stream(stream)
 
 
 def reply_events(turn_id: int, trace: ReplyTrace, secrets: Sequence[str]) -> list[Event]:
@@ -403,9 +401,7 @@ def consume(
             if hold is not None:
                 hold()
     finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()
+        close_stream(stream)
     return "".join(parts)
 
 

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 
+from app.stream_filter import close_stream
 from app.tools.registry import ToolOutcome
 from app.tools.spoken import language_of, with_digits
 
@@ -80,21 +81,24 @@ def checked_result(
 
     held: str | None = ""
     last = ""  # the last text handed on (a result added after it needs a space)
-    for piece in stream:
-        if held is None:
-            yield piece
-            continue
-        held += piece
-        while held is not None and (end := _SENTENCE_END.search(held)):
-            sentence, held = held[: end.end()], held[end.end() :]
-            said = verdict(sentence)
-            if said is None:
-                yield sentence  # "You multiply 9 by 8." says nothing yet
-                last = sentence
+    try:
+        for piece in stream:
+            if held is None:
+                yield piece
                 continue
-            yield sentence if said else _instead(sentence, shown)
-            yield held
-            held = None
+            held += piece
+            while held is not None and (end := _SENTENCE_END.search(held)):
+                sentence, held = held[: end.end()], held[end.end() :]
+                said = verdict(sentence)
+                if said is None:
+                    yield sentence  # "You multiply 9 by 8." says nothing yet
+                    last = sentence
+                    continue
+                yield sentence if said else _instead(sentence, shown)
+                yield held
+                held = None
+    finally:
+        close_stream(stream)
     if held is None:
         return
     said = verdict(held)

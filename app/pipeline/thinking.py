@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.llm.base import Message
-from app.stream_filter import partial_tag_at_end
+from app.stream_filter import close_stream, partial_tag_at_end
 
 OPEN, CLOSE = "<think>", "</think>"
 REASONING_BUDGET_CHARS = 1200  # about 300 tokens: 15-40 s at 8-20 tokens/s before a word
@@ -118,9 +118,7 @@ def split_reasoning(
             if gate.over_budget:
                 break
     finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()
+        close_stream(stream)
     rest = gate.flush()
     if rest:
         yield rest

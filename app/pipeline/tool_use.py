@@ -31,7 +31,7 @@ from typing import Any
 
 from app.config import Settings
 from app.llm.base import Message
-from app.stream_filter import partial_tag_at_end
+from app.stream_filter import close_stream, partial_tag_at_end
 from app.tools.cues import CLOCK_OPERATIONS, DATE_OPERATIONS, Cue
 from app.tools.registry import Confirm, Registry, ToolCall, ToolOutcome
 from app.tools.spoken import LANGUAGE_NAMES, language_of
@@ -232,9 +232,7 @@ def stream_with_tools(
                     continue
                 yield piece
         finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+            close_stream(stream)
         if deciding and raw:  # the reply ended while it could still have been a call
             yield raw
         if not calling or stop():

@@ -183,7 +183,11 @@ def english(question: str) -> str:
 
 def cue(question: str) -> Cue:
     """What the user's own words ask for (never text read from an attachment)."""
-    text = english(question)
+    return _cue(english(question))
+
+
+def _cue(text: str) -> Cue:
+    """cue() of the question as english() writes it."""
     operations = _clock_operations(text) if _CLOCK.search(text) else ()
     if operations:  # clock arithmetic is the calendar's, however many numbers
         durations = durations_in(text) if "add_time" in operations else []
@@ -224,7 +228,7 @@ def direct_call(question: str, today: dt.date | None = None) -> ToolCall | None:
     calendar's for a date or clock question whose dates, times and durations it reads
     (app/tools/direct.py); else None (the model writes the call)."""
     text = english(question).strip()
-    wanted = cue(question)
+    wanted = _cue(text)
     if wanted.operations:
         return calendar_call(text, wanted.operations, today or dt.date.today())
     if not wanted.calculator:
