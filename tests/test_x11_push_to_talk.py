@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
+from tests.realtools import similarity, words
 from tests.x11 import (
     REPO,
     Window,
     XServer,
     assert_one_turn_and_its_answer_heard,
+    hold_space_and_ask,
     record_one_hold,
 )
 
@@ -34,11 +37,10 @@ def xserver():
 @pytest.mark.parametrize(
     ("busy", "autorepeat"),
     [
-        ("", ""),  # an idle window: Qt reads each fake release before its press arrives
         ("150/200", ""),  # a busy GUI thread
         ("", "plain"),  # the server's fake releases left on: the key-state check alone
     ],
-    ids=["idle", "busy-gui", "fake-releases"],
+    ids=["busy-gui", "fake-releases"],
 )
 def test_holding_space_with_autorepeat_is_one_turn_and_an_answer(
     virtual_audio, xserver, speech, tmp_path, real_models, busy, autorepeat
@@ -55,6 +57,39 @@ def test_holding_space_with_autorepeat_is_one_turn_and_an_answer(
     assert_one_turn_and_its_answer_heard(
         QUESTION, ("eight", "8"), finished, events, heard, rate, real_models.stt
     )
+
+
+@pytest.mark.models
+@pytest.mark.audio
+def test_a_hold_during_the_reply_interrupts_it_and_is_the_next_question(
+    virtual_audio, xserver, speech, tmp_path, real_models
+):
+    """An idle window (Qt reads each fake release before its press arrives), autorepeat on:
+    a spoken question is answered out loud, and holding Space while the answer plays stops
+    it at once and is the next turn, which is answered in its turn."""
+    from tests.realtools import say_into_mic
+
+    story = speech("Tell me a story about a dragon.")
+    question = speech(QUESTION)
+    with Window(xserver, tmp_path, settings={"sound_cues": False}) as window:
+        window.wait_ready()
+        xserver.autorepeat(250, 30)  # while the window is connected (Xvfb resets it otherwise)
+        hold_space_and_ask(xserver, window, story)
+        window.wait_for("first_audio", timeout=90)  # the story is being told
+        pressed = xserver.key("keydown")
+        stopped = window.wait_for("turn_finished", timeout=20)[0]
+        window.wait_for("listening", count=2, timeout=10)
+        say_into_mic(question)
+        time.sleep(0.4)
+        xserver.key("keyup")
+        finished = window.wait_for("turn_finished", count=2, timeout=90)[1]
+        events = window.events()
+    assert stopped["interrupted"], stopped
+    assert stopped["t"] - pressed < 1.0, stopped["t"] - pressed  # stopped at the hold
+    said = [e["text"] for e in events if e["kind"] == "user_turn"]
+    assert len([e for e in events if e["kind"] == "listening"]) == 2, said
+    assert len(said) == 2 and similarity(said[1], QUESTION) >= 0.85, said
+    assert any(w in words(finished["reply"]) for w in ("eight", "8")), finished
 
 
 KEY_STATE_CHECK = """
