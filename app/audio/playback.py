@@ -90,6 +90,10 @@ class Player:
         self.rate = 0
         self.on_started = on_started
         self.on_finished = on_finished
+        # Called from the device's callback with every block exactly as it is handed to the
+        # device (mono, at `rate`), silence included: the echo canceller's far-end reference
+        # (app/audio/echo.py), which must never arrive later than its echo. It must not block.
+        self.tap: Callable[[np.ndarray, int], None] | None = None
         self._queue: deque[_Chunk] = deque()
         self._cues: list[_Chunk] = []  # interface sounds playing (turn 0), mixed over the queue
         self._lock = threading.Lock()
@@ -331,6 +335,9 @@ class Player:
                 self._cues = [c for c in self._cues if c.pos < len(c.samples)]
         if out.shape[1] > 1:
             out[:, 1:] = out[:, :1]
+        tap = self.tap
+        if tap is not None and self.rate:  # the first blocks, before the open returns: silence
+            tap(out[:, 0], self.rate)
         # Callbacks only post to the loop (call_soon_threadsafe); they never block this thread.
         for t in started:
             if self.on_started:
