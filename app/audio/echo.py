@@ -23,6 +23,14 @@ Parley was audible and the microphone heard something, so the caller can fall ba
 half-duplex (app/audio/half_duplex.py) where it is too low. With headphones there is no echo
 to measure and `erle_db` stays None.
 
+**Half-duplex while it learns.** AEC3 needs seconds of Parley's voice to learn the room: until
+then bits of that voice come through loud enough to read as speech (offline rooms, 36 scenes:
+runs up to 4.1 s into the first reply, most before 2.8 s; the real stack: the first ~0.7 s).
+So until `converged` (CONVERGE_FRAMES frames of Parley heard, with the reduction over them at
+least MIN_ERLE_DB) `process` returns silence for every frame in which Parley may be heard, as
+the half-duplex gate would; after that it hands over for good (a reduction that falls later is
+the caller's fallback, see half_duplex.fallback_reason).
+
 Everything is processed at 16 kHz, the rate speech-to-text and the VAD take: the cleaned
 blocks come back at PROCESS_RATE whatever the microphone's rate.
 """
@@ -55,6 +63,18 @@ ECHO_SPAN_FRAMES = 30  # 300 ms
 FAR_LEVEL = 1e-3  # RMS, -60 dBFS: quieter than this, Parley is not heard
 NEAR_LEVEL = 3e-4  # RMS, -70 dBFS: a microphone this quiet hears no echo (headphones)
 FLOOR = 1e-10  # energy of an all-zero frame, so the ratio stays finite
+# Below this measured echo reduction (`erle_db`, the median frame's) the canceller lets echo
+# through as speech. Measured: 38 dB on the real stack (virtual-audio's room at -6 and 0 dB),
+# 53-57 dB in offline rooms; a reference 40 ms after its echo, 6-12 dB, and runs of Parley's
+# own voice read as speech.
+MIN_ERLE_DB = 20.0
+# Frames of Parley heard before the canceller is trusted: a whole ERLE window (5 s of it
+# audible in the microphone); the latest run of its voice read as speech came after 391.
+CONVERGE_FRAMES = ERLE_WINDOW_FRAMES
+# While learning, the output is turned down this far rather than zeroed: after seconds of
+# digital silence Silero scores the first faint residue as speech (0.44 where the same
+# residue after the quiet it is turned down to scored 0.26).
+LEARNING_GAIN = 0.01  # -40 dB
 
 
 class EchoUnavailable(Exception):
@@ -87,8 +107,10 @@ class EchoCanceller:
         mic_rate: int,
         noise_suppression: bool = False,
         mic_delay_ms: int = 0,
+        deaf_while_learning: bool = True,
     ) -> None:
         self.mic_rate = mic_rate
+        self.deaf_while_learning = deaf_while_learning  # False: the raw output, to measure it
         self.noise_suppression = noise_suppression
         self._apm, self._frame_type = _apm(noise_suppression)
         self._apm.set_stream_delay_ms(0)  # a hint only: AEC3 estimates the delay itself
@@ -103,6 +125,9 @@ class EchoCanceller:
         self._since_far = ECHO_SPAN_FRAMES + 1  # microphone frames since Parley was audible
         self._erle: deque[tuple[float, float]] = deque(maxlen=ERLE_WINDOW_FRAMES)
         self.frames = 0  # microphone frames processed
+        self.measured = 0  # frames in which Parley was heard (ERLE measured), ever
+        self.converged = False  # see the module: set once, never cleared
+        self._trusted = False  # converged by the numbers; handed over at a quiet frame
 
     def reference(self, samples: np.ndarray, rate: int) -> None:
         """A block as the player hands it to the device (mono float32, any rate). Cheap:
@@ -159,9 +184,26 @@ class EchoCanceller:
         self.frames += 1
         self._since_far += 1
         near = float(np.mean(frame * frame))
-        if self._since_far <= ECHO_SPAN_FRAMES and near > NEAR_LEVEL**2:
+        far = self._since_far <= ECHO_SPAN_FRAMES
+        if far and near > NEAR_LEVEL**2:
             self._erle.append((near, float(np.mean(cleaned * cleaned))))
+            self.measured += 1
+            if not self._trusted and self.measured >= CONVERGE_FRAMES:
+                erle = self.erle_db
+                self._trusted = erle is not None and erle >= MIN_ERLE_DB
+        quiet = float(np.mean(cleaned * cleaned)) <= NEAR_LEVEL**2
+        if self._trusted and not self.converged and (quiet or not far):
+            # Handed over where the output is quiet: silence followed at once by the
+            # residue of a word reads as a speech onset to the VAD (measured: one run).
+            self.converged = True
+        if far and self.deaf_while_learning and not self.converged:
+            return cleaned * LEARNING_GAIN
         return cleaned
+
+    @property
+    def learning(self) -> bool:
+        """Parley may be heard and the canceller has not converged: `process` hands silence."""
+        return self.far_active and not self.converged
 
     @property
     def far_active(self) -> bool:

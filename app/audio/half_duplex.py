@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.audio.echo import EchoCanceller
+from app.audio.echo import MIN_ERLE_DB, EchoCanceller
 
 # After the last sample handed to the device, the echo still comes for the output latency
 # (20-40 ms through PulseAudio), the room's reverberation (up to 250 ms in a laptop's room)
@@ -28,11 +28,6 @@ TAIL_SECONDS = 0.3
 # A block with no sample above this is silence (the player hands zeros when it has nothing;
 # piper's own quiet stays under 0.003, see Player's ONSET_LEVEL).
 SOUND_LEVEL = 0.001
-# Below this measured echo reduction (EchoCanceller.erle_db, the median frame's), the canceller
-# lets echo through as speech. Measured: 38 dB on the real stack (virtual-audio's room at -6
-# and 0 dB), 53-57 dB in offline rooms; a reference 40 ms after its echo, 6-12 dB, and runs
-# of Parley's own voice read as speech.
-MIN_ERLE_DB = 20.0
 
 NO_CANCELLER = (
     "Echo cancellation is not available, so Parley does not listen while it speaks: "
