@@ -24,8 +24,8 @@ half-duplex (app/audio/half_duplex.py) where it is too low. With headphones ther
 to measure and `erle_db` stays None.
 
 **Half-duplex while it learns.** AEC3 needs seconds of Parley's voice to learn the room: until
-then bits of that voice come through loud enough to read as speech (offline rooms, 36 scenes:
-runs up to 4.1 s into the first reply, most before 2.8 s; the real stack: the first ~0.7 s).
+then bits of that voice come through loud enough to read as speech (offline rooms:
+46 runs in 36 scenes, up to 4.1 s into the first reply; with this, 1 of 0.16 s).
 So until `converged` (CONVERGE_FRAMES frames of Parley heard, with the reduction over them at
 least MIN_ERLE_DB) `process` returns silence for every frame in which Parley may be heard, as
 the half-duplex gate would; after that it hands over for good (a reduction that falls later is
