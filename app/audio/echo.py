@@ -27,7 +27,7 @@ to measure and `erle_db` stays None.
 then bits of that voice come through loud enough to read as speech (offline rooms:
 46 runs in 36 scenes, up to 4.1 s into the first reply; with this, 1 of 0.16 s).
 So until `converged` (CONVERGE_FRAMES frames of Parley heard, with the reduction over them at
-least MIN_ERLE_DB) `process` returns silence for every frame in which Parley may be heard, as
+least MIN_ERLE_DB) `process` turns down (LEARNING_GAIN) every frame in which Parley may be heard, as
 the half-duplex gate would; after that it hands over for good (a reduction that falls later is
 the caller's fallback, see half_duplex.fallback_reason).
 
