@@ -87,9 +87,10 @@ def test_coughs_noise_and_fillers_resume_the_reply(judged) -> None:
 
 
 def test_stop_words_end_the_reply(judged) -> None:
-    # Measured 11-12/12 (piper: once "Chet up!"), 10/12 (espeak: "High on a moment").
+    # Without the judge's prompt: 10-12/12 (piper: "Chet up.", "Start talking."), 9-10/12
+    # (espeak: "Fold on", "High on a moment.", "I see her."). With it 12/12 and 12/12.
     assert share(judged, Interruption.STOP, "piper") >= 0.9
-    assert share(judged, Interruption.STOP) >= 0.8
+    assert share(judged, Interruption.STOP) >= 0.9
 
 
 def test_real_questions_are_a_new_turn(judged) -> None:
