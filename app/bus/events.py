@@ -154,7 +154,8 @@ class HandsFreeState(Event):
     "hearing" (a turn is open), "thinking" (the turn ended: `last_word_at`, the monotonic
     moment of the user's last word), "speaking" or "paused" (the user's sound over the reply
     is being judged); "half_duplex" says in `message` why Parley does not listen while it
-    speaks ('' when it listens again)."""
+    speaks ('' when it listens again); "learnt" (once) that the echo canceller has learnt the
+    room: until then Parley does not listen while it speaks."""
 
     state: str
     message: str = ""

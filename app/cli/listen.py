@@ -6,6 +6,8 @@ and speaker, no key (app/pipeline/hands_free.py). With --json, one JSON object p
   {"event": "speaking", "after_last_word": s}     the reply's first sound reached the speaker
   {"event": "reply", "text": ..., "heard": ..., "interrupted": b}   the turn is over
   {"event": "barge_in" | "resumed" | "stop", "text": ..., "quiet_after": s}  sound over a reply
+  {"event": "learnt"}                            the echo canceller has learnt the room: Parley
+                                                  hears the user over its own voice from now on
   {"event": "notice" | "error", "message": ...}
 
 Ctrl-C ends it (app/interrupt.py); conversations are saved as `ask` saves them.
@@ -86,6 +88,8 @@ class _Printer:
             self.say("heard", f"You: {e.text}", text=e.text)
 
     def _state(self, e: HandsFreeState) -> None:
+        if e.state == "learnt":
+            self.say("learnt")
         if e.state == "thinking":
             self.last_word_at = e.last_word_at
 

@@ -103,6 +103,9 @@ class HandsFree:
             loop.call_soon_threadsafe(self._on_mic, event)
 
     def _on_mic(self, event: MicEvent) -> None:
+        if event.kind == "learnt":
+            self.bus.publish(HandsFreeState(state="learnt"))
+            return
         if event.kind == "half_duplex":
             self._set("half_duplex", event.reason)
             if event.reason:

@@ -43,7 +43,7 @@ class MicEvent:
     """The VAD's start / end (`at`: seconds of cleaned audio since the microphone opened),
     or `half_duplex` turning on ('' back off) with the reason for the user."""
 
-    kind: str  # "start" | "end" | "half_duplex"
+    kind: str  # "start" | "end" | "half_duplex" | "learnt" (the canceller has converged)
     at: float = 0.0
     reason: str = ""
     over_echo: bool = False  # the speech began while Parley was heard
@@ -102,6 +102,7 @@ class OpenMic:
         self.gate = HalfDuplexGate()
         self.vad = StreamingVad()
         self.half_duplex = ""  # why the microphone is deaf while Parley speaks ('' if not)
+        self.learnt = False  # the canceller has learnt the room (deaf over Parley until then)
         self._resampler: StreamResampler | None = None
         self._stream: Stream | None = None
         self._lock = threading.Lock()  # guards _kept, _taps, samples
@@ -170,6 +171,9 @@ class OpenMic:
         self.blocks += 1
         if self.canceller is not None and self.blocks % CHECK_EVERY_BLOCKS == 0:
             self._set_half_duplex(fallback_reason(self.canceller))
+            if self.canceller.converged and not self.learnt:
+                self.learnt = True  # Parley hears the user over its own voice from now on
+                self.on_event(MicEvent("learnt", self.seconds, when=time.monotonic()))
         if self.half_duplex:
             cleaned = self.gate.gate(cleaned)
         over_echo = self.canceller is not None and self.canceller.far_active
