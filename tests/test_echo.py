@@ -45,11 +45,8 @@ models = pytest.mark.models
 
 
 @pytest.fixture(scope="module")
-def voice():
-    from app.config import Settings
-    from app.tts.factory import create_tts
-
-    return create_tts(Settings())
+def voice(real_models):
+    return real_models.tts  # the session's piper: loaded once for the suite
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +67,10 @@ def to16k(samples: np.ndarray) -> np.ndarray:
 
 
 @models
-@pytest.mark.parametrize("gain_db", [-6, 0])
-def test_own_voice_leaking_back_is_not_heard_as_speech(replies, gain_db):
+def test_own_voice_leaking_back_is_not_heard_as_speech(replies):
+    """The room at 0 dB: the echo as loud as it plays (at -6 dB: the double-talk test below,
+    whose room holds nothing else outside the user's words)."""
+    gain_db = 0
     assert replies.size / scene.RATE >= 20
     mic = scene.room(replies, gain_db)
     raw = scene.long_runs(to16k(mic))
@@ -129,7 +128,8 @@ def test_the_user_speaking_over_the_reply_is_still_heard(replies, users):
 def test_a_late_reference_is_measured_and_can_be_held_back(replies):
     """A reference that reaches the canceller 40 ms after its echo cannot be cancelled: the
     measured reduction says so (the caller falls back to half-duplex), and holding the
-    microphone back (mic_delay_ms) restores it."""
+    microphone back (mic_delay_ms) restores it. 12 s of replies: past the 5 s it learns in."""
+    replies = replies[: 12 * scene.RATE]
     mic = scene.room(replies, -6)
     late_ms = scene.ROOM_DELAY_MS + 40
     # The canceller's own output, not turned down while it learns: what it lets through.
@@ -287,15 +287,17 @@ class OpenMicrophone:
 
 @models
 @pytest.mark.audio
-@pytest.mark.parametrize("gain_db", [-6, 0])
 def test_real_sound_stack_own_voice_is_cancelled_and_the_user_heard(
-    pulse, replies, users, tmp_path: Path, gain_db
+    pulse, replies, users, tmp_path: Path
 ):
+    """The room at 0 dB, the louder leak (at -6 dB the real stack runs under
+    tests/test_hands_free.py's whole conversation)."""
     from app.audio.sounddevice_backend import SoundDeviceBackend
 
+    gain_db = 0
     pulse.room(gain_db, scene.ROOM_DELAY_MS)
     backend = SoundDeviceBackend()
-    played = replies[: 10 * scene.RATE]
+    played = replies[: 11 * scene.RATE]
     done = threading.Event()
     player = Player(backend, on_finished=lambda _turn: done.set())
     mic = OpenMicrophone(backend, EchoCanceller)
@@ -310,10 +312,14 @@ def test_real_sound_stack_own_voice_is_cancelled_and_the_user_heard(
         user = users[1]
         wav = tmp_path / "user.wav"
         soundfile.write(wav, user, scene.RATE)
-        at = 7.0
-        time.sleep(at - (time.monotonic() - began))
+        # Deaf over Parley until the canceller has learnt the room (5 s of it heard); then 2 s
+        # more of Parley alone before the user speaks over it.
+        while not mic.canceller.converged and time.monotonic() - began < 9.0:
+            time.sleep(0.02)
+        learnt = mic.canceller.converged
+        learnt_at = time.monotonic() - began
+        time.sleep(2.0)
         erle = mic.canceller.erle_db  # Parley alone so far: the user would lower it
-        learnt = mic.canceller.converged  # listening over Parley's voice by now
         said = time.monotonic()
         pulse.say(wav).wait(timeout=20)
         assert done.wait(timeout=20)
@@ -332,7 +338,8 @@ def test_real_sound_stack_own_voice_is_cancelled_and_the_user_heard(
     heard = [t for t in scene.detections(cleaned, OVER_ECHO) if t >= spoken - 0.1]
     delay = heard[0] - spoken if heard else None
     print(
-        f"real stack, room {gain_db} dB: ERLE {erle:.1f} dB (with the user over it "
+        f"real stack, room {gain_db} dB: learnt the room {learnt_at:.1f} s into the reply; "
+        f"ERLE {erle:.1f} dB (with the user over it "
         f"{mic.canceller.erle_db:.1f}); speech runs in "
         f"{echo_only.size / PROCESS_RATE:.1f} s of echo: {len(raw_runs)} raw, {len(runs)} "
         f"cleaned; the user over the reply heard after {delay} s"

@@ -23,13 +23,10 @@ ASK_S = TurnRules().ask_after_ms / 1000
 
 
 @pytest.fixture(scope="module")
-def heard():
+def heard(real_models):
     """Every sentence at its pause: (voice, kind, text, decision, seconds the decision took)."""
-    from app.config import Settings
-    from app.stt.factory import create_stt
-
-    stt = create_stt(Settings())
-    voices = Voices(stt.model)
+    stt = real_models.stt  # the session's whisper and piper: loaded once for the suite
+    voices = Voices(stt.model, real_models.tts)
     eot = EndOfTurn.default()
     assert eot.has_model, "the end-of-turn model is not installed: run scripts/setup.sh"
     rows = []

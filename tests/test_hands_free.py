@@ -49,11 +49,8 @@ def pulse(virtual_audio: str) -> Iterator[PrivatePulse]:
 
 
 @pytest.fixture(scope="module")
-def voice():
-    from app.config import Settings
-    from app.tts.factory import create_tts
-
-    return create_tts(Settings())
+def voice(real_models):
+    return real_models.tts  # the session's piper: loaded once for the suite
 
 
 def wav_of(voice, text: str, path: Path) -> tuple[Path, float]:  # noqa: ANN001

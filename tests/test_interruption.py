@@ -43,13 +43,10 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def judged():
+def judged(real_models):
     """(kind expected, what was played, the judgement, seconds it took) for every stretch."""
-    from app.config import Settings
-    from app.stt.factory import create_stt
-
-    stt = create_stt(Settings())
-    voices = Voices(stt.model)
+    stt = real_models.stt  # the session's whisper and piper: loaded once for the suite
+    voices = Voices(stt.model, real_models.tts)
     judge = InterruptionJudge(stt)
     stretches = [(Interruption.RESUME, f"cough {i}", cough(i)) for i in range(10)]
     stretches += [(Interruption.RESUME, f"noise {i}", noise(i)) for i in range(6)]

@@ -82,11 +82,8 @@ class Voices:
     """say(voice, text) -> trimmed speech; voices are "piper" (the default Parley voice, so
     a real neural voice) and "espeak"; results are cached, as the tests say a phrase often."""
 
-    def __init__(self, whisper: object) -> None:
-        from app.config import Settings
-        from app.tts.factory import create_tts
-
-        self._tts = create_tts(Settings())
+    def __init__(self, whisper: object, tts: object) -> None:
+        self._tts = tts  # the session's piper (conftest's real_models): loaded once
         self._whisper = whisper  # a faster_whisper.WhisperModel: finds the word boundaries
         self._dir = Path(tempfile.mkdtemp(prefix="turn-audio-"))
         self._cache: dict[tuple[str, str], np.ndarray] = {}
