@@ -139,7 +139,8 @@ class HandsFree:
     async def _until_done(self, turn_id: int, tap: StreamTap) -> None:
         """Watch the open turn's pauses; commit it when the end-of-turn decision says so."""
         rules = self.end_of_turn.rules
-        decided_pause = -1  # the speech end (mic sample) the model said "not yet" at
+        decided_pause = -1  # the speech end (mic sample) the last decision stands for
+        ends_after = rules.fallback_ms  # the silence that ends the turn at that pause
         pause_seen = 0.0
         limit = self.turns.settings.max_talk_seconds
         while True:
@@ -157,7 +158,9 @@ class HandsFree:
                 pause_seen = 0.0
                 continue
             pause_seen = pause_seen or time.monotonic()
-            done = ms >= rules.fallback_ms or too_long
+            if pause != decided_pause:
+                ends_after = rules.fallback_ms
+            done = ms >= ends_after or too_long
             if not done and pause != decided_pause:
                 live = turn.live
                 waiting = live is not None and live.decoding
@@ -170,7 +173,8 @@ class HandsFree:
                 log.debug("end of turn at %.0f ms: %s (%r)", ms, decision, text)
                 done = decision.complete
                 if not done and decision.by != "waiting":
-                    decided_pause = pause
+                    # An unsure model waits `unsure_ms`, longer than a thinking pause.
+                    decided_pause, ends_after = pause, decision.ends_after_ms
             if done:
                 self._commit(turn_id, tap)
                 return
