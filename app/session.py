@@ -106,6 +106,11 @@ class Session:
         self._watch_soon()
 
     @property
+    def speaker(self) -> Player | None:
+        """The speaker's player, open or still opening (None without a sound device)."""
+        return self.player or self._speaker
+
+    @property
     def audio_error(self) -> str:
         """What is wrong with the sound, for the user ('' when nothing is)."""
         return " ".join(dict.fromkeys(self._lost.values()))

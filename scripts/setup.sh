@@ -49,3 +49,14 @@ quiet_pip install -q -e ".[$extras]"
 
 echo "setup: preparing the offline default models"
 .venv/bin/parley prepare
+
+# The end-of-turn model (Smart Turn v3.2, BSD-2) ships inside one pinned pipecat-ai wheel;
+# pipecat itself is not installed. Its sha256 and the model's are checked before it is used.
+if ! .venv/bin/python -c "import sys; from app.models.smart_turn import smart_turn_model; sys.exit(smart_turn_model() is None)"; then
+  echo "setup: fetching the end-of-turn model"
+  wheel_dir=$(mktemp -d)
+  trap 'rm -rf "$wheel_dir"' EXIT
+  wheel_version=$(.venv/bin/python -c "from app.models.smart_turn import WHEEL_VERSION; print(WHEEL_VERSION)")
+  quiet_pip download -q --no-deps --only-binary=:all: "pipecat-ai==$wheel_version" -d "$wheel_dir"
+  .venv/bin/python -m app.models.smart_turn "$wheel_dir"/pipecat_ai-"$wheel_version"-py3-none-any.whl
+fi

@@ -77,6 +77,35 @@ class PrivatePulse:
             self.proc = None
         self.sock.unlink(missing_ok=True)
 
+    def room(self, gain_db: float, delay_ms: int) -> None:
+        """The speaker leaks into the microphone `gain_db` louder after `delay_ms`, as
+        virtual-audio's `room on` does on the shared server."""
+        load = subprocess.run(
+            ["pactl", "load-module", "module-loopback", "source=speaker.monitor", "sink=micfeed",
+             f"latency_msec={delay_ms}", "source_dont_move=true", "sink_dont_move=true"],
+            env=self.env, capture_output=True, text=True, check=True, timeout=10,
+        )  # fmt: skip
+        module = load.stdout.strip()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            listing = subprocess.run(
+                ["pactl", "list", "sink-inputs"], env=self.env, capture_output=True, text=True
+            ).stdout
+            for block in listing.split("Sink Input #")[1:]:
+                if f"Owner Module: {module}" in block:
+                    number = block.split(maxsplit=1)[0]
+                    subprocess.run(
+                        ["pactl", "set-sink-input-volume", number, f"{gain_db}dB"],
+                        env=self.env, check=True, timeout=10,
+                    )  # fmt: skip
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("the room loopback did not start")
+
+    def say(self, wav: Path) -> subprocess.Popen[bytes]:
+        """Start playing `wav` into the microphone (as virtual-audio's `say`), in real time."""
+        return subprocess.Popen(["paplay", "-d", "micfeed", str(wav)], env=self.env)
+
     def freeze(self, frozen: bool = True) -> None:
         """The server stops answering without closing anything (SIGSTOP), or goes on."""
         assert self.proc is not None

@@ -90,6 +90,10 @@ class Player:
         self.rate = 0
         self.on_started = on_started
         self.on_finished = on_finished
+        # Called from the device's callback with every block exactly as it is handed to the
+        # device (mono, at `rate`), silence included: the echo canceller's far-end reference
+        # (app/audio/echo.py), which must never arrive later than its echo. It must not block.
+        self.tap: Callable[[np.ndarray, int], None] | None = None
         self._queue: deque[_Chunk] = deque()
         self._cues: list[_Chunk] = []  # interface sounds playing (turn 0), mixed over the queue
         self._lock = threading.Lock()
@@ -99,6 +103,7 @@ class Player:
         self._started: set[int] = set()
         self._finishing: set[int] = set()
         self._speaking = 0  # the reply turn whose audio is queued or awaited (0: none)
+        self._paused = False  # the queue waits where it is (hands-free: the user may be talking)
         self._pulled = 0.0  # when the device last asked for a block (monotonic)
         # turn -> sentence index -> [queued samples, played samples]
         self._progress: dict[int, dict[int, list[int]]] = {}
@@ -274,6 +279,7 @@ class Player:
             turns = {c.turn_id for c in self._queue} | {self._speaking}
             turns.discard(0)
             self._speaking = 0
+            self._paused = False  # the next reply plays: a paused one was ended by this
             self._queue.clear()
             self._finishing.clear()
             heard = {
@@ -282,6 +288,22 @@ class Player:
                 for idx, (queued, played) in self._progress.get(t, {}).items()
             }
         return heard
+
+    def pause(self) -> None:
+        """Hold the reply where it is: the next block the device pulls is silence (within
+        10 ms), and nothing of the queue is counted as heard until `resume`. Interface sounds
+        still play."""
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Go on from the sample where `pause` held it."""
+        with self._lock:
+            self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def heard(self, turn_id: int) -> dict[int, float]:
         with self._lock:
@@ -306,7 +328,7 @@ class Player:
         started: list[int] = []
         done: list[int] = []
         with self._lock:
-            while filled < frames and self._queue:
+            while filled < frames and self._queue and not self._paused:
                 chunk = self._queue[0]
                 if chunk.turn_id not in self._started:
                     self._started.add(chunk.turn_id)
@@ -331,6 +353,9 @@ class Player:
                 self._cues = [c for c in self._cues if c.pos < len(c.samples)]
         if out.shape[1] > 1:
             out[:, 1:] = out[:, :1]
+        tap = self.tap
+        if tap is not None and self.rate:  # the first blocks, before the open returns: silence
+            tap(out[:, 0], self.rate)
         # Callbacks only post to the loop (call_soon_threadsafe); they never block this thread.
         for t in started:
             if self.on_started:

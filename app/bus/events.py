@@ -149,6 +149,33 @@ class ChatSaved(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HandsFreeState(Event):
+    """Hands-free: what the open microphone is doing now. `state` is "listening" (idle),
+    "hearing" (a turn is open), "thinking" (the turn ended: `last_word_at`, the monotonic
+    moment of the user's last word), "speaking" or "paused" (the user's sound over the reply
+    is being judged); "half_duplex" says in `message` why Parley does not listen while it
+    speaks ('' when it listens again); "learnt" (once) that the echo canceller has learnt the
+    room: until then Parley does not listen while it speaks."""
+
+    state: str
+    message: str = ""
+    last_word_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceInterruption(Event):
+    """Hands-free: the user's sound over a reply was judged. `kind`: "barge_in" (words: the
+    reply ends as heard and they start a new turn), "resumed" (a cough, "mhm", noise: the
+    reply goes on where it paused) or "stop" (the reply ends, nothing is answered). `onset`
+    is when the sound began and `quiet_at` when the speaker was paused (monotonic)."""
+
+    kind: str
+    text: str = ""
+    onset: float = 0.0
+    quiet_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Shutdown(Event):
     """The app is closing; services release their resources."""
 

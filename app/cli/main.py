@@ -1,5 +1,5 @@
-"""Command line: `parley` (the window), `parley ask`, `parley chats`, `parley devices`,
-`parley models`, `parley --version`."""
+"""Command line: `parley` (the window), `parley ask`, `parley listen`, `parley chats`,
+`parley devices`, `parley models`, `parley --version`."""
 
 from __future__ import annotations
 
@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_options(ask)
 
+    from app.cli.listen import add_listen_parser
+
+    _add_model_options(add_listen_parser(sub))
     sub.add_parser("devices", help="list audio input and output devices")
     sub.add_parser("prepare", help="assemble and verify the offline default models")
     from app.cli.models import add_models_parser
@@ -317,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.cli.ask import run_ask
 
         return run_ask(args, settings)
+    if args.command == "listen":
+        from app.cli.listen import run_listen
+
+        return run_listen(args, settings)
     if args.command == "devices":
         from app.cli.devices import list_devices
 

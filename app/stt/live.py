@@ -76,6 +76,11 @@ class LiveTranscriber:
         self._taking: asyncio.Task[None] | None = None
         self._cancelled = False
 
+    @property
+    def decoding(self) -> bool:
+        """A pass over the words so far is under way (its text is not in `text` yet)."""
+        return self._job is not None
+
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._watch())
 

@@ -40,10 +40,15 @@ def window_seconds(audio_seconds: float, minimum: float = MIN_WINDOW_SECONDS) ->
 
 
 def transcribe_short(
-    model: Any, tokenizer: Any, audio: np.ndarray, min_window: float = MIN_WINDOW_SECONDS
+    model: Any,
+    tokenizer: Any,
+    audio: np.ndarray,
+    min_window: float = MIN_WINDOW_SECONDS,
+    prompt_text: str = "",
 ) -> str | None:
     """The text of `audio` (16 kHz mono, at most MAX_SECONDS) from a short window, "" for no
-    speech, or None where the standard pass should decide (a looping result)."""
+    speech, or None where the standard pass should decide (a looping result). `prompt_text`
+    is given to whisper as the text before it (words it should expect)."""
     import ctranslate2
 
     seconds = audio.size / STT_RATE
@@ -52,7 +57,10 @@ def transcribe_short(
     features = model.feature_extractor(padded)
     frames = min(3000, features.shape[-1] - features.shape[-1] % 2)  # the conv has stride 2
     batch = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
-    prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    before = (
+        [tokenizer.sot_prev, *tokenizer.encode(" " + prompt_text.strip())] if prompt_text else []
+    )
+    prompt = [*before, *tokenizer.sot_sequence, tokenizer.no_timestamps]
     result = model.model.generate(
         ctranslate2.StorageView.from_array(batch),
         [prompt],

@@ -72,8 +72,9 @@ class WhisperSTT:
                 self.model.hf_tokenizer, False, task="transcribe", language="en"
             )
 
-    def transcribe(self, audio: np.ndarray, short: bool = True) -> str:
-        """The words in `audio` (16 kHz mono); `short=False` always takes the 30 s window."""
+    def transcribe(self, audio: np.ndarray, short: bool = True, prompt: str = "") -> str:
+        """The words in `audio` (16 kHz mono); `short=False` always takes the 30 s window.
+        `prompt`: text whisper takes as said just before (the words to expect)."""
         if not speech_in(audio):
             return ""
         # Whisper's words shift with the length of the quiet after the last one (measured:
@@ -89,7 +90,9 @@ class WhisperSTT:
         audio = np.concatenate([quiet, audio, np.zeros(TAIL_SAMPLES, np.float32)])
         fits = audio.size <= short_window.MAX_SECONDS * STT_RATE
         if short and fits and self._tokenizer is not None:
-            text = short_window.transcribe_short(self.model, self._tokenizer, audio)
+            text = short_window.transcribe_short(
+                self.model, self._tokenizer, audio, prompt_text=prompt
+            )
             if text is not None:
                 return "" if text.casefold() in _NON_SPEECH else text
         segments, _info = self.model.transcribe(
@@ -98,6 +101,7 @@ class WhisperSTT:
             beam_size=1,
             vad_filter=True,
             condition_on_previous_text=False,
+            initial_prompt=prompt or None,
             without_timestamps=True,
             # Greedy only: faster-whisper's default falls back to *sampling* at higher
             # temperatures when it is unsure, so the same words came back different from run
