@@ -58,6 +58,13 @@ class Shown:
         return self.window.hands_free_state.text()
 
 
+def back_to(qtbot, shown: Shown, state: str) -> None:  # noqa: ANN001
+    try:
+        qtbot.waitUntil(lambda: shown.states()[-1] == state, timeout=5_000)
+    except qtbot.TimeoutError as exc:
+        raise AssertionError(f"not back to {state}: {shown.seen}") from exc
+
+
 def open_inputs(backend) -> list:  # noqa: ANN001
     return [s for s in backend.streams if s.kind == "input" and not s.closed]
 
@@ -79,7 +86,7 @@ def test_the_switch_listens_without_a_key_shows_each_state_and_mute_closes_the_m
 
     gui.backend.feed(*piper(real_models, "What is the capital of France?"))
     qtbot.waitUntil(lambda: bool(shown.turns), timeout=30_000)
-    qtbot.waitUntil(lambda: shown.states()[-1] == "listening", timeout=5_000)
+    back_to(qtbot, shown, "listening")
     turn = shown.turns[0]
     assert "france" in words(turn.transcript) and "paris" in words(turn.reply), turn
     assert not turn.interrupted
@@ -187,7 +194,7 @@ def test_on_the_real_sound_stack_a_spoken_question_is_answered_without_a_key(
         # 1. Said into the microphone, no key: heard, thought about, spoken.
         pulse.say(question).wait(timeout=20)
         qtbot.waitUntil(lambda: len(shown.turns) == 1, timeout=30_000)
-        qtbot.waitUntil(lambda: shown.states()[-1] == "listening", timeout=5_000)
+        back_to(qtbot, shown, "listening")
         turn = shown.turns[0]
         assert "france" in words(turn.transcript) and "paris" in words(turn.reply), turn
         states = shown.states()
@@ -206,7 +213,7 @@ def test_on_the_real_sound_stack_a_spoken_question_is_answered_without_a_key(
         qtbot.waitUntil(lambda: len(shown.turns) == 2, timeout=30_000)
         assert "plus" in words(shown.turns[1].transcript), shown.turns[1]
         assert len(shown.heard) == 2, shown.heard  # the open microphone opened no turn too
-        qtbot.waitUntil(lambda: shown.states()[-1] == "listening", timeout=5_000)
+        back_to(qtbot, shown, "listening")
 
         # 3. Muted: a question said now is not heard.
         window.set_muted(True)

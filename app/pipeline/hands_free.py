@@ -268,7 +268,9 @@ class HandsFree:
     def _on_finished(self, ev: TurnFinished) -> None:
         if self.playing == ev.turn_id:
             self.playing = None
-        if self.hearing is None and not self.judging and self.turns.current is None:
+        current = self.turns.current  # still the finished turn while its event is handled
+        idle = current is None or current.id == ev.turn_id or current.finished
+        if self.hearing is None and not self.judging and not self.held and idle:
             self._set("listening")
 
     def _set(self, state: str, message: str = "", last_word_at: float = 0.0) -> None:
