@@ -70,6 +70,7 @@ class HandsFree:
         self.playing: int | None = None  # the turn whose reply the speaker plays
         self.judging = False
         self.held = False  # the talk key is held: that turn is the key's, not the open mic's
+        self.released_at = 0.0  # when it was let go (monotonic)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe = [
@@ -119,6 +120,8 @@ class HandsFree:
         """The talk key went down (the turn is the key's: the open microphone opens none
         meanwhile) or came up (that turn is being answered)."""
         self.held = held
+        if not held:
+            self.released_at = time.monotonic()
         self._set("hearing" if held else "thinking")
 
     # --- what the microphone found ------------------------------------------------------------
@@ -140,6 +143,9 @@ class HandsFree:
             return
         if event.kind != "start" or self.hearing is not None or self.judging or self.held:
             return
+        onset = time.monotonic() - (self.mic.seconds - event.at)
+        if onset < self.released_at:
+            return  # speech the talk key's turn took (found late, or waiting on the loop)
         tap = self.mic.tap(event.at)
         if self._reply_audible():
             self._pause(tap, event)
