@@ -58,6 +58,7 @@ class HandsFreePart:
         self.mute_button.hide()
         self.hands_free_state = QLabel("")
         self.hands_free_state.setObjectName("handsFreeState")
+        self.hands_free_state.setWordWrap(True)  # whole at 400 px wide, on two lines
         self.hands_free_state.hide()
         self._hands_free_mode = "off"
         self._room_learnt = False  # the echo canceller's `learnt` since the microphone opened
@@ -103,11 +104,13 @@ class HandsFreePart:
             label.hide()
             return
         text, colour = STATES[mode]
-        if mode not in ("starting", "muted"):
-            if self._deaf_why:
-                text = f"{text} · {DEAF}"
-            elif not self._room_learnt:
-                text = f"{text} · {LEARNING}"
+        deaf, learning = bool(self._deaf_why), not self._deaf_why and not self._room_learnt
+        if mode == "speaking" and (deaf or learning):
+            text = "Speaking — not listening until it's done"  # talking over it won't stop it
+        if mode not in ("starting", "muted") and deaf and mode != "speaking":
+            text = f"{text} · {DEAF}"
+        elif mode not in ("starting", "muted") and learning:
+            text = f"{text} · {LEARNING}"
         label.setText(f"●  {text}")
         label.setToolTip(
             self._deaf_why or ("Parley is " + LEARNING if not self._room_learnt else "")

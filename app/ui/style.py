@@ -93,8 +93,9 @@ QFrame[role="error"] QLabel { color: {error_text}; }
     background: {accent}; border: none; border-radius: 12px; }
 #talkButton:disabled { background: {disabled}; }
 #talkButton[listening="true"] { background: {listening}; }
-#stopButton, #handsFreeButton, #muteButton { min-width: 72px; min-height: 64px;
-    border-radius: 12px; }
+#stopButton, #handsFreeButton { min-width: 72px; min-height: 64px; border-radius: 12px; }
+#handsFreeButton, #muteButton { border: 1px solid {field_border}; color: {text}; }
+#muteButton { min-width: 72px; padding: 6px; border-radius: 10px; }
 #handsFreeButton:checked { background: {hf_listening}; color: #ffffff; font-weight: bold; }
 #muteButton:checked { background: {hf_muted}; color: #ffffff; font-weight: bold; }
 #handsFreeState { color: #ffffff; font-weight: bold; font-size: {body}pt; padding: 6px 12px;
