@@ -112,22 +112,14 @@ def test_the_switch_listens_without_a_key_shows_each_state_and_mute_closes_the_m
     assert open_inputs(gui.backend) == [] and not gui.mute_button.isVisible()
 
 
-def test_parley_hands_free_opens_the_window_in_hands_free_mode(qtbot, qloop, settings, monkeypatch):
-    """The option and the setting both reach the window (engines that load nothing: the
-    switch is the point)."""
-    import app.ui.app as gui_app
-
-    assert build_parser().parse_args(["--hands-free"]).hands_free
-    assert build_parser().parse_args(["gui", "--hands-free"]).hands_free
-    assert not build_parser().parse_args([]).hands_free
-    settings.hands_free = True
-    settings.sound_cues = False
+def scripted(settings, loop):  # noqa: ANN001, ANN201
+    """The window on engines that load nothing and a fake microphone: the switch is the point."""
     from app.audio.fake import FakeAudioBackend
     from app.pipeline.engines import Engines
     from tests.fakes import FakeSTT, FakeTTS
     from tests.test_turns import ScriptedLLM
 
-    bus = EventBus(qloop)
+    bus = EventBus(loop)
     engines = Engines(
         bus,
         settings,
@@ -137,7 +129,33 @@ def test_parley_hands_free_opens_the_window_in_hands_free_mode(qtbot, qloop, set
         warm_up=False,
     )
     backend = FakeAudioBackend()
-    window = gui_app.build_window(settings, bus, backend, engines)
+    return build_window(settings, bus, backend, engines), backend
+
+
+def test_parley_hands_free_and_the_setting_open_the_window_in_hands_free_mode(
+    qtbot, qloop, settings
+):
+    from app.config import Settings
+    from app.ui.settings_dialog import SettingsDialog
+
+    assert build_parser().parse_args(["--hands-free"]).hands_free
+    assert build_parser().parse_args(["gui", "--hands-free"]).hands_free
+    assert not build_parser().parse_args([]).hands_free
+    settings.sound_cues = False
+    window, backend = scripted(settings, qloop)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.wait(200)
+    assert not window.hands_free_button.isChecked() and open_inputs(backend) == []  # the default
+    dialog = SettingsDialog(window.session.settings, backend, window)
+    assert not dialog.hands_free.isChecked()
+    dialog.hands_free.setChecked(True)
+    window.apply_settings(dialog)
+    window.close()
+    saved = Settings.load()
+    assert saved.hands_free is True
+
+    window, backend = scripted(saved, qloop)  # the next start
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: "Listening" in window.hands_free_state.text(), timeout=20_000)
