@@ -102,6 +102,9 @@ class Settings:
     welcomed: bool = False  # the first-run welcome has been shown
     # Hold this in any application to talk (X11); empty: only in Parley's window.
     global_talk_key: str = "Ctrl+Alt+Space"
+    # The window opens in hands-free mode: the microphone stays open and Parley answers when
+    # you stop talking, no key held (`parley --hands-free` for one run).
+    hands_free: bool = False
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

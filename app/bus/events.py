@@ -155,7 +155,9 @@ class HandsFreeState(Event):
     moment of the user's last word), "speaking" or "paused" (the user's sound over the reply
     is being judged); "half_duplex" says in `message` why Parley does not listen while it
     speaks ('' when it listens again); "learnt" (once) that the echo canceller has learnt the
-    room: until then Parley does not listen while it speaks."""
+    room: until then Parley does not listen while it speaks. The window's switch
+    (app/pipeline/hands_free_switch.py) adds "starting" (loading, opening the microphone),
+    "muted" (the microphone closed, the mode kept) and "off" (`message`: why, if it failed)."""
 
     state: str
     message: str = ""

@@ -47,6 +47,14 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see `parley devices`)")
 
 
+def _add_window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--hands-free",
+        action="store_true",
+        help="open the window in hands-free mode: talk without holding a key",
+    )
+
+
 def _limited(setting: str) -> Callable[[str], int]:
     """An argparse type: a whole number within the setting's limits (app.config.LIMITS)."""
 
@@ -158,10 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="load every library and model runtime once and say which work",
     )
     _add_model_options(parser)
+    _add_window_options(parser)
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the window (the default)")
     _add_model_options(gui)
+    _add_window_options(gui)
 
     ask = sub.add_parser("ask", help="run one turn headless and print the reply")
     src = ask.add_mutually_exclusive_group(required=True)
@@ -334,7 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return prepare_models()
     from app.ui.app import run_gui
 
-    return run_gui(settings, problems=problems)
+    # --hands-free is for this run: not written into the settings the window may save
+    return run_gui(settings, problems=problems, hands_free=bool(getattr(args, "hands_free", 0)))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ class HandsFree:
         self.hearing: int | None = None  # the turn whose words the microphone is taking
         self.playing: int | None = None  # the turn whose reply the speaker plays
         self.judging = False
+        self.held = False  # the talk key is held: that turn is the key's, not the open mic's
+        self.released_at = 0.0  # when it was let go (monotonic)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe = [
@@ -78,21 +80,49 @@ class HandsFree:
 
     def start(self) -> None:
         """Open the microphone (raises AudioUnavailable) and listen."""
+        self._attach()
+        self.mic.start()
+        self._set("listening")
+
+    async def open(self) -> None:
+        """`start`, the microphone opened on a thread: the window's thread must not wait on a
+        sound server that hangs (raises AudioUnavailable)."""
+        self._attach()
+        await asyncio.to_thread(self.mic.start)
+        self._set("listening")
+
+    def _attach(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self.player is not None:
             self.player.tap = self.mic.played
         self.mic.on_event = self._from_mic
-        self.mic.start()
-        self._set("listening")
 
     def close(self) -> None:
+        """The microphone closes. A turn still being heard is dropped (the user muted or
+        switched off mid-sentence); a reply paused for the user's sound goes on."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         if self.player is not None and self.player.tap == self.mic.played:
             self.player.tap = None
+        self.mic.on_event = lambda _event: None
         self.mic.close()
         for task in list(self._tasks):
             task.cancel()
+        current = self.turns.current
+        if self.hearing is not None and current is not None and current.id == self.hearing:
+            self.turns.interrupt("hands-free off")
+        self.hearing = None
+        if self.judging and self.player is not None:
+            self.player.resume()
+        self.judging = False
+
+    def hold(self, held: bool) -> None:
+        """The talk key went down (the turn is the key's: the open microphone opens none
+        meanwhile) or came up (that turn is being answered)."""
+        self.held = held
+        if not held:
+            self.released_at = time.monotonic()
+        self._set("hearing" if held else "thinking")
 
     # --- what the microphone found ------------------------------------------------------------
 
@@ -111,8 +141,11 @@ class HandsFree:
             if event.reason:
                 self.bus.publish(Notice(message=event.reason))
             return
-        if event.kind != "start" or self.hearing is not None or self.judging:
+        if event.kind != "start" or self.hearing is not None or self.judging or self.held:
             return
+        onset = time.monotonic() - (self.mic.seconds - event.at)
+        if onset < self.released_at:
+            return  # speech the talk key's turn took (found late, or waiting on the loop)
         tap = self.mic.tap(event.at)
         if self._reply_audible():
             self._pause(tap, event)
@@ -212,6 +245,9 @@ class HandsFree:
                 verdict = judged.kind, judged.text
         finally:
             self.judging = False
+        if self.held:  # the key went down meanwhile: its turn has ended the reply
+            tap.stop()
+            return
         kind, text = verdict
         log.info("over the reply: %s (%r)", kind.value, text)
         said = {"onset": onset, "quiet_at": quiet_at, "text": text}
@@ -242,7 +278,9 @@ class HandsFree:
     def _on_finished(self, ev: TurnFinished) -> None:
         if self.playing == ev.turn_id:
             self.playing = None
-        if self.hearing is None and not self.judging and self.turns.current is None:
+        current = self.turns.current  # still the finished turn while its event is handled
+        idle = current is None or current.id == ev.turn_id or current.finished
+        if self.hearing is None and not self.judging and not self.held and idle:
             self._set("listening")
 
     def _set(self, state: str, message: str = "", last_word_at: float = 0.0) -> None:

@@ -90,9 +90,13 @@ def _no_display() -> bool:
 
 
 def run_gui(
-    settings: Settings, backend: AudioBackend | None = None, problems: Sequence[str] = ()
+    settings: Settings,
+    backend: AudioBackend | None = None,
+    problems: Sequence[str] = (),
+    hands_free: bool = False,
 ) -> int:
-    """The window. `problems`: what in the settings file could not be used, said in it."""
+    """The window. `problems`: what in the settings file could not be used, said in it;
+    `hands_free`: it opens in hands-free mode (`parley --hands-free`), as with the setting."""
     started = time.monotonic()
     if _no_display():
         print(
@@ -118,6 +122,8 @@ def run_gui(
     for problem in problems:
         window.chat.add("error", problem)  # type: ignore[attr-defined]
     window.show()  # type: ignore[attr-defined]
+    if hands_free:
+        QTimer.singleShot(0, lambda: window.set_hands_free(True))  # type: ignore[attr-defined]
     app.processEvents()
     log.info("window shown after %.2f s", time.monotonic() - started)
     report = os.environ.get("PARLEY_STARTUP_REPORT")

@@ -3,6 +3,7 @@
 - app/ui/conversation.py: the bus events drawn into the chat view and the status line;
 - app/ui/composer.py: the typed message, images and documents (Attach…, drop, paste);
 - app/ui/talking.py: hold to talk (button, Space, a key held in any app), the meter, Stop;
+- app/ui/hands_free_part.py: the hands-free switch, its mute and its state (no key held);
 - app/ui/chat_list.py: the conversation list, New chat, the assistants, rating a reply;
 - app/ui/window_menus.py: Settings, the welcome, Models, their shortcuts, the tab order.
 
@@ -34,6 +35,7 @@ from app.bus.events import (
     EngineStatus,
     ErrorRaised,
     FilesRestored,
+    HandsFreeState,
     LlmDelta,
     Notice,
     PromptProgress,
@@ -51,6 +53,7 @@ from app.ui.chat_list import ChatListPart
 from app.ui.chat_view import ChatView
 from app.ui.composer import ComposerPart
 from app.ui.conversation import ConversationPart
+from app.ui.hands_free_part import HandsFreePart
 from app.ui.style import dark_palette, is_dark, stylesheet
 from app.ui.talking import ASSETS, TalkPart
 from app.ui.tray import Tray
@@ -58,7 +61,9 @@ from app.ui.widgets import StatusLine, Waterfall
 from app.ui.window_menus import MenusPart
 
 
-class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPart, QMainWindow):
+class MainWindow(
+    ConversationPart, ComposerPart, TalkPart, HandsFreePart, ChatListPart, MenusPart, QMainWindow
+):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
@@ -80,6 +85,7 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
         self._build_conversation()
         self._build_composer()
         self._build_talk()
+        self._build_hands_free()
         self._build_menus()
         self._build_chat_list()
         toolbar = self._lay_out()
@@ -98,6 +104,8 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
         store = session.store
         if store is not None and store.problem:
             self.chat.add("error", store.problem)
+        if session.settings.hands_free:  # `parley --hands-free`, or the setting
+            QTimer.singleShot(0, lambda: self.set_hands_free(True))
 
     def _lay_out(self) -> QHBoxLayout:
         """The toolbar above the conversation, the composer and talk button below it, the
@@ -107,8 +115,12 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
         composer.addWidget(self.input, 1)
         composer.addWidget(self.send_button)
         controls = QHBoxLayout()
+        controls.addWidget(self.hands_free_button)
         controls.addWidget(self.talk_button, 1)
         controls.addWidget(self.stop_button)
+        hands_free = QHBoxLayout()  # shown while hands-free is on: its state, and the mute
+        hands_free.addWidget(self.hands_free_state, 1)
+        hands_free.addWidget(self.mute_button)
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.chats_button)
         toolbar.addWidget(self.new_chat_button)
@@ -124,6 +136,7 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
         column.addWidget(self.attachments)
         column.addWidget(self.file_chips)
         column.addLayout(composer)
+        column.addLayout(hands_free)
         column.addLayout(controls)
         column.addWidget(self.meter)
         column.addWidget(self.waterfall)
@@ -162,6 +175,7 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
             subscribe(PromptProgress, self._on_prompt_progress),
             subscribe(ToolUsed, self._on_tool),
             subscribe(ReasoningDone, self._on_reasoning),
+            subscribe(HandsFreeState, self._on_hands_free_state),
         ]
 
     # --- look and size -----------------------------------------------------------------------
@@ -234,6 +248,7 @@ class MainWindow(ConversationPart, ComposerPart, TalkPart, ChatListPart, MenusPa
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._level_timer.stop()
+        self.hands_free.close()  # the open microphone closes before the session's devices
         self.guard.close()
         self.session.close()
         if self.session.store is not None:  # opened with the window (app.build_window)

@@ -66,6 +66,13 @@ class SettingsDialog(QDialog):
         self.global_key.setAccessibleName("Talk from any app")
         self.global_key.setAccessibleDescription(self.global_key.toolTip())
         self.cues = _check("Play a chime when listening starts and stops", settings.sound_cues)
+        self.hands_free = _check(
+            "Open in hands-free mode (talk without holding a key)",
+            settings.hands_free,
+            "handsFreeAtStart",
+            "The microphone stays open and Parley answers when you stop talking. The switch "
+            "beside the talk button turns it on and off for now.",
+        )
         self.speculate = _check(
             "Start the answer at a pause, before the key is let go",
             settings.speculative_replies,
@@ -114,6 +121,7 @@ class SettingsDialog(QDialog):
         form.addRow("Voice", self.voice_box)
         form.addRow(self.speak)
         form.addRow(self.cues)
+        form.addRow(self.hands_free)
         form.addRow("Talk from any app", self.global_key)
         form.addRow(self.tools)
         form.addRow(self.think)
@@ -288,6 +296,7 @@ class SettingsDialog(QDialog):
         s.output_device = self.output_box.currentData() or ""
         s.speak_replies = self.speak.isChecked()
         s.sound_cues = self.cues.isChecked()
+        s.hands_free = self.hands_free.isChecked()
         s.global_talk_key = self.global_key.text().strip()
         s.speculative_replies = self.speculate.isChecked()
         s.tools = self.tools.isChecked()

@@ -28,6 +28,9 @@ LIGHT = {
     "accent_dim": "#9db7e8",
     "disabled": "#aab4c3",
     "listening": "#d64541",
+    "hf_listening": "#1a7f37",  # hands-free's states: white text reads on each, light or dark
+    "hf_thinking": "#9a6700",
+    "hf_muted": "#6b7280",
     "error_bg": "#fdecea",
     "error_border": "#f5c2bd",
     "error_text": "#8a1f11",
@@ -54,6 +57,9 @@ DARK = {
     "accent_dim": "#36507d",
     "disabled": "#4a5060",
     "listening": "#d64541",
+    "hf_listening": "#1a7f37",  # hands-free's states: white text reads on each, light or dark
+    "hf_thinking": "#9a6700",
+    "hf_muted": "#6b7280",
     "error_bg": "#3d1f1c",
     "error_border": "#6e2f29",
     "error_text": "#ffb4a9",
@@ -87,7 +93,17 @@ QFrame[role="error"] QLabel { color: {error_text}; }
     background: {accent}; border: none; border-radius: 12px; }
 #talkButton:disabled { background: {disabled}; }
 #talkButton[listening="true"] { background: {listening}; }
-#stopButton { min-width: 72px; min-height: 64px; border-radius: 12px; }
+#stopButton, #handsFreeButton { min-width: 72px; min-height: 64px; border-radius: 12px; }
+#handsFreeButton, #muteButton { border: 1px solid {field_border}; color: {text}; }
+#muteButton { min-width: 72px; padding: 6px; border-radius: 10px; }
+#handsFreeButton:checked { background: {hf_listening}; color: #ffffff; font-weight: bold; }
+#muteButton:checked { background: {hf_muted}; color: #ffffff; font-weight: bold; }
+#handsFreeState { color: #ffffff; font-weight: bold; font-size: {body}pt; padding: 6px 12px;
+    border-radius: 10px; background: {hf_muted}; }
+#handsFreeState[mode="listening"] { background: {hf_listening}; }
+#handsFreeState[mode="hearing"] { background: {listening}; }
+#handsFreeState[mode="thinking"] { background: {hf_thinking}; }
+#handsFreeState[mode="speaking"] { background: {accent}; }
 #levelMeter { border: none; background: {meter_bg}; border-radius: 4px; }
 #levelMeter::chunk { background: {meter}; border-radius: 4px; }
 QLabel[state="ready"] { color: {ok}; }

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QWidget
 
 from app.audio.backend import AudioUnavailable
 from app.audio.wavfile import AudioFileError, read_audio
+from app.pipeline.hands_free_switch import HandsFreeSwitch
 from app.session import Session
 from app.ui.attachments import AttachmentStrip
 from app.ui.chat_guard import ChatGuard
@@ -45,6 +46,7 @@ class TalkPart:
     guard: ChatGuard
     attachments: AttachmentStrip
     tray: Tray
+    hands_free: HandsFreeSwitch
     _pending_bubbles: list[Bubble]
     attach_from_mime: Callable[[QMimeData], bool]
 
@@ -146,6 +148,7 @@ class TalkPart:
             self.chat.add("error", f"{exc} You can type instead.")
             return False
         self._listening_turn = turn_id
+        self.hands_free.hold(True)  # the open microphone leaves this turn to the key
         self.tray.say("Listening… let go to send")
         self._cue("listen-start")
         self.talk_button.set_listening(True)
@@ -159,6 +162,7 @@ class TalkPart:
         if not turn_id or self.session.recorder is None:
             return
         audio = self.session.recorder.stop()
+        self.hands_free.hold(False)
         self._level_timer.stop()
         self.meter.set_level(0.0)
         self.talk_button.set_listening(False)
@@ -177,6 +181,7 @@ class TalkPart:
         if self._listening_turn and self.session.recorder is not None:
             self._listening_turn = 0
             self.session.recorder.stop()
+            self.hands_free.hold(False)
             self._level_timer.stop()
             self.meter.set_level(0.0)
             self.talk_button.set_listening(False)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton, QWidget
 from app.models.catalog import Catalog, CatalogEntry, models_dir
 from app.models.errors import ModelError
 from app.models.install import entry_status
+from app.pipeline.hands_free_switch import HandsFreeSwitch
 from app.session import Session
 from app.ui.chat_view import ChatView
 from app.ui.global_talk import GlobalTalkKey
@@ -38,6 +39,9 @@ class MenusPart:
     attach_button: QPushButton
     talk_button: TalkButton
     stop_button: QPushButton
+    hands_free: HandsFreeSwitch
+    hands_free_button: QPushButton
+    mute_button: QPushButton
     new_chat_button: QPushButton
     chats_button: QPushButton
     assistant_box: QComboBox
@@ -142,6 +146,7 @@ class MenusPart:
             self.chat.add("error", f"Could not save the settings: {exc.strerror or exc}.")
         if devices_changed:
             self.session.reopen_audio()
+            self.hands_free.restart()  # the new microphone, and the new speaker's reference
             self._show_audio_state()
         return reloads
 
@@ -155,6 +160,8 @@ class MenusPart:
             self.settings_button: ("Settings", "Devices, voice, instructions and models (Ctrl+,)"),
             self.send_button: ("Send", "Send the typed message (Enter)"),
             self.talk_button: ("Hold to talk", "Hold it, or Space, while you speak; let go"),
+            self.hands_free_button: ("Hands-free", self.hands_free_button.toolTip()),
+            self.mute_button: ("Mute", self.mute_button.toolTip()),
         }
         if self.sidebar is not None:
             search = ("Search chats", "Find a conversation by its words (Ctrl+K)")
@@ -170,8 +177,8 @@ class MenusPart:
         """Tab goes as the window is read: the message and what sends it, then the toolbar,
         then the conversation list (the talk button takes no focus: Space talks anywhere)."""
         chain: list[QWidget] = [
-            self.input, self.send_button, self.attach_button, self.stop_button,
-            self.chats_button, self.new_chat_button,
+            self.input, self.send_button, self.attach_button, self.hands_free_button,
+            self.mute_button, self.stop_button, self.chats_button, self.new_chat_button,
         ]  # fmt: skip
         if self.session.store is not None:
             chain.append(self.assistant_box)
