@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import runpy
 import sys
+from collections.abc import Callable
 
 FLAG = "--run-module"  # parley --run-module app.llm.probe ARGS... (the bundle's way in)
 
@@ -45,3 +46,14 @@ def limit_memory(max_bytes: int = READER_MEMORY) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
     except (ImportError, ValueError, OSError):  # not on this system: the time limit holds
         pass
+
+
+def run_reader(main: Callable[[str], int]) -> None:
+    """A document reader child's entry: `main(path)` under the memory cap; running out of
+    memory is said in words the parent turns into a message, exit status 3."""
+    limit_memory()
+    try:
+        sys.exit(main(sys.argv[1]))
+    except MemoryError:
+        print("MemoryError: it needs more memory than Parley gives a document", file=sys.stderr)
+        sys.exit(3)

@@ -21,6 +21,7 @@ from app.bus import EventBus  # noqa: E402
 from app.bus.events import LlmDelta, PlaybackStarted, TtsChunk, TurnFinished  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.pipeline.engines import Engines  # noqa: E402
+from tests.private_pulse import PrivatePulse
 from tests.realtools import espeak  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -123,6 +124,17 @@ def virtual_audio() -> Iterator[str]:
 
 
 # --- the real window, offscreen ------------------------------------------------------------
+
+
+@pytest.fixture
+def private_pulse(virtual_audio: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivatePulse]:
+    """A private sound server (a room leak set on it must not reach other tests'
+    microphones), the one this test's PortAudio streams connect to (PULSE_SERVER)."""
+    server = PrivatePulse()
+    server.start()
+    monkeypatch.setenv("PULSE_SERVER", server.server)
+    yield server
+    server.close()
 
 
 @pytest.fixture

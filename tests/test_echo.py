@@ -12,16 +12,14 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from app.audio.backend import DeviceInfo, Kind, open_native_stream
+from app.audio.backend import open_native_stream
 from app.audio.echo import PROCESS_RATE, EchoCanceller
-from app.audio.fake import FakeAudioBackend
 from app.audio.half_duplex import (
     LOW_REDUCTION,
     MIN_ERLE_DB,
@@ -39,6 +37,7 @@ from app.stt.stream_vad import (
     StreamingVad,
 )
 from tests import echo_scene as scene
+from tests.manual_speaker import ManualSpeaker
 from tests.private_pulse import PrivatePulse
 
 models = pytest.mark.models
@@ -186,25 +185,6 @@ class Clock:
         return self.now
 
 
-class ManualSpeaker(FakeAudioBackend):
-    """A speaker that plays a block only when the test pulls it."""
-
-    def open_stream(self, kind: Kind, device: DeviceInfo, samplerate, channels, blocksize, cb):
-        speaker = self
-
-        class Stream:
-            active = True
-
-            def start(self) -> None:
-                speaker.pull = lambda: cb(np.zeros((blocksize, channels), np.float32))
-
-            def stop(self) -> None: ...
-
-            abort = close = stop
-
-        return Stream()
-
-
 def test_half_duplex_window_runs_from_the_first_sample_played_to_the_last_plus_tail():
     clock = Clock()
     gate = HalfDuplexGate(clock=clock)
@@ -250,13 +230,8 @@ def test_half_duplex_window_runs_from_the_first_sample_played_to_the_last_plus_t
 
 
 @pytest.fixture
-def pulse(virtual_audio: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivatePulse]:
-    """A private sound server: its room leak must not reach other tests' microphones."""
-    server = PrivatePulse()
-    server.start()
-    monkeypatch.setenv("PULSE_SERVER", server.server)
-    yield server
-    server.close()
+def pulse(private_pulse: PrivatePulse) -> PrivatePulse:
+    return private_pulse
 
 
 class OpenMicrophone:

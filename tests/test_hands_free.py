@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from app.audio.backend import DeviceInfo, Kind
-from app.audio.fake import FakeAudioBackend
 from app.audio.half_duplex import HalfDuplexGate
 from app.audio.playback import Player
 from app.audio.resample import resample
+from tests.manual_speaker import ManualSpeaker
 from tests.private_pulse import PrivatePulse
 from tests.realtools import words
 from tests.turn_audio import cough
@@ -39,13 +37,10 @@ RATE = 16000
 
 
 @pytest.fixture
-def pulse(virtual_audio: str) -> Iterator[PrivatePulse]:
-    """A private sound server: its room leak must not reach other tests' microphones."""
-    server = PrivatePulse()
-    server.start()
-    server.room(-6, 60)
-    yield server
-    server.close()
+def pulse(private_pulse: PrivatePulse) -> PrivatePulse:
+    """In a room: the speaker leaks back into the microphone like a laptop's."""
+    private_pulse.room(-6, 60)
+    return private_pulse
 
 
 @pytest.fixture(scope="module")
@@ -191,25 +186,6 @@ def test_a_hands_free_conversation_on_the_real_sound_stack(pulse, voice, tmp_pat
 
 
 # --- the pieces whose exact timing is the point (a speaker pulled block by block) ----------
-
-
-class ManualSpeaker(FakeAudioBackend):
-    """A device that plays (or records) a block only when the test says so."""
-
-    def open_stream(self, kind: Kind, device: DeviceInfo, samplerate, channels, blocksize, cb):
-        speaker = self
-
-        class Stream:
-            active = True
-
-            def start(self) -> None:
-                speaker.pull = lambda: cb(np.zeros((blocksize, channels), np.float32))
-
-            def stop(self) -> None: ...
-
-            abort = close = stop
-
-        return Stream()
 
 
 def test_a_paused_reply_is_silent_at_once_and_resumes_at_the_sample_it_paused_on():

@@ -10,7 +10,6 @@ talk key still works, and a question said while muted is not heard."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -168,15 +167,10 @@ def test_parley_hands_free_and_the_setting_open_the_window_in_hands_free_mode(
 
 
 @pytest.fixture
-def pulse(virtual_audio: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivatePulse]:
-    """A private sound server (its room leak must not reach other tests' microphones), the
-    one this test's PortAudio streams connect to."""
-    server = PrivatePulse()
-    server.start()
-    server.room(-6, 60)
-    monkeypatch.setenv("PULSE_SERVER", server.server)
-    yield server
-    server.close()
+def pulse(private_pulse: PrivatePulse) -> PrivatePulse:
+    """In a room: the speaker leaks back into the microphone like a laptop's."""
+    private_pulse.room(-6, 60)
+    return private_pulse
 
 
 @models

@@ -32,6 +32,7 @@ from app.bus.events import (
     UserTurn,
     VoiceInterruption,
 )
+from app.cli.history_options import add_history_options
 from app.config import Settings
 from app.interrupt import CtrlC, hard_exit
 from app.pipeline.engines import Engines
@@ -43,14 +44,7 @@ def add_listen_parser(sub: Any) -> argparse.ArgumentParser:
         "listen", help="talk hands-free on the default microphone and speaker (no key)"
     )
     listen.add_argument("--json", action="store_true", help="print one JSON object per event")
-    which = listen.add_mutually_exclusive_group()
-    which.add_argument(
-        "--continue",
-        dest="continue_chat",
-        action="store_true",
-        help="go on with the most recent conversation",
-    )
-    which.add_argument("--no-save", action="store_true", help="keep this one out of the history")
+    add_history_options(listen)
     listen.add_argument(
         "--no-echo-cancel",
         action="store_true",

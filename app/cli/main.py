@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from app import __version__
+from app.cli.history_options import add_history_options
 from app.config import LIMITS, Settings, out_of_range
 from app.safety.terminal import guarded_output
 
@@ -206,15 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--think", action="store_true", help="reason in a hidden scratchpad before answering"
     )
-    which = ask.add_mutually_exclusive_group()
-    which.add_argument("--chat", type=int, metavar="ID", help="go on with this saved conversation")
-    which.add_argument(
-        "--continue",
-        dest="continue_chat",
-        action="store_true",
-        help="go on with the most recent conversation",
-    )
-    which.add_argument("--no-save", action="store_true", help="keep this one out of the history")
+    add_history_options(ask, chat=True)
     ask.add_argument(
         "--assistant", metavar="NAME", help="who answers a new chat (see `parley assistants`)"
     )

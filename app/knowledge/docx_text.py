@@ -36,11 +36,6 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
-    from app.child import limit_memory
+    from app.child import run_reader
 
-    limit_memory()
-    try:
-        sys.exit(main(sys.argv[1]))
-    except MemoryError:
-        print("MemoryError: it needs more memory than Parley gives a document", file=sys.stderr)
-        sys.exit(3)
+    run_reader(main)
