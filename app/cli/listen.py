@@ -32,25 +32,10 @@ from app.bus.events import (
     UserTurn,
     VoiceInterruption,
 )
-from app.cli.history_options import add_history_options
 from app.config import Settings
 from app.interrupt import CtrlC, hard_exit
 from app.pipeline.engines import Engines
 from app.session import Session
-
-
-def add_listen_parser(sub: Any) -> argparse.ArgumentParser:
-    listen = sub.add_parser(
-        "listen", help="talk hands-free on the default microphone and speaker (no key)"
-    )
-    listen.add_argument("--json", action="store_true", help="print one JSON object per event")
-    add_history_options(listen)
-    listen.add_argument(
-        "--no-echo-cancel",
-        action="store_true",
-        help="don't cancel the speaker's echo: Parley then does not listen while it speaks",
-    )
-    return listen
 
 
 class _Printer:

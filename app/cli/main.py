@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from app import __version__
-from app.cli.history_options import add_history_options
+from app.cli.history_options import add_history_options, add_listen_parser
 from app.config import LIMITS, Settings, out_of_range
 from app.safety.terminal import guarded_output
 
@@ -212,8 +212,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--assistant", metavar="NAME", help="who answers a new chat (see `parley assistants`)"
     )
     _add_model_options(ask)
-
-    from app.cli.listen import add_listen_parser
 
     _add_model_options(add_listen_parser(sub))
     sub.add_parser("devices", help="list audio input and output devices")
