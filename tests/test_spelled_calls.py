@@ -492,3 +492,48 @@ def test_an_answer_that_misstates_the_calculators_number_is_corrected(
     reply, tools = _answer(settings, ScriptedLLM([said]), question)
     assert [t.name for t in tools] == ["calculator"]
     assert reply == heard
+
+
+@pytest.mark.parametrize(
+    ("question", "pieces", "result", "heard"),
+    [
+        ("What's a 15% tip on a bill of 47.80?", ["15% of 47.", "80 is 7.17."], "7.17",
+         "15% of 47.80 is 7.17."),
+        ("We are 4 people and the bill is 137.50. How much does each pay?",
+         ["Each of you pays 34.", "375."], "34.375", "Each of you pays 34.375."),
+    ],
+)  # fmt: skip
+def test_a_decimal_split_between_two_pieces_of_the_reply_is_not_a_sentence_end(
+    question: str, pieces: list[str], result: str, heard: str
+) -> None:
+    """The model's tokens can end at "47." before "80": checked as a sentence of its own,
+    the answer became "7.17.80 is 7.17." (the third hostile pass)."""
+    from app.pipeline.result_check import checked_result
+    from app.tools.registry import ToolOutcome
+
+    outcome = ToolOutcome("calculator", {"expression": "x"}, result, True)
+    assert "".join(checked_result(iter(pieces), [outcome], question)) == heard
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("My bus is at quarter to eight and the walk takes 12 minutes. When must I leave?",
+         "7:33"),
+        ("If the lesson starts at 5 to 4 and lasts 50 minutes, when does it end?", "4:45"),
+        ("How many minutes are there from twenty past ten until five to twelve?",
+         "95 minutes (1 hour 35 minutes)"),
+        ("What day of the week is 45 days after 3 March 2027?", "Saturday"),
+        ("What date is 1 week and 4 days before 10 January 2027?", "2026-12-30 (Wednesday)"),
+    ],
+)  # fmt: skip
+def test_spoken_clock_times_and_shifted_dates_are_read_as_said(question: str, result: str) -> None:
+    """ "at twenty to seven" became 20:00 (its "to" read as the end of "at 20"), "100 days
+    after 1 January" gave 1 January's weekday, "2 weeks and 3 days" was left to the model
+    (which added 14), and "how many minutes" was answered in hours (third hostile pass)."""
+    assert _heard(question).split(" (")[0] == result.split(" (")[0]
+    assert _heard(question) == result or "(" not in result
+
+
+def test_a_working_day_from_9_to_5_is_not_a_time_of_day() -> None:
+    assert not needs_tool("I work from 9 to 5 on weekdays. Is that a lot?")

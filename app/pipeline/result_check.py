@@ -17,7 +17,10 @@ from app.tools.spoken import language_of, with_digits
 
 log = logging.getLogger(__name__)
 
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+# A sentence ends at . ! ? before a space; not at the end of what has come so far ("47."
+# may be "47.80": cut there, "15% of 47." was checked alone and the answer became
+# "7.17.80 is 7.17.").
+_SENTENCE_END = re.compile(r"[.!?]\s")
 _NUMBER = re.compile(r"-?\d[\d,. ]*\d|-?\d")
 
 

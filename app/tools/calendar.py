@@ -6,6 +6,7 @@ long until a time, a time in another zone (app/tools/clock.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from app.tools import clock, zoned
@@ -75,6 +76,16 @@ def _day_and_time(args: dict[str, Any], time: Any, now: dt.datetime) -> tuple[dt
     return day, time
 
 
+def _in_unit(span: str, unit: Any) -> str:
+    """ "2 hours 25 minutes" as the unit asked ("145 minutes (2 hours 25 minutes)")."""
+    m = re.fullmatch(r"(?:(\d+) hours?)?\s*(?:(\d+) minutes?)?", span)
+    if unit not in ("minutes", "hours") or m is None:
+        return span
+    minutes = int(m[1] or 0) * 60 + int(m[2] or 0)
+    value = f"{minutes} minutes" if unit == "minutes" else f"{minutes / 60:g} hours"
+    return f"{value} ({span})" if value != span else span
+
+
 def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
     time = args.get("time")
     if operation == "now":
@@ -104,7 +115,8 @@ def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
             places = (str(args["from_zone"]), str(args["to_zone"]))
             on = day or now.date()
             return zoned.between_zones((str(time), places[0]), (str(other), places[1]), on)
-        return clock.time_between(str(time), str(other))
+        span = clock.time_between(str(time), str(other))
+        return _in_unit(span, args.get("unit"))
     if operation == "time_until":
         return clock.time_until(str(time), now)
     raise CalculationError(f"operation must be {OPERATIONS}")

@@ -66,10 +66,17 @@ _DATE = re.compile(
     r"(?:plus|minus|add|subtract) \d+ (?:days?|weeks?))\b",
     re.IGNORECASE,
 )
+# "at 20 to 7", "by 10 past 9": minutes to or past an hour, as people say them (after a word
+# that puts a time there: "from 9 to 5" is a working day, not 4:51).
+_SPOKEN_CLOCK = (
+    r"(?:(?<=\bat )|(?<=\bby )|(?<=\bis )|(?<=\bs )|(?<=until )|(?<=\btill )|(?<=before )|"
+    r"(?<=after ))[1-5]?\d (?:past|to|after) \d{1,2}\b"
+)
 # Times of day, durations from a time, time zones, "how long until".
 _CLOCK = re.compile(
     r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|"
     r"\b(?:half|quarter|\d{1,2} minutes?) (?:past|to|after) (?:\d{1,2}|noon|midnight)\b|"
+    rf"{_SPOKEN_CLOCK}|"
     r"\bwhat time (?:is|was|will|would) it\b|\btime is it\b|\bcurrent time\b|"
     r"\bwhat(?:'s| is) the time(?: now| right now)?(?: (?:in|at|for) [\w .'-]+)?\s*[?.!]*$|"
     r"\btime (?:zone|difference)\b|"
@@ -84,6 +91,7 @@ _CLOCK = re.compile(
 _TIME_OF_DAY = re.compile(
     r"\b\d{1,2}:\d{2}\b|\b\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|"
     r"\b(?:half|quarter|\d{1,2} minutes?) (?:past|to|after) (?:\d{1,2}|noon|midnight)\b|"
+    rf"{_SPOKEN_CLOCK}|"
     r"\b(?:noon|midnight)\b",
     re.IGNORECASE,
 )

@@ -181,7 +181,11 @@ _TIME = re.compile(
 # A time of day as speech to text writes it without its colon: "starts at 1050", "from 930
 # to 1115", "by 1845." (whisper's "ten fifty"), or with a dot ("at 10.50"). Only after a word
 # that puts a time there and before the end of the clause, so "at 1050 metres" stays a number.
-_CLAUSE_END = r"(?=\s*(?:am|pm|a\.m\.|p\.m\.)?\s*(?:[,.;:?!](?!\d)|and\b|when\b|then\b|to\b|$))"
+# ("at 20 to 7" is twenty to seven, not 20:00 "to" something: a number after "to" is no end)
+_CLAUSE_END = (
+    r"(?=\s*(?:am|pm|a\.m\.|p\.m\.)?\s*(?:[,.;:?!](?!\d)|and\b|when\b|then\b|"
+    r"to\b(?!\s*\d)|$))"
+)
 _AT = r"\b(?P<pre>at|from|until|till|to|by|before|after)\s+"
 _RUN_TOGETHER = re.compile(
     _AT + r"(?P<h>[01]?\d|2[0-3])\.?(?P<m>[0-5]\d)\b" + _CLAUSE_END, re.IGNORECASE
@@ -192,13 +196,23 @@ _BARE_HOUR = re.compile(_AT + r"(?P<h>[01]?\d|2[0-3])\b" + _CLAUSE_END, re.IGNOR
 _CLOCK_QUESTION = re.compile(r"\b(?:when|what time|how long|o'?clock)\b", re.IGNORECASE)
 
 
+_MINUTES_BEFORE = re.compile(r"(?:\b[1-5]?\d|half|quarter)\s+$", re.IGNORECASE)
+
+
+def _bare_hour(m: re.Match[str]) -> str:
+    """ "at 11" -> "at 11:00"; but "10 to 2" and "20 past 7" are already times of day."""
+    if m["pre"].lower() in ("to", "after") and _MINUTES_BEFORE.search(m.string[: m.start()]):
+        return m.group()
+    return f"{m['pre']} {m['h']}:00"
+
+
 def with_clock_colons(text: str) -> str:
     """`text` with run-together times of day written with their colon ("at 1050" -> "at
     10:50", "at 10.50" -> "at 10:50", and in a clock question "at 11" -> "at 11:00")."""
     text = _RUN_TOGETHER.sub(lambda m: f"{m['pre']} {m['h']}:{m['m']}", text)
     # With a duration only: "from 9 to 5" read as 9:00 to 5:00 would be a 20-hour day.
     if _CLOCK_QUESTION.search(text) and durations_in(text):
-        text = _BARE_HOUR.sub(lambda m: f"{m['pre']} {m['h']}:00", text)
+        text = _BARE_HOUR.sub(_bare_hour, text)
     return text
 
 

@@ -38,6 +38,7 @@ _BACK_VERBS = re.compile(
 # From the question word on: speech to text may leave out the full stop before it ("starts at
 # 10:50 and lasts an hour when does it end"), and "starts" must not count against "end".
 _QUESTION = re.compile(r"\b(?:when|what time)\b[^.;!?]*\??\s*$", re.I)
+_UNIT_ASKED = re.compile(r"\bhow many (minutes|hours)\b", re.I)
 _WEEKS = re.compile(r"\bhow many weeks\b", re.I)  # the unit asked: "26 weeks", not "182 days"
 _UNTIL = re.compile(r"\b(?:until|till|to go|before|left)\b", re.I)
 _SINCE = re.compile(r"\b(?:since|ago|passed)\b", re.I)
@@ -110,6 +111,9 @@ def _date_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
     found = dates_in(text, today)
     days = [f.value.isoformat() for f in found if isinstance(f.value, dt.date)]
     if operation == "weekday":
+        shifted = _shifted(text, found, today)  # "100 days after 1 January 2027": that day's
+        if shifted is not None:
+            return _call(operation="weekday", date=shifted.isoformat())
         return _call(operation="weekday", date=days[0]) if len(days) == 1 else None
     if operation == "between":
         unit = {"unit": "weeks"} if _WEEKS.search(text) else {}
@@ -124,15 +128,39 @@ def _date_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
         elif not found[0].year_given and _SINCE.search(text) and day > today:
             day = day.replace(year=day.year - 1)  # "since 25 December": the last one
         return _call(operation="between", date=day.isoformat(), other=today.isoformat(), **unit)
-    rest = blank(text, [(f.start, f.end) for f in found])
-    counts = day_counts_in(rest)
-    if len(counts) != 1 or len(found) > 1:
-        return None
-    sign = _direction(rest, counts[0].start, counts[0].end)
-    if not sign:
+    shift = _shift(text, found)
+    if shift is None:
         return None
     start = days[0] if days else today.isoformat()
-    return _call(operation="add", date=start, days=sign * int(counts[0].value))
+    return _call(operation="add", date=start, days=shift)
+
+
+# "2 weeks and 3 days", "a week and 2 days": one amount of days.
+_AND_DAYS = re.compile(r"^\s*(?:,|and|plus)\s*$", re.I)
+
+
+def _shift(text: str, found: list) -> int | None:
+    """The signed number of days the words move a date by ("2 weeks and 3 days after": 17),
+    or None when they don't say it once, or which way."""
+    rest = blank(text, [(f.start, f.end) for f in found])
+    counts = day_counts_in(rest)
+    if len(found) > 1 or not counts:
+        return None
+    for a, b in zip(counts, counts[1:], strict=False):
+        if not _AND_DAYS.match(rest[a.end : b.start]):
+            return None  # two amounts, apart: which is meant is the model's to read
+    sign = _direction(rest, counts[0].start, counts[-1].end)
+    return sign * sum(int(c.value) for c in counts) if sign else None
+
+
+def _shifted(text: str, found: list, today: dt.date) -> dt.date | None:
+    """The date a shift in the words lands on, when the words give one ("100 days after 1
+    January 2027"), else None."""
+    shift = _shift(text, found)
+    if shift is None:
+        return None
+    start = found[0].value if found and isinstance(found[0].value, dt.date) else today
+    return start + dt.timedelta(days=shift)
 
 
 def _said_now(text: str, times: list[tuple[str, int, int]]) -> int | None:
@@ -196,10 +224,15 @@ def _clock_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
         now = _said_now(text, times)
         if now is not None:
             return _call(operation="time_between", time=times[now][0], other=times[1 - now][0])
-    if operation == "time_between":
+    if operation == "time_between" or (operation == "time_until" and len(times) == 2):
+        # ("from quarter to 9 until 10 past 11": from the first to the second)
         if len(times) != 2:
             return None
-        return _call(operation="time_between", time=times[0][0], other=times[1][0])
+        unit = _UNIT_ASKED.search(text)
+        return _call(
+            operation="time_between", time=times[0][0], other=times[1][0],
+            **({"unit": unit[1].lower()} if unit else {}),
+        )  # fmt: skip
     if operation == "time_until":
         return _call(operation="time_until", time=times[0][0]) if len(times) == 1 else None
     if operation != "add_time" or len(times) > 1:
