@@ -116,3 +116,42 @@ def test_a_tool_call_nobody_offered_is_never_shown_spoken_or_run(scripted, words
     assert result.reply == ("Paris is the capital." if words_first else "")
     assert any("delete_files" in n.message and "Nothing was run" in n.message for n in notices)
     assert "tools" not in scripted.chats()[-1].body  # none was offered
+
+
+@pytest.mark.parametrize(
+    ("pieces", "reply", "reasoning"),
+    [
+        (["<thi", "nk>The user wants a capital.", " Paris it is.</th", "ink>", "Paris."],
+         "Paris.", "The user wants a capital. Paris it is."),
+        (["<think>", "Still reasoning, never done"], "", "Still reasoning, never done"),
+    ],
+)  # fmt: skip
+def test_a_reasoning_models_own_scratchpad_is_kept_apart(
+    scripted, pieces: list[str], reply: str, reasoning: str
+) -> None:
+    """A reasoning model on a server (R1, QwQ) writes <think>…</think> before its answer:
+    without --think it was printed, saved and spoken as the reply."""
+    from app.bus.events import ReasoningDone
+
+    scripted.script.pieces = pieces
+    loop = asyncio.new_event_loop()
+    got: list[ReasoningDone] = []
+
+    async def body() -> TurnFinished:
+        bus = EventBus(asyncio.get_running_loop())
+        bus.subscribe(ReasoningDone, got.append)
+        engines = Engines(bus, remote(scripted.url))
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, remote(scripted.url), sink=None)
+        done: asyncio.Future[TurnFinished] = asyncio.get_running_loop().create_future()
+        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+        turns.ask("What is the capital of France?")
+        result = await asyncio.wait_for(done, 60)
+        await bus.drain()
+        engines.shutdown()
+        return result
+
+    result = loop.run_until_complete(body())
+    loop.close()
+    assert result.reply.strip() == reply
+    assert "<think>" not in result.reply and [g.text for g in got] == [reasoning]

@@ -212,9 +212,13 @@ class _Rounds:
         return last if isinstance(last, str) else str(self.messages[-1].get("content", ""))
 
     def _thought(self, stream: Iterator[str], convo: list[Message]) -> Iterator[str]:
-        """`stream` through the thinking gate when the model thinks first."""
+        """`stream` through the thinking gate: with think-first on, with its budget; without
+        it, for a model that thinks on its own (a reasoning model on a server writes
+        <think>…</think> before its answer: printed, saved and spoken before)."""
         if not self.settings.think_first:
-            return stream
+            gate = ReasoningGate(budget_chars=10**9)  # its own thinking: never cut short
+            self.request.trace.reasoning.append(gate)
+            return split_reasoning(stream, gate, lambda _notes: iter(()))
         gate = ReasoningGate(self.think_chars)
         self.request.trace.reasoning.append(gate)
         base = self.messages if self.count == 1 else convo
