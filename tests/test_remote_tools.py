@@ -155,3 +155,41 @@ def test_a_reasoning_models_own_scratchpad_is_kept_apart(
     loop.close()
     assert result.reply.strip() == reply
     assert "<think>" not in result.reply and [g.text for g in got] == [reasoning]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "reply", "tool"),
+    [
+        (["Sure. ", '[TOOL_CALLS][{"name": "wipe_disk", ', '"arguments": {"path": "/"}}]'],
+         "Sure.", "wipe_disk"),
+        (["<function=send_email><parameter=to>", "boss@example.com</parameter></func", "tion>",
+          "Done."], "Done.", "send_email"),
+    ],
+)  # fmt: skip
+def test_tool_call_markup_of_other_models_is_taken_out_too(
+    scripted, pieces: list[str], reply: str, tool: str
+) -> None:
+    """Mistral's [TOOL_CALLS] and Qwen3-Coder's <function=…> written as text by a server
+    offered no tools were printed and spoken as the reply (third hostile pass G26, G27)."""
+    from app.bus.events import Notice
+
+    scripted.script.pieces = pieces
+    notices: list[Notice] = []
+
+    async def run() -> TurnFinished:
+        bus = EventBus(asyncio.get_running_loop())
+        bus.subscribe(Notice, notices.append)
+        engines = Engines(bus, remote(scripted.url))
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, engines.settings, sink=None)
+        done: asyncio.Future[TurnFinished] = asyncio.get_running_loop().create_future()
+        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+        turns.ask("Tell me something nice.")
+        result = await asyncio.wait_for(done, 60)
+        await bus.drain()
+        engines.shutdown()
+        return result
+
+    result = asyncio.run(run())
+    assert result.reply.strip() == reply
+    assert any(tool in n.message and "Nothing was run" in n.message for n in notices), notices

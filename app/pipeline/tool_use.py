@@ -264,6 +264,11 @@ def _last_results(results: list[ToolOutcome]) -> str:
     return "The tools found: " + "; ".join(o.chip() for o in results[-2:]) + "."
 
 
+# Tool-call markup other models and servers write as text: Qwen and Hermes' <tool_call>,
+# Qwen3-Coder's <function=NAME>…</function>, Mistral's [TOOL_CALLS][…] (to the line's end).
+_CALL_MARKS = ((_OPEN, _CLOSE), ("<function=", "</function>"), ("[TOOL_CALLS]", "\n"))
+
+
 class UnofferedCalls:
     """A stream filter (app/stream_filter.py) for a reply offered no tools: a call in it
     anyway (a remote server's own tool calling) is taken out, never shown, spoken or run,
@@ -273,36 +278,39 @@ class UnofferedCalls:
     def __init__(self, on_call: Callable[[str], None]) -> None:
         self.on_call = on_call
         self._held = ""
-        self._inside = False
+        self._close: str | None = None  # inside a call: the mark that ends it
 
     def feed(self, piece: str) -> str:
         text, self._held, shown = self._held + piece, "", []
         while text:
-            if self._inside:
-                end = text.find(_CLOSE)
+            if self._close is not None:
+                end = text.find(self._close)
                 if end < 0:
                     self._held = text  # the call goes on in the next piece
                     return "".join(shown)
-                self._report(text[: end + len(_CLOSE)])
-                text, self._inside = text[end + len(_CLOSE) :], False
+                self._report(text[: end + len(self._close)])
+                text, self._close = text[end + len(self._close) :], None
                 continue
-            start = text.find(_OPEN)
-            if start < 0:
-                keep = partial_tag_at_end(text, _OPEN)
+            found = [(text.find(o), o, c) for o, c in _CALL_MARKS if o in text]
+            if not found:
+                keep = max(partial_tag_at_end(text, o) for o, _ in _CALL_MARKS)
                 shown.append(text[: len(text) - keep])
                 self._held = text[len(text) - keep :]
                 break
+            start, _, close = min(found)
             shown.append(text[:start])
-            text, self._inside = text[start:], True
+            text, self._close = text[start:], close
         return "".join(shown)
 
     def flush(self) -> str:
         rest, self._held = self._held, ""
-        if self._inside:
+        if self._close is not None:
             self._report(rest)
             return ""
         return rest
 
     def _report(self, call: str) -> None:
         parsed = parse_calls(call)
-        self.on_call(parsed[0].name if parsed else "a tool")
+        named = re.search(r'<function=([\w.-]+)|"name"\s*:\s*"([^"]{1,60})"', call)
+        name = parsed[0].name if parsed else (named[1] or named[2]) if named else "a tool"
+        self.on_call(name)
