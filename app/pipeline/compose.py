@@ -26,6 +26,7 @@ from app.pipeline.attachments import (
     prepare_user_message,
     vision_content,
 )
+from app.pipeline.capabilities import cannot_do_note
 from app.pipeline.chat_files import ChatFiles
 from app.pipeline.engines import Engines
 from app.pipeline.hear import is_long_recording
@@ -119,6 +120,9 @@ class Compose:
             self._explained_ocr = self._explained_ocr or notice == READING_TEXT_ONLY
             self._say(turn, notice)
         got = ModelInput(text, message.history_text, message.images)
+        note = cannot_do_note(text)
+        if note and isinstance(message.history_text, str):
+            got.last = f"{message.history_text}\n{note}"  # the history keeps the user's words
         await self.documents.ready()
         if turn.stopped:
             return None
