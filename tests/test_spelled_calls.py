@@ -537,3 +537,21 @@ def test_spoken_clock_times_and_shifted_dates_are_read_as_said(question: str, re
 
 def test_a_working_day_from_9_to_5_is_not_a_time_of_day() -> None:
     assert not needs_tool("I work from 9 to 5 on weekdays. Is that a lot?")
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("Die Probe beginnt um Viertel vor sieben und dauert 2 Stunden. Wann endet sie?",
+         "8:45"),
+        ("Der Film beginnt um halb acht und dauert 100 Minuten. Wann ist er zu Ende?", "9:10"),
+        ("De les begint om kwart over negen en duurt 50 minuten. Hoe laat eindigt de les?",
+         "10:05"),
+        ("De bus vertrekt om 10 voor 8 en de rit duurt 25 minuten. Hoe laat komt hij aan?",
+         "8:15"),
+    ],
+)  # fmt: skip
+def test_a_german_or_dutch_spoken_clock_time_is_read_as_said(question: str, result: str) -> None:
+    """ "um Viertel nach acht" and "om half negen" (8:30: half to nine) were no times to the
+    cues: no tool, and the model said 11:30 for 11:35 (third hostile pass)."""
+    assert _heard(question).split(" (")[0] == result

@@ -133,9 +133,45 @@ def _amounts(lang: str) -> dict[str, str]:
     return table
 
 
+# Spoken clock times: "Viertel nach 8" is 8:15, "halb 9" 8:30 (half to nine), "10 vor 6" 5:50;
+# Dutch "kwart over 8", "half 9" (8:30), "10 voor 6". (Digits: text2num has run.)
+_SPOKEN_TIMES = {
+    "de": (r"viertel nach", r"viertel vor", r"halb", r"nach", r"vor"),
+    "nl": (r"kwart over", r"kwart voor", r"half", r"over", r"voor"),
+}
+
+
+def _spoken_times(text: str, lang: str) -> str:
+    if lang not in _SPOKEN_TIMES:
+        return text
+    past_q, to_q, half, past, to = _SPOKEN_TIMES[lang]
+    # (minutes past the hour, hours to add) of each form; H the hour said, M the minutes said
+    forms = (
+        (rf"{past_q}\s+(?P<h>\d{{1,2}})", lambda m: (int(m["h"]), 15)),
+        (rf"{to_q}\s+(?P<h>\d{{1,2}})", lambda m: (int(m["h"]) - 1, 45)),
+        (rf"{half}\s+(?P<h>\d{{1,2}})", lambda m: (int(m["h"]) - 1, 30)),
+        (rf"(?P<m>[1-5]?\d)\s+{past}\s+(?P<h>\d{{1,2}})", lambda m: (int(m["h"]), int(m["m"]))),
+        (
+            rf"(?P<m>[1-5]?\d)\s+{to}\s+(?P<h>\d{{1,2}})",
+            lambda m: (int(m["h"]) - 1, 60 - int(m["m"])),
+        ),
+    )
+    for form, clock in forms:
+        # Only after the word that puts a time there ("um", "om"): "2 nach 3 Tagen" is none.
+        pattern = rf"\b(?P<at>um|om|ab|tot|bis)\s+{form}\b"
+
+        def said(m: re.Match[str], clock=clock) -> str:  # noqa: ANN001
+            hour, minutes = clock(m)
+            return f"{m['at']} {hour % 24}:{minutes:02d}"
+
+        text = re.sub(pattern, said, text, flags=re.IGNORECASE)
+    return text
+
+
 def clock_in_english(text: str, lang: str) -> str:
     """`text` (numbers already digits) with the clock words of `lang` in English; as it was
     for English, for a language with no table, or when there is no clock time in it."""
+    text = _spoken_times(text, lang)
     if lang not in _UNITS or not _CLOCKISH.search(text):
         return text
     at = rf"(?:{_AT[lang]})"
