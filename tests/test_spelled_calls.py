@@ -555,3 +555,17 @@ def test_a_german_or_dutch_spoken_clock_time_is_read_as_said(question: str, resu
     """ "um Viertel nach acht" and "om half negen" (8:30: half to nine) were no times to the
     cues: no tool, and the model said 11:30 for 11:35 (third hostile pass)."""
     assert _heard(question).split(" (")[0] == result
+
+
+@pytest.mark.parametrize(
+    ("question", "result"),
+    [
+        ("The match lasts 1 hour 50 minutes and kicks off at 22:20. Is it over before midnight?",
+         "00:10, the next day"),
+        ("I set off at 7:40 and the drive takes 55 minutes. Will I be there by 8:30?", "8:35"),
+    ],
+)  # fmt: skip
+def test_a_time_the_answer_is_compared_with_is_not_counted_from(question: str, result: str) -> None:
+    """ "starts at 21:50 ... before midnight?" was the time between 21:50 and midnight (2 h
+    10 min), and the model then said the film ended at 02:18 (third hostile pass)."""
+    assert _heard(question) == result

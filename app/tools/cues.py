@@ -122,6 +122,12 @@ _TODAY = re.compile(
     r"\b(?:today's date|what date is it|what's the date|what is the date|what day is it)\b",
     re.IGNORECASE,
 )
+# A time the answer is compared with, not one to count from ("finish before midnight").
+_BEFORE_A_TIME = re.compile(
+    r"\b(?:before|by|in time for|later than|earlier than|past)\s+(?:\d{1,2}(?::\d{2})?\s*"
+    r"(?:am|pm)?|noon|midnight)",
+    re.IGNORECASE,
+)
 _ASKS_CLOCK = re.compile(
     r"\b(?:what time|when|how long|how many (?:hours|minutes)|time zone|time difference|"
     r"o'?clock|24-hour|12-hour)\b",
@@ -152,6 +158,8 @@ def _clock_operations(text: str) -> tuple[str, ...]:
     times = len(_TIME_OF_DAY.findall(text))
     if _ZONE.search(text) and (times or _NOW.search(text)):
         return ("convert_time",) if times else ("now", "convert_time")
+    if times == 2 and durations_in(text) and _BEFORE_A_TIME.search(text):
+        return ("add_time",)  # "2 h 28 min from 21:50: does it finish before midnight?"
     if times and _UNTIL.search(text):
         return ("time_until",)
     if times >= 2:

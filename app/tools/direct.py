@@ -39,6 +39,7 @@ _BACK_VERBS = re.compile(
 # 10:50 and lasts an hour when does it end"), and "starts" must not count against "end".
 _QUESTION = re.compile(r"\b(?:when|what time)\b[^.;!?]*\??\s*$", re.I)
 _UNIT_ASKED = re.compile(r"\bhow many (minutes|hours)\b", re.I)
+_COMPARED = re.compile(r"\b(?:before|by|in time for|later than|earlier than|past)\s*$", re.I)
 _WEEKS = re.compile(r"\bhow many weeks\b", re.I)  # the unit asked: "26 weeks", not "182 days"
 _UNTIL = re.compile(r"\b(?:until|till|to go|before|left)\b", re.I)
 _SINCE = re.compile(r"\b(?:since|ago|passed)\b", re.I)
@@ -235,13 +236,19 @@ def _clock_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
         )  # fmt: skip
     if operation == "time_until":
         return _call(operation="time_until", time=times[0][0]) if len(times) == 1 else None
-    if operation != "add_time" or len(times) > 1:
+    if operation != "add_time" or len(times) > 2:
         return None
-    rest = blank(text, [(start, end) for _, start, end in times])
+    compared = len(times) == 2
+    if compared:  # one is what the answer is compared with ("before midnight")
+        kept = [t for t in times if not _COMPARED.search(text[: t[1]])]
+        if len(kept) != 1:
+            return None
+        times = kept
+    rest = blank(text, [(start, end) for _, start, end in times_in(text)])
     durations = durations_in(rest)
     if len(durations) != 1:
         return None
-    sign = _direction(rest, durations[0].start, durations[0].end)
+    sign = _direction(rest, durations[0].start, durations[0].end) or int(compared)
     total = int(durations[0].value)
     if is_rate(rest, durations[0]):  # what was paid, at the rate: "3.50 euros" at 20 min a euro
         sign, total = 1, minutes_paid_for(rest, durations[0]) or 0
