@@ -149,3 +149,36 @@ def test_a_settings_file_that_is_not_a_small_regular_file_is_named_and_kept(kind
     assert settings == Settings() and len(problems) == 1
     with pytest.raises(PermissionError):
         settings.save()  # never over what the user may still want
+
+
+# "Zahlen-Ü.md" with its Ü in Latin-1: a legal Linux name, but not UTF-8.
+ODD_NAME = os.fsdecode(b"Zahlen-\xdc.md")
+
+
+def test_a_file_name_that_is_not_utf8_is_answered_and_saved_with_a_replacement(tmp_path) -> None:
+    """The answer failed ('surrogates not allowed') and left an empty chat behind."""
+    from tests.remote_servers import ScriptedServer
+
+    odd = tmp_path / ODD_NAME
+    odd.write_text("# Zahlen\n\nDer Umsatz stieg um 12 Prozent.\n")
+    server = ScriptedServer()
+    server.script.echo = "Gelesen: "
+    try:
+        run = parley("ask", "--text", "Worum geht es?", "--file", str(odd), "--llm-url", server.url)
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr
+    assert "Zahlen-\ufffd.md" in run.stdout and "12 Prozent" in run.stdout
+    shown = parley("chats", "show", "1")
+    assert shown.returncode == 0 and "Worum geht es?" in shown.stdout, shown.stderr
+
+
+def test_an_assistant_takes_a_file_whose_name_is_not_utf8(tmp_path) -> None:
+    """It was a traceback (UnicodeEncodeError in the document store)."""
+    odd = tmp_path / ODD_NAME
+    odd.write_text("# Zahlen\n\nDer Umsatz stieg um 12 Prozent.\n")
+    added = parley("assistants", "add", "Rechner", "--instructions", "Antworte kurz.")
+    assert added.returncode == 0, added.stderr
+    run = parley("assistants", "add-file", "Rechner", str(odd))
+    assert run.returncode == 0, run.stderr
+    assert "Zahlen-\ufffd.md" in run.stdout and "Traceback" not in run.stderr

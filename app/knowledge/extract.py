@@ -23,7 +23,7 @@ from pathlib import Path
 
 from app.child import child_command
 from app.knowledge.zip_limits import DOCX_LIMITS, ZipTooBig, check_zip
-from app.safety.input_path import cannot_read, special_file
+from app.safety.input_path import cannot_read, shown_name, special_file
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ def read_document(
 ) -> Document:
     """The file's text in sections. `ocr` reads image bytes to text (for scanned pages);
     `pdf_seconds` limits the reading of a PDF (and of a DOCX, to at most DOCX_SECONDS)."""
+    name = shown_name(path)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -153,12 +154,12 @@ def read_document(
     kind = kind_of(path)
     if kind is None:
         what = f"{path.suffix} files" if path.suffix else "files without a known extension"
-        raise FileError(f"Parley can't read {path.name}: it reads {ACCEPTED}, not {what}.")
+        raise FileError(f"Parley can't read {name}: it reads {ACCEPTED}, not {what}.")
     if size > MAX_FILE_BYTES:
-        raise FileError(f"{path.name} is {size / 1e6:.0f} MB; files up to 200 MB can be read.")
+        raise FileError(f"{name} is {size / 1e6:.0f} MB; files up to 200 MB can be read.")
     if kind not in ("pdf", "docx") and size > MAX_TEXT_BYTES:
         raise FileError(
-            f"{path.name} is {size / 1e6:.0f} MB of text; Parley reads text files of up to "
+            f"{name} is {size / 1e6:.0f} MB of text; Parley reads text files of up to "
             f"{MAX_TEXT_BYTES // (1024 * 1024)} MB (about 2,500 pages). Attach the part you "
             "want to ask about, saved as a smaller file."
         )
@@ -172,7 +173,7 @@ def read_document(
     elif kind == "docx":
         sections, notices = _docx(path, min(pdf_seconds, DOCX_SECONDS)), []
     else:
-        text = decode(data, path.name)
+        text = decode(data, name)
         if kind == "html":
             sections = _html(text)
         elif kind == "markdown":
@@ -184,8 +185,8 @@ def read_document(
         notices = []
     sections = [s for s in sections if s.text.strip()]
     if not sections:
-        raise FileError(f"{path.name} has no text Parley could read.")
-    return Document(path.name, kind, sections, digest, notices)
+        raise FileError(f"{name} has no text Parley could read.")
+    return Document(name, kind, sections, digest, notices)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -358,7 +359,7 @@ def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
         )
     except subprocess.TimeoutExpired:
         raise FileError(
-            f"{path.name}: reading this {what} took over {seconds:.0f} seconds, so Parley "
+            f"{shown_name(path)}: reading this {what} took over {seconds:.0f} seconds, so Parley "
             f"stopped. It may be damaged; try {_RESAVE.get(what, 'saving it again')}."
         ) from None
     if run.returncode != 0:
@@ -379,7 +380,7 @@ def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
                 f"it is damaged, cut short or not really a {what}; try "
                 f"{_RESAVE.get(what, 'saving it again')}"
             )
-        raise FileError(f"{path.name} is not a readable {what}: {why}.")
+        raise FileError(f"{shown_name(path)} is not a readable {what}: {why}.")
     return run.stdout
 
 
@@ -387,7 +388,7 @@ def _docx(path: Path, seconds: float) -> list[Section]:
     try:
         check_zip(path, DOCX_LIMITS)
     except ZipTooBig as exc:
-        raise FileError(f"{path.name} is not a readable Word document: {exc}.") from None
+        raise FileError(f"{shown_name(path)} is not a readable Word document: {exc}.") from None
     lines = []
     for level, text in json.loads(_child("app.knowledge.docx_text", path, seconds, DOCX)):
         if level:
@@ -412,7 +413,9 @@ def _pdf(
         sections.append(Section(text, f"page {page['number']}"))
     notices = []
     if scanned:
-        notices.append(f"{path.name}: {_pages(scanned)} had no text layer and were read by OCR.")
+        notices.append(
+            f"{shown_name(path)}: {_pages(scanned)} had no text layer and were read by OCR."
+        )
     return sections, notices
 
 
