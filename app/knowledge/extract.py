@@ -22,6 +22,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from app.child import child_command
+from app.knowledge.text_decode import FileError as FileError
+from app.knowledge.text_decode import decode as decode
 from app.knowledge.zip_limits import DOCX_LIMITS, ZipTooBig, check_zip
 from app.safety.input_path import cannot_read, shown_name, special_file
 
@@ -92,10 +94,6 @@ CODE_SUFFIXES = set(
 )
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 ACCEPTED = "text, Markdown, source code, HTML, DOCX and PDF files"
-
-
-class FileError(Exception):
-    """Why a file can't be read, written for the user."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,8 @@ def read_document(
     elif kind == "docx":
         sections, notices = _docx(path, min(pdf_seconds, DOCX_SECONDS)), []
     else:
-        text = decode(data, name)
+        notices = []
+        text = decode(data, name, notices)
         if kind == "html":
             sections = _html(text)
         elif kind == "markdown":
@@ -182,30 +181,10 @@ def read_document(
             sections = _code(text)
         else:
             sections = paragraphs(text)
-        notices = []
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise FileError(f"{name} has no text Parley could read.")
     return Document(name, kind, sections, digest, notices)
-
-
-def decode(data: bytes, name: str) -> str:
-    """Text from bytes: UTF-8 (with or without BOM), UTF-16 with a BOM, else what
-    charset-normalizer finds. Binary data is refused."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:8192]:  # no text encoding but UTF-16/32 (with a BOM) has NULs
-        raise FileError(f"{name} looks like a binary file, not text.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise FileError(f"{name} is not text Parley can decode.")
-    return str(best)
 
 
 # --- structure ------------------------------------------------------------------------------
