@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -121,7 +122,7 @@ class Settings:
         """The settings, and what in the file could not be used (sentences for the user)."""
         path = path or config_dir() / "settings.json"
         try:
-            data = path.read_bytes()
+            data = _settings_bytes(path)
         except FileNotFoundError:
             return cls(), []
         except OSError as exc:
@@ -178,6 +179,25 @@ class Settings:
 
 _not_to_overwrite: set[Path] = set()  # settings files loading could not read nor move aside
 _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+# Far above any real settings file (a few KB with long instructions): a bigger one is not
+# settings, and reading a 3 GB one whole took 37 s and 4 GB of memory.
+MAX_SETTINGS_BYTES = 1_000_000
+
+
+def _settings_bytes(path: Path) -> bytes:
+    """The file's bytes; OSError (with a strerror naming what is wrong) for anything that is
+    not a regular file of a plausible size. Opened without blocking: a FIFO waited forever."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a pipe, device or socket"
+            raise OSError(0, f"it is {kind}, not a file")
+        if st.st_size > MAX_SETTINGS_BYTES:
+            raise OSError(0, f"it is {st.st_size:,} bytes, too big to be settings")
+        return fh.read(MAX_SETTINGS_BYTES + 1)
 
 
 def _decoded(data: bytes) -> str:

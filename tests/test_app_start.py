@@ -63,3 +63,24 @@ def test_no_display_is_a_clear_message(tmp_path):
     assert run.returncode == 1
     assert "no display found" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_display_nobody_answers_on_is_a_clear_message(tmp_path):
+    """A stale DISPLAY (X forwarding gone) let Qt abort the process: rc 134, no parley line."""
+    import socket
+
+    from app.ui.display_check import display_problem
+
+    with socket.socket() as listener:  # an X server over TCP, as SSH forwarding makes one
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        number = listener.getsockname()[1] - 6000
+        assert display_problem({"DISPLAY": f"127.0.0.1:{number}.0"}) == ""
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env |= {"DISPLAY": f"127.0.0.1:{number}.0", "PARLEY_CONFIG_DIR": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1, (run.returncode, run.stderr)
+    assert f"cannot reach display 127.0.0.1:{number}.0" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr

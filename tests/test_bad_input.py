@@ -128,3 +128,55 @@ def test_a_failed_say_still_prints_the_reply(full_disk) -> None:  # noqa: F811
     assert run.stdout.strip()  # the reply, not thrown away
     assert "Could not write the spoken reply" in run.stderr and "Traceback" not in run.stderr
     assert not out.exists() or read_audio(out)[0].size > 0  # never a truncated WAV
+
+
+@pytest.mark.parametrize("kind", ["fifo", "huge"])
+def test_a_settings_file_that_is_not_a_small_regular_file_is_named_and_kept(kind) -> None:
+    """A FIFO hung Parley for good; a 3 GB file took 37 s and 4 GB of memory to read whole."""
+    path = config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with path.open("wb") as fh:  # sparse: nothing is written, the size is what counts
+            fh.truncate(2_000_000_000)
+    run = parley("assistants", "list", timeout=20)
+    assert run.returncode == 0, run.stderr
+    assert str(path) in run.stderr and "defaults" in run.stderr, run.stderr
+    settings, problems = Settings.load_checked()
+    assert settings == Settings() and len(problems) == 1
+    with pytest.raises(PermissionError):
+        settings.save()  # never over what the user may still want
+
+
+# "Zahlen-Ü.md" with its Ü in Latin-1: a legal Linux name, but not UTF-8.
+ODD_NAME = os.fsdecode(b"Zahlen-\xdc.md")
+
+
+def test_a_file_name_that_is_not_utf8_is_answered_and_saved_with_a_replacement(tmp_path) -> None:
+    """The answer failed ('surrogates not allowed') and left an empty chat behind."""
+    from tests.remote_servers import ScriptedServer
+
+    odd = tmp_path / ODD_NAME
+    odd.write_text("# Zahlen\n\nDer Umsatz stieg um 12 Prozent.\n")
+    server = ScriptedServer()
+    server.script.echo = "Gelesen: "
+    try:
+        run = parley("ask", "--text", "Worum geht es?", "--file", str(odd), "--llm-url", server.url)
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr
+    assert "Zahlen-\ufffd.md" in run.stdout and "12 Prozent" in run.stdout
+    shown = parley("chats", "show", "1")
+    assert shown.returncode == 0 and "Worum geht es?" in shown.stdout, shown.stderr
+
+
+def test_an_assistant_takes_a_file_whose_name_is_not_utf8(tmp_path) -> None:
+    """It was a traceback (UnicodeEncodeError in the document store)."""
+    odd = tmp_path / ODD_NAME
+    odd.write_text("# Zahlen\n\nDer Umsatz stieg um 12 Prozent.\n")
+    added = parley("assistants", "add", "Rechner", "--instructions", "Antworte kurz.")
+    assert added.returncode == 0, added.stderr
+    run = parley("assistants", "add-file", "Rechner", str(odd))
+    assert run.returncode == 0, run.stderr
+    assert "Zahlen-\ufffd.md" in run.stdout and "Traceback" not in run.stderr

@@ -92,6 +92,29 @@ def test_bad_files_get_a_reason(tmp_path: Path, name: str, content: bytes, messa
         read_document(tmp_path)
 
 
+NOTE = "Straße 5, Köln: Lieferung am Montag.\nRückfragen an Jürgen.\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected", "told"),
+    [
+        # UTF-8 with one cp1252 "ü" pasted in: read, that byte replaced, the user told once
+        (NOTE.encode() + b"Gr\xfc\xdfe\n", NOTE + "Gr\ufffd\ufffde", "2 bytes that were not UTF-8"),
+        (NOTE.encode("utf-16-le"), NOTE, ""),  # UTF-16 without a BOM: no longer "binary"
+        (NOTE.encode("utf-16-be"), NOTE, ""),
+    ],
+)
+def test_text_in_a_slightly_odd_encoding_is_read(tmp_path: Path, content, expected, told) -> None:
+    path = tmp_path / "notiz.txt"
+    path.write_bytes(content)
+    doc = read_document(path)
+    assert "\n\n".join(s.text for s in doc.sections).strip() == expected.strip()
+    if told:
+        assert len(doc.notices) == 1 and told in doc.notices[0] and "notiz.txt" in doc.notices[0]
+    else:
+        assert doc.notices == []
+
+
 def test_a_pdf_that_takes_too_long_is_stopped(tmp_path: Path) -> None:
     big = pdf(tmp_path / "big.pdf", [FILLER * 6] * 40)
     with pytest.raises(FileError, match="took over"):

@@ -222,3 +222,19 @@ def test_a_summary_is_made_from_the_whole_length(ask: str) -> None:
     assert ctx.retrieved and len(ctx.block) < 5000
     seen = [int(n) for n in re.findall(r"Pump (\d+) was", ctx.block)]
     assert min(seen) < 10 and max(seen) > 80 and any(30 < n < 60 for n in seen), seen
+
+
+@pytest.mark.parametrize(
+    ("tail", "question"),
+    [
+        (" Which of these words comes most often?", "Which of these words comes most often?"),
+        (" ¿Cuántas palabras hay aquí?", "¿Cuántas palabras hay aquí?"),
+    ],
+)
+def test_a_question_glued_to_a_text_with_no_sentence_end_is_found(tail, question) -> None:
+    """With no . ! ? or line break in its last 2,400 characters, the question went with the
+    'cut' first sentence: the text was summarised instead."""
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa "
+    long = split_long_text((words * 3000).strip() + tail)
+    assert long is not None and (long.question, long.found) == (question, "end")
+    assert long.document.sections[-1].text.rstrip().endswith("kappa")

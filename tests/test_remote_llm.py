@@ -566,6 +566,21 @@ def test_errors_inside_the_stream_and_unstreamed_replies(scripted):
     assert "".join(chat.stream_chat(HI, 8, 0.0)) == "Hello there."
 
 
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_reply_with_nothing_visible_is_an_empty_reply(scripted, stream):
+    """Tabs, a line break, a word joiner and a BOM were printed as a blank answer and saved."""
+    scripted.script.pieces = ["\t", "\r\n", "\u2060 \ufeff"]
+    scripted.script.stream = stream
+    chat = RemoteChat(scripted.url)
+    pieces: list[str] = []
+    with pytest.raises(RemoteError, match="sent an empty reply"):
+        for piece in chat.stream_chat(HI, 8, 0.0):
+            pieces.append(piece)
+    assert pieces == []
+    scripted.script.pieces = ["\n", " ", "Ja", "."]  # blank first pieces stay with the reply
+    assert "".join(chat.stream_chat(HI, 8, 0.0)) == "\n Ja."
+
+
 # --- settings, factory, addresses -------------------------------------------------------------
 
 

@@ -602,3 +602,14 @@ def test_a_reply_stopped_while_the_model_writes_a_call_or_thinks_stops_at_once(
     assert "".join(pieces) == ""
     assert llm.tokens_yielded < len(call.split()) // 2, llm.tokens_yielded
     assert len(llm.prompts) == 1  # no answer round after a stop
+
+
+@pytest.mark.parametrize(
+    ("expression", "chip"),
+    [("3**4 * 2", "3^4 × 2 = 162"), ("10 ** 3", "10 ^ 3 = 1,000")],
+)
+def test_a_power_is_shown_with_a_caret_not_two_times_signs(expression, chip) -> None:
+    from app.tools.registry import ToolOutcome
+
+    result = show(calculate(expression))
+    assert ToolOutcome("calculator", {"expression": expression}, result).chip() == chip

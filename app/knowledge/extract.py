@@ -22,8 +22,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from app.child import child_command
+from app.knowledge.text_decode import FileError as FileError
+from app.knowledge.text_decode import decode as decode
 from app.knowledge.zip_limits import DOCX_LIMITS, ZipTooBig, check_zip
-from app.safety.input_path import cannot_read, special_file
+from app.safety.input_path import cannot_read, shown_name, special_file
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +96,6 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 ACCEPTED = "text, Markdown, source code, HTML, DOCX and PDF files"
 
 
-class FileError(Exception):
-    """Why a file can't be read, written for the user."""
-
-
 @dataclass(frozen=True)
 class Section:
     text: str
@@ -139,6 +137,7 @@ def read_document(
 ) -> Document:
     """The file's text in sections. `ocr` reads image bytes to text (for scanned pages);
     `pdf_seconds` limits the reading of a PDF (and of a DOCX, to at most DOCX_SECONDS)."""
+    name = shown_name(path)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -153,12 +152,12 @@ def read_document(
     kind = kind_of(path)
     if kind is None:
         what = f"{path.suffix} files" if path.suffix else "files without a known extension"
-        raise FileError(f"Parley can't read {path.name}: it reads {ACCEPTED}, not {what}.")
+        raise FileError(f"Parley can't read {name}: it reads {ACCEPTED}, not {what}.")
     if size > MAX_FILE_BYTES:
-        raise FileError(f"{path.name} is {size / 1e6:.0f} MB; files up to 200 MB can be read.")
+        raise FileError(f"{name} is {size / 1e6:.0f} MB; files up to 200 MB can be read.")
     if kind not in ("pdf", "docx") and size > MAX_TEXT_BYTES:
         raise FileError(
-            f"{path.name} is {size / 1e6:.0f} MB of text; Parley reads text files of up to "
+            f"{name} is {size / 1e6:.0f} MB of text; Parley reads text files of up to "
             f"{MAX_TEXT_BYTES // (1024 * 1024)} MB (about 2,500 pages). Attach the part you "
             "want to ask about, saved as a smaller file."
         )
@@ -172,7 +171,8 @@ def read_document(
     elif kind == "docx":
         sections, notices = _docx(path, min(pdf_seconds, DOCX_SECONDS)), []
     else:
-        text = decode(data, path.name)
+        notices = []
+        text = decode(data, name, notices)
         if kind == "html":
             sections = _html(text)
         elif kind == "markdown":
@@ -181,30 +181,10 @@ def read_document(
             sections = _code(text)
         else:
             sections = paragraphs(text)
-        notices = []
     sections = [s for s in sections if s.text.strip()]
     if not sections:
-        raise FileError(f"{path.name} has no text Parley could read.")
-    return Document(path.name, kind, sections, digest, notices)
-
-
-def decode(data: bytes, name: str) -> str:
-    """Text from bytes: UTF-8 (with or without BOM), UTF-16 with a BOM, else what
-    charset-normalizer finds. Binary data is refused."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:8192]:  # no text encoding but UTF-16/32 (with a BOM) has NULs
-        raise FileError(f"{name} looks like a binary file, not text.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise FileError(f"{name} is not text Parley can decode.")
-    return str(best)
+        raise FileError(f"{name} has no text Parley could read.")
+    return Document(name, kind, sections, digest, notices)
 
 
 # --- structure ------------------------------------------------------------------------------
@@ -358,7 +338,7 @@ def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
         )
     except subprocess.TimeoutExpired:
         raise FileError(
-            f"{path.name}: reading this {what} took over {seconds:.0f} seconds, so Parley "
+            f"{shown_name(path)}: reading this {what} took over {seconds:.0f} seconds, so Parley "
             f"stopped. It may be damaged; try {_RESAVE.get(what, 'saving it again')}."
         ) from None
     if run.returncode != 0:
@@ -379,7 +359,7 @@ def _child(module: str, path: Path, seconds: float, what: str) -> bytes:
                 f"it is damaged, cut short or not really a {what}; try "
                 f"{_RESAVE.get(what, 'saving it again')}"
             )
-        raise FileError(f"{path.name} is not a readable {what}: {why}.")
+        raise FileError(f"{shown_name(path)} is not a readable {what}: {why}.")
     return run.stdout
 
 
@@ -387,7 +367,7 @@ def _docx(path: Path, seconds: float) -> list[Section]:
     try:
         check_zip(path, DOCX_LIMITS)
     except ZipTooBig as exc:
-        raise FileError(f"{path.name} is not a readable Word document: {exc}.") from None
+        raise FileError(f"{shown_name(path)} is not a readable Word document: {exc}.") from None
     lines = []
     for level, text in json.loads(_child("app.knowledge.docx_text", path, seconds, DOCX)):
         if level:
@@ -412,7 +392,9 @@ def _pdf(
         sections.append(Section(text, f"page {page['number']}"))
     notices = []
     if scanned:
-        notices.append(f"{path.name}: {_pages(scanned)} had no text layer and were read by OCR.")
+        notices.append(
+            f"{shown_name(path)}: {_pages(scanned)} had no text layer and were read by OCR."
+        )
     return sections, notices
 
 

@@ -213,12 +213,31 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
+# A word with a capital after a word without: where a sentence starts with no end before it.
+_CAPITAL_START = re.compile(r"(?<=[^\W\d_])\s+(?=[¿¡]?[^\W\d_])")
+
+
+def _glued_question(text: str) -> int | None:
+    """The start of a question glued to a long text with no sentence end ("… amet How many
+    words is that?"): the longest stretch of the last QUESTION_CHARS from a capital on."""
+    window = len(text) - QUESTION_CHARS
+    for m in _CAPITAL_START.finditer(text, max(0, window - 1)):
+        first = text[m.end()]
+        if (first.isupper() or first in "¿¡") and is_request(text[m.end() :]):
+            return m.end()
+    return None
+
+
 def find_question(text: str) -> tuple[int, int, str]:
     """(start, end, where) of the question in `text`: its last sentences when they ask
     something (short thanks after them included), else its first ones, else a separate short
     last paragraph; (0, 0, '') when it asks nothing."""
     tail_from = max(0, len(text) - 4 * QUESTION_CHARS)
     tail = [(a + tail_from, b + tail_from) for a, b in _sentences(text[tail_from:])]
+    if tail_from and len(tail) == 1:  # no sentence ends in the tail: it was lost with it
+        glued = _glued_question(text)
+        if glued is not None:
+            return glued, len(text), "end"
     if tail_from:
         tail = tail[1:]  # the first may be cut
     while tail and _THANKS.match(text[tail[-1][0] : tail[-1][1]].strip()):

@@ -44,3 +44,11 @@ def cannot_read(path: Path | str, exc: OSError) -> str:
             "access (chmod u+r, or ask its owner), or copy it somewhere you can read."
         )
     return f"Parley can't read {path}: {exc.strerror or exc}."
+
+
+def shown_name(path: Path | str) -> str:
+    """The file's name as it can be shown, stored and sent: a byte that is not UTF-8 (legal in
+    a Linux name) becomes U+FFFD. Python keeps such a byte as a lone surrogate, which SQLite,
+    JSON and HTTP refuse: the answer failed and an assistant's add-file was a traceback."""
+    name = Path(path).name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

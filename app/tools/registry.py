@@ -54,7 +54,9 @@ class ToolOutcome:
     def chip(self) -> str:
         """What the window shows: "4821 × 37 = 178,377"."""
         if self.name == "calculator" and self.ok:
-            expression = str(self.arguments.get("expression", "")).replace("*", "×")
+            # `**` first: it was shown "2××20"
+            expression = str(self.arguments.get("expression", "")).replace("**", "^")
+            expression = expression.replace("*", "×")
             return f"{expression} = {self.result}"
         args = ", ".join(f"{k}={v}" for k, v in self.arguments.items())
         return f"{self.name}({args}) → {self.result}"

@@ -22,6 +22,7 @@ from app.session import Session
 from app.storage.chat_lock import ChatLocks
 from app.storage.chats import ChatStore
 from app.storage.database import StoreUnavailable
+from app.ui.display_check import display_problem
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +83,6 @@ def open_history() -> ChatStore | None:
     return store
 
 
-def _no_display() -> bool:
-    """On Linux, Qt aborts the process when it finds no display; say so politely instead."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def run_gui(
     settings: Settings,
     backend: AudioBackend | None = None,
@@ -98,12 +92,9 @@ def run_gui(
     """The window. `problems`: what in the settings file could not be used, said in it;
     `hands_free`: it opens in hands-free mode (`parley --hands-free`), as with the setting."""
     started = time.monotonic()
-    if _no_display():
-        print(
-            "parley: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window "
-            "cannot open. Run it from your desktop session, or use `parley ask` headless.",
-            file=sys.stderr,
-        )
+    problem = display_problem()
+    if problem:
+        print(f"parley: {problem}", file=sys.stderr)
         return 1
     try:
         from PySide6.QtCore import QTimer

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from app.safety.input_path import cannot_read
+from app.safety.input_path import cannot_read, shown_name
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def prepare_image(
         label = name or "pasted image"
     else:
         path = _local_path(source)
-        label = name or path.name or str(path)
+        label = name or shown_name(path) or str(path)
         data = _read_file(path, label)
     if not data:
         raise ImageError(f"“{label}” is empty (0 bytes). Parley accepts {ACCEPTED}.")

@@ -33,6 +33,7 @@ from app.llm.remote.stream import (
     decode,
     events,
     has_tool_call,
+    visible,
 )
 from app.llm.vision import text_of
 
@@ -267,7 +268,7 @@ class RemoteChat:
                 calls = ToolCalls()
                 calls.add(data, "message")
                 pieces = [text, *calls.as_text()]
-                if not any(pieces):
+                if not (visible(text) or any(pieces[1:])):
                     raise self._empty_reply()
                 yield from (p for p in pieces if p)
                 finished = True
@@ -275,7 +276,7 @@ class RemoteChat:
             timeouts = self.server.timeouts
             clock = Deadline(started + timeouts.first_token, started + timeouts.reply)
             calls = ToolCalls()
-            said = False
+            said, held = False, ""
             budget = max(STREAM_BYTES_MIN, max_tokens * STREAM_BYTES_PER_TOKEN)
             for data in events(self.server, conn, resp, clock, budget):
                 clock.progress(self.server.timeouts.idle)
@@ -286,9 +287,14 @@ class RemoteChat:
                 text = choice_text(self.server, event, "delta", path)
                 calls.add(event, "delta")
                 if text or has_tool_call(event):
-                    said = True
                     piece = limit.take(text)
-                    if piece:
+                    # Blank pieces wait for the first visible one: a reply of only spaces
+                    # and zero-width spaces is an empty reply, not a blank answer.
+                    if not said and (has_tool_call(event) or visible(piece)):
+                        said, piece, held = True, held + piece, ""
+                    if not said:
+                        held += piece
+                    elif piece:
                         yield piece
                     if limit.over:
                         log.info("%s streamed past max_tokens=%d: cut", self.url, max_tokens)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -222,3 +223,9 @@ def stream_timeout(server: Server, clock: Deadline) -> RemoteError:
         "settings.json.",
         transient=True,
     )
+
+
+def visible(text: str) -> bool:
+    """Whether `text` has a character a reader would see: a reply of spaces, line breaks and
+    zero-width spaces is empty (it was printed as a blank line and saved as the answer)."""
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
