@@ -569,3 +569,11 @@ def test_a_time_the_answer_is_compared_with_is_not_counted_from(question: str, r
     """ "starts at 21:50 ... before midnight?" was the time between 21:50 and midnight (2 h
     10 min), and the model then said the film ended at 02:18 (third hostile pass)."""
     assert _heard(question) == result
+
+
+def test_times_on_two_weekdays_count_the_days_between() -> None:
+    """ "between Monday 9am and Wednesday 5pm" was 8 hours (the weekdays were not read)."""
+    assert _heard("How many hours from Tuesday 7am until Thursday 11am?") == "52 hours"
+    assert _heard("From Saturday at 22:00 to Sunday at 6:30, how long is that?") == (
+        "8 hours 30 minutes"
+    )

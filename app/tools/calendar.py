@@ -115,7 +115,12 @@ def _clock(operation: str, args: dict[str, Any], now: dt.datetime) -> str:
             places = (str(args["from_zone"]), str(args["to_zone"]))
             on = day or now.date()
             return zoned.between_zones((str(time), places[0]), (str(other), places[1]), on)
-        span = clock.time_between(str(time), str(other))
+        days = args.get("days")
+        if isinstance(days, int) and 0 <= days <= 7:  # "Monday 9am to Wednesday 5pm"
+            start, end = clock.parse_time(str(time)), clock.parse_time(str(other))
+            span = clock.show_duration(days * 24 * 60 + end.minutes - start.minutes)
+        else:
+            span = clock.time_between(str(time), str(other))
         return _in_unit(span, args.get("unit"))
     if operation == "time_until":
         return clock.time_until(str(time), now)

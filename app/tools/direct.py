@@ -217,6 +217,33 @@ def _zoned_call(text: str, times: list[tuple[str, int, int]], today: dt.date) ->
     return None
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY_NEAR = re.compile(
+    r"\b(" + "|".join(_WEEKDAYS) + r")\b(?:\s+(?:at|from|morning|evening|afternoon))?\s*$",
+    re.I,
+)
+
+
+def _days_apart(text: str, times: list[tuple[str, int, int]]) -> int | None:
+    """Days from the first time's weekday to the second's ("between Monday 9am and Wednesday
+    5pm": 2), when each time has its weekday just before it; else None."""
+    days = []
+    for _, start, _end in times:
+        m = _WEEKDAY_NEAR.search(text[:start])
+        if m is None:
+            return None
+        days.append(_WEEKDAYS.index(m[1].lower()))
+    apart = (days[1] - days[0]) % 7
+    later = clock_minutes(times[1][0]) > clock_minutes(times[0][0])
+    return 7 if apart == 0 and not later else apart
+
+
+def clock_minutes(time: str) -> int:
+    from app.tools.clock import parse_time
+
+    return parse_time(time).minutes
+
+
 def _clock_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
     times = times_in(text)
     if operation == "convert_time":
@@ -230,9 +257,11 @@ def _clock_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
         if len(times) != 2:
             return None
         unit = _UNIT_ASKED.search(text)
+        days = _days_apart(text, times)
         return _call(
             operation="time_between", time=times[0][0], other=times[1][0],
             **({"unit": unit[1].lower()} if unit else {}),
+            **({"days": days} if days is not None else {}),
         )  # fmt: skip
     if operation == "time_until":
         return _call(operation="time_until", time=times[0][0]) if len(times) == 1 else None
