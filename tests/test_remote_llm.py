@@ -217,7 +217,7 @@ def test_wrong_or_missing_key_is_explained_and_never_shown(llama_server, caplog)
     message = str(err.value)
     assert message == (
         f"The LLM server at {llama_server.url} refused the API key (HTTP 401: Invalid API key). "
-        "Check the key in Settings."
+        "Check the key in Settings, or with --llm-key or PARLEY_LLM_API_KEY for `parley ask`."
     )
     with pytest.raises(RemoteError) as err:
         RemoteChat(llama_server.url).warm_up()
@@ -516,7 +516,14 @@ def test_context_size_from_setting_server_or_default(scripted):
             b'{"object": "error", "message": "This model\'s maximum context length is 4096"}',
             "rejected the request (HTTP 400: This model's maximum context length is 4096).",
         ),
-        (503, b"<html>Bad Gateway</html>", "failed (HTTP 503: <html>Bad Gateway</html>)."),
+        # A proxy's HTML page: its title, not its markup (third hostile pass G16).
+        (503, b"<html>Bad Gateway</html>", "failed (HTTP 503 Service Unavailable)."),
+        (
+            401,
+            b"<html><head><title>401 Authorization Required</title></head><body><center>"
+            b"nginx</center></body></html>",
+            "refused the API key (HTTP 401: 401 Authorization Required).",
+        ),
         (429, b"", "is busy or rate-limited (HTTP 429 Too Many Requests). Try again"),
         (403, b'{"detail": "Forbidden"}', "refused the API key (HTTP 403: Forbidden)."),
     ],
@@ -716,3 +723,11 @@ def test_a_bad_server_address_in_the_settings_file_is_named_there_and_not_used(
     assert str(tmp_path / "settings.json") in said and "must start with http" in said
     typed = Settings(llm_url="file:///etc/passwd")
     assert "must start with http" in choice_problem(argparse.Namespace(llm_url="x"), typed)
+
+
+def test_https_to_a_plain_http_server_says_to_use_http(scripted):
+    """OpenSSL's "WRONG_VERSION_NUMBER" was the whole message (third hostile pass G30)."""
+    url = scripted.url.replace("http://", "https://")
+    with pytest.raises(RemoteError) as err:
+        list(RemoteChat(url).stream_chat(HI, 4, 0.0))
+    assert "plain http, not https; use an http:// address" in str(err.value)

@@ -103,6 +103,8 @@ def test_search_finds_words_across_chats(tmp_path: Path, full_text: bool) -> Non
     assert [h.chat_id for h in store.search("EGG")] == [cooking]  # one hit per chat
     assert store.search("egg lisbon") == []
     assert store.search("  %_ ") == []
+    # A pasted page as the search: SQLite's "Expression tree is too large" had been the answer.
+    assert [h.chat_id for h in store.search("lisbon " + "warm " * 20_000)] == [trip]
     if full_text:
         assert [h.chat_id for h in store.search("boi")] == [cooking]  # word prefixes
     # A chat in the trash is not found; restored, it is.

@@ -45,17 +45,27 @@ def choice_problem(args: argparse.Namespace, settings: Settings) -> str:
     return ""
 
 
+_MODEL_PATHS = (("--llm-model", "llm_model"), ("--mmproj", "mmproj"), ("--voice", "voice"))
+
+
 def not_a_file(args: argparse.Namespace) -> str:
     """Why a path option can't be used as it is given ('' when it can): a web address, which
     taken as a path would be mangled ("http:/…") and then reported as a missing file."""
     named = [("--audio", args.audio), ("--say", args.say)]
     named += [("--image", p) for p in args.image or []]
     named += [("--file", p) for p in getattr(args, "file", None) or []]
+    # (a model or voice given as an address had been mangled to "https:/…" and called missing)
+    named += [(o, getattr(args, a, None)) for o, a in _MODEL_PATHS]
     for option, given in named:
         if given and _ADDRESS.match(given):
             return (
                 f"{option} {given[:200]} is a web address, not a file: Parley reads and writes "
-                "only files on this computer. Download it first, then give its path."
+                "only files on this computer. Download it first, then give its path"
+                + (
+                    " (`parley models` lists models it can download)."
+                    if "model" in option or option == "--mmproj"
+                    else "."
+                )
             )
     return ""
 

@@ -113,7 +113,8 @@ def _run(store: ChatStore, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([h.__dict__ for h in hits], ensure_ascii=False))
         elif not hits:
-            print(f"Nothing found for {args.text!r}.")
+            shown = args.text if len(args.text) <= 80 else args.text[:77] + "…"
+            print(f"Nothing found for {shown!r}.")
         for h in [] if args.json else hits:
             print(f"{h.chat_id:6d}  {_when(h.updated)}  {h.title}\n        {h.snippet}")
         return 0

@@ -21,6 +21,9 @@ class SearchHit:
     snippet: str
 
 
+MAX_WORDS = 32  # a search is a few words; a longer one keeps its first 32 different words
+
+
 class ChatSearch:
     """ChatStore's search (ChatStore provides the connection, its lock and `_read`)."""
 
@@ -34,7 +37,9 @@ class ChatSearch:
     def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         """Chats whose title or messages contain every word of `text` (word prefixes, any
         case and accents with full-text search), newest first, one hit per chat."""
-        words = re.findall(r"\w+", text.lower())
+        # Every distinct word, up to MAX_WORDS: a pasted page as the search had failed with
+        # SQLite's "Expression tree is too large" and advice about folder permissions.
+        words = list(dict.fromkeys(re.findall(r"\w+", text.lower())))[:MAX_WORDS]
         if not words:
             return []
         hits: dict[int, SearchHit] = {}

@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import json
 import logging
+import re
 import socket
 import ssl
 import time
@@ -24,6 +25,14 @@ log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 10.0  # seconds for /v1/models and /props: small answers, or none at all
 REPLY_TIMEOUT = 300.0  # seconds for a whole reply (llm_remote_deadline in settings.json)
+
+
+# OpenSSL's codes, in words: what went wrong and what to do.
+_TLS_ADVICE = {
+    "WRONG_VERSION_NUMBER": "the server answers in plain http, not https; use an http:// address",
+    "CERTIFICATE_VERIFY_FAILED": "its certificate is not trusted (self-signed, expired or for "
+    "another name); use a certificate this computer trusts, or plain http on your own network",
+}
 
 
 @dataclass(frozen=True)
@@ -118,9 +127,10 @@ class Server:
             raise self.unreachable(f"the host name {host} was not found.") from None
         except ssl.SSLError as exc:
             conn.close()
+            reason = self.reason(exc)
             raise RemoteError(
                 f"Could not make a secure connection to the LLM server at {self.url}: "
-                f"{self.reason(exc)}."
+                f"{_TLS_ADVICE.get(reason, reason)}."
             ) from None
         except (http.client.HTTPException, OSError) as exc:
             conn.close()
@@ -232,12 +242,16 @@ class Server:
         )
 
     def status_error(self, status: int, reason: str, detail: str, path: str) -> RemoteError:
+        page = re.search(r"<title>\s*([^<]{1,120}?)\s*</title>", detail, re.IGNORECASE)
+        if page or detail.lstrip().lower().startswith(("<html", "<!doctype")):
+            detail = page[1] if page else ""  # a proxy's HTML page: its title, not its markup
         said = f"HTTP {status}" + (f": {detail}" if detail else f" {reason}".rstrip())
         if status in (401, 403):
+            where = "in Settings, or with --llm-key or PARLEY_LLM_API_KEY for `parley ask`"
             if self.__key:
-                why = f"refused the API key ({said}). Check the key in Settings."
+                why = f"refused the API key ({said}). Check the key {where}."
             else:
-                why = f"needs an API key ({said}). Enter it in Settings."
+                why = f"needs an API key ({said}). Give it {where}."
         elif status == 404:
             model = f"no model named '{self.model}'" if self.model else "no such model"
             why = (
