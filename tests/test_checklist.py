@@ -198,6 +198,7 @@ CASES = [
     Case("file: a FIFO", (*ASK, "--file", "pipe.txt"), 2, r"pipe\.txt is a pipe \(FIFO\), not a document", timeout=30),
     Case("file: a device", (*ASK, "--file", "/dev/urandom"), 2, r"/dev/urandom is a device", timeout=30),
     Case("file: a file: address", (*ASK, "--file", "file:///etc/hostname"), 2, r"file:///etc/hostname is a web address"),
+    Case("model: a web address", (*ASK, "--llm-model", "https://example.org/m/q4.gguf"), 2, r"--llm-model https://example\.org/m/q4\.gguf is a web address.*parley models"),
     Case("file: 12 MB of Markdown", (*ASK, "--file", "manual.md"), 2, r"manual\.md is 12 MB of text; .*up to 10 MB", timeout=30, make="big markdown"),
     Case("file: 11 MB of code", (*ASK, "--file", "dump.py"), 2, r"dump\.py is 11 MB of text", timeout=30, make="big code"),
     # models
