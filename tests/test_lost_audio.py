@@ -40,8 +40,13 @@ RAW = ("PortAudio", "PaErrorCode", "Illegal combination", "host error", "-999")
 
 
 @pytest.fixture
-def pulse(private_pulse: PrivatePulse) -> PrivatePulse:
-    return private_pulse
+def pulse(virtual_audio: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivatePulse]:
+    """A private sound server, the one this test's PortAudio streams connect to."""
+    server = PrivatePulse()
+    server.start()
+    monkeypatch.setenv("PULSE_SERVER", server.server)
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -398,7 +398,7 @@ def test_blank_typed_text_starts_no_turn(settings: Settings) -> None:
 
 
 def test_spoken_turn_transcribes_then_answers(settings: Settings) -> None:
-    stt = FakeSTT("what is the weather like")
+    stt = FakeSTT("what is the capital of peru")
 
     async def body(h: Harness) -> None:
         tid = h.turns.begin_listening()
@@ -407,11 +407,11 @@ def test_spoken_turn_transcribes_then_answers(settings: Settings) -> None:
         done = await h.finished(tid)
 
         assert len(stt.calls) == 1 and np.array_equal(stt.calls[0], audio)
-        assert [e.text for e in h.of(TranscriptReady, tid)] == ["what is the weather like"]
+        assert [e.text for e in h.of(TranscriptReady, tid)] == ["what is the capital of peru"]
         user = h.of(UserTurn, tid)
-        assert [(u.text, u.spoken) for u in user] == [("what is the weather like", True)]
-        assert h.llm.prompts[0][-1] == {"role": "user", "content": "what is the weather like"}
-        assert done.transcript == "what is the weather like"
+        assert [(u.text, u.spoken) for u in user] == [("what is the capital of peru", True)]
+        assert h.llm.prompts[0][-1] == {"role": "user", "content": "what is the capital of peru"}
+        assert done.transcript == "what is the capital of peru"
         assert done.timings["stt"] is not None and done.timings["stt"] >= 0
         assert done.timings["first_audio"] is not None
 

@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,25 @@ def _prepare(path: Path) -> sqlite3.Connection:
         raise
 
 
+OPEN_WAIT = 5.0  # seconds a history locked by another Parley's start may keep this one waiting
+
+
+def _prepared(path: Path) -> sqlite3.Connection:
+    """_prepare, tried again while another process holds the history locked as it creates or
+    migrates it: switching to WAL takes the whole file and does not wait on SQLite's busy
+    timeout, so 12 Parleys started at once on a fresh history had one of them refused."""
+    deadline = time.monotonic() + OPEN_WAIT
+    pause = 0.02
+    while True:
+        try:
+            return _prepare(path)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(0.5, pause * 2)
+
+
 def keep_aside(path: Path, why: str) -> Path:
     """Rename the file (and its WAL) out of the way, never deleting it."""
     target = unused_name(path, lambda stamp: f"{path.stem}.{why}-{stamp}{path.suffix}")
@@ -140,7 +160,7 @@ def open_database(path: Path) -> Opened:
             "one's permissions and free space."
         ) from exc
     try:
-        return Opened(_prepare(path))
+        return Opened(_prepared(path))
     except NewerDatabase as exc:
         aside = keep_aside(path, "newer")
         problem = (
