@@ -118,6 +118,28 @@ def test_a_tool_call_nobody_offered_is_never_shown_spoken_or_run(scripted, words
     assert "tools" not in scripted.chats()[-1].body  # none was offered
 
 
+def answered(url: str, question: str, heard: tuple[type, ...]) -> tuple[TurnFinished, list]:
+    """One typed turn against the server at `url`: its end, and the events of `heard` kinds."""
+    got: list = []
+
+    async def body() -> TurnFinished:
+        bus = EventBus(asyncio.get_running_loop())
+        for kind in heard:
+            bus.subscribe(kind, got.append)
+        engines = Engines(bus, remote(url))
+        engines.start(("llm",))
+        turns = TurnManager(bus, engines, engines.settings, sink=None)
+        done: asyncio.Future[TurnFinished] = asyncio.get_running_loop().create_future()
+        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
+        turns.ask(question)
+        result = await asyncio.wait_for(done, 60)
+        await bus.drain()
+        engines.shutdown()
+        return result
+
+    return asyncio.run(body()), got
+
+
 @pytest.mark.parametrize(
     ("pieces", "reply", "reasoning"),
     [
@@ -134,25 +156,7 @@ def test_a_reasoning_models_own_scratchpad_is_kept_apart(
     from app.bus.events import ReasoningDone
 
     scripted.script.pieces = pieces
-    loop = asyncio.new_event_loop()
-    got: list[ReasoningDone] = []
-
-    async def body() -> TurnFinished:
-        bus = EventBus(asyncio.get_running_loop())
-        bus.subscribe(ReasoningDone, got.append)
-        engines = Engines(bus, remote(scripted.url))
-        engines.start(("llm",))
-        turns = TurnManager(bus, engines, remote(scripted.url), sink=None)
-        done: asyncio.Future[TurnFinished] = asyncio.get_running_loop().create_future()
-        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
-        turns.ask("What is the capital of France?")
-        result = await asyncio.wait_for(done, 60)
-        await bus.drain()
-        engines.shutdown()
-        return result
-
-    result = loop.run_until_complete(body())
-    loop.close()
+    result, got = answered(scripted.url, "What is the capital of France?", (ReasoningDone,))
     assert result.reply.strip() == reply
     assert "<think>" not in result.reply and [g.text for g in got] == [reasoning]
 
@@ -174,22 +178,6 @@ def test_tool_call_markup_of_other_models_is_taken_out_too(
     from app.bus.events import Notice
 
     scripted.script.pieces = pieces
-    notices: list[Notice] = []
-
-    async def run() -> TurnFinished:
-        bus = EventBus(asyncio.get_running_loop())
-        bus.subscribe(Notice, notices.append)
-        engines = Engines(bus, remote(scripted.url))
-        engines.start(("llm",))
-        turns = TurnManager(bus, engines, engines.settings, sink=None)
-        done: asyncio.Future[TurnFinished] = asyncio.get_running_loop().create_future()
-        bus.subscribe(TurnFinished, lambda e: done.done() or done.set_result(e))
-        turns.ask("Tell me something nice.")
-        result = await asyncio.wait_for(done, 60)
-        await bus.drain()
-        engines.shutdown()
-        return result
-
-    result = asyncio.run(run())
+    result, notices = answered(scripted.url, "Tell me something nice.", (Notice,))
     assert result.reply.strip() == reply
     assert any(tool in n.message and "Nothing was run" in n.message for n in notices), notices
