@@ -43,17 +43,8 @@ QUESTIONS = [
         [0.6, 0.3],
         [{"each"}, {"seven", "7"}, {"oranges"}],
     ),
-    (
-        ["Water boils at one hundred degrees.", "At what temperature does it freeze?"],
-        [0.6],
-        [{"100", "hundred"}, {"freeze"}],
-    ),
-    (
-        ["An hour has sixty minutes.", "How many minutes are in a day?"],
-        [0.4],
-        [{"60", "sixty"}, {"many"}],
-    ),
-]
+]  # (two more two-sentence questions were dropped to keep the suite's time: these three
+# still cover the dropped first sentence, three sentences and both pause lengths)
 
 
 def whole(text: str, question: str, marks: list[set[str]]) -> bool:
