@@ -267,13 +267,13 @@ def _clock_call(text: str, operation: str, today: dt.date) -> ToolCall | None:
         return _call(operation="time_until", time=times[0][0]) if len(times) == 1 else None
     if operation != "add_time" or len(times) > 2:
         return None
+    rest = blank(text, [(start, end) for _, start, end in times])  # every time, compared too
     compared = len(times) == 2
     if compared:  # one is what the answer is compared with ("before midnight")
         kept = [t for t in times if not _COMPARED.search(text[: t[1]])]
         if len(kept) != 1:
             return None
         times = kept
-    rest = blank(text, [(start, end) for _, start, end in times_in(text)])
     durations = durations_in(rest)
     if len(durations) != 1:
         return None
